@@ -1,0 +1,1 @@
+"""ARM HTTP layer of the emulator: FastAPI routers, auth, error bodies, paging, LRO headers."""

@@ -1,0 +1,60 @@
+"""The one place ARM error codes and messages are made (like Azurite's StorageErrorFactory).
+
+ARM error body: ``{"error": {"code": "...", "message": "..."}}``. Codes and wording follow the
+real service (REST specs' examples and recorded PowerShell sessions, see docs/emulator.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ArmError(Exception):
+    """An ARM error answer: HTTP status, error code and message."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body ARM sends for this error."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+def not_found(resource_type: str, name: str) -> ArmError:
+    """404 for a missing resource, e.g. ``not_found("Microsoft.Sql/servers/jobAgents/jobs", "Job1")``."""
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{resource_type}/{name}' under resource group was not found. "
+        "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def parent_not_found(resource_type: str, name: str) -> ArmError:
+    """404 when a parent of the addressed resource does not exist."""
+    return ArmError(
+        404,
+        "ParentResourceNotFound",
+        f"Can not perform requested operation on nested resource. Parent resource '{name}' "
+        f"of type '{resource_type}' not found.",
+    )
+
+
+def invalid(property_path: str, message: str, code: str = "InvalidRequestContent") -> ArmError:
+    """400 for a request whose property ``property_path`` is invalid; message says how to fix it."""
+    return ArmError(400, code, f"Invalid value for property '{property_path}': {message}")
+
+
+def conflict(code: str, message: str) -> ArmError:
+    """409 for a request that conflicts with the current state."""
+    return ArmError(409, code, message)
+
+
+def unauthorized(message: str = "Authentication failed. The 'Authorization' header is missing.") -> ArmError:
+    """401 answered without or with a wrong bearer token."""
+    code = "AuthenticationFailed" if "missing" in message else "InvalidAuthenticationToken"
+    return ArmError(401, code, message, headers={"WWW-Authenticate": 'Bearer authorization_uri="emulator"'})

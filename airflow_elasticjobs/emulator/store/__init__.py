@@ -1,0 +1,5 @@
+"""Persistence of the emulator's state in one SQLite file under the state directory."""
+
+from airflow_elasticjobs.emulator.store.sqlite_store import Store
+
+__all__ = ["Store"]

@@ -1,0 +1,264 @@
+"""SQLite-backed store for ARM resource documents, write-only secrets and executions.
+
+Every write is committed before the call returns (WAL journal), so the state survives a
+``kill -9`` of the emulator. ARM names are case-insensitive: rows are keyed by the lower-cased
+resource id, documents keep the casing the caller used.
+
+Resource documents are the JSON bodies the ARM API returns (``id``, ``name``, ``type``,
+``properties`` ...). Secrets (credential password digests, server admin password digests) live in
+their own table and are never part of a document.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    key TEXT PRIMARY KEY,
+    parent_key TEXT NOT NULL,
+    child_type TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS resources_parent ON resources(parent_key, child_type, seq);
+CREATE TABLE IF NOT EXISTS secrets (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS executions (
+    key TEXT PRIMARY KEY,
+    agent_key TEXT NOT NULL,
+    job_key TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    step_name TEXT,
+    seq INTEGER NOT NULL,
+    create_time TEXT NOT NULL,
+    end_time TEXT,
+    active INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_agent ON executions(agent_key, kind, create_time);
+CREATE INDEX IF NOT EXISTS executions_job ON executions(job_key, kind, create_time);
+CREATE INDEX IF NOT EXISTS executions_root ON executions(execution_id, kind, seq);
+CREATE INDEX IF NOT EXISTS executions_active ON executions(active, kind);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+def resource_key(resource_id: str) -> str:
+    """Return the case-insensitive storage key of an ARM resource id."""
+    return resource_id.rstrip("/").lower()
+
+
+def split_resource_id(resource_id: str) -> tuple[str, str]:
+    """Split ``…/parent/childType/name`` into (parent key, child type segment, lower-cased)."""
+    parts = resource_key(resource_id).split("/")
+    return "/".join(parts[:-2]), parts[-2]
+
+
+class Store:
+    """Thread-safe persistence for the emulator (one connection guarded by a lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._seq = self._load_seq()
+
+    def _load_seq(self) -> int:
+        row = self._conn.execute(
+            "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM resources UNION ALL SELECT MAX(seq) FROM executions)"
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run several writes atomically (nested use joins the outer transaction)."""
+        with self._lock:
+            if self._conn.in_transaction:
+                yield self._conn
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the underlying connection."""
+        with self._lock:
+            self._conn.close()
+
+    # -- resources -------------------------------------------------------------------------
+    def get(self, resource_id: str) -> dict[str, Any] | None:
+        """Return the stored document of a resource, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT doc FROM resources WHERE key = ?", (resource_key(resource_id),)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def exists(self, resource_id: str) -> bool:
+        """Whether a resource with this id exists."""
+        return self.get(resource_id) is not None
+
+    def put(self, resource_id: str, doc: dict[str, Any]) -> bool:
+        """Create or replace a resource document; return True when it was created."""
+        key = resource_key(resource_id)
+        parent_key, child_type = split_resource_id(resource_id)
+        with self.transaction() as conn:
+            row = conn.execute("SELECT seq FROM resources WHERE key = ?", (key,)).fetchone()
+            if row:
+                conn.execute("UPDATE resources SET doc = ? WHERE key = ?", (json.dumps(doc), key))
+                return False
+            conn.execute(
+                "INSERT INTO resources(key, parent_key, child_type, seq, doc) VALUES (?, ?, ?, ?, ?)",
+                (key, parent_key, child_type, self._next_seq(), json.dumps(doc)),
+            )
+            return True
+
+    def delete(self, resource_id: str) -> bool:
+        """Delete a resource with its descendants, secrets and executions; True if it existed."""
+        key = resource_key(resource_id)
+        like = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        with self.transaction() as conn:
+            found = conn.execute("DELETE FROM resources WHERE key = ?", (key,)).rowcount > 0
+            conn.execute("DELETE FROM resources WHERE key LIKE ? ESCAPE '\\'", (like,))
+            conn.execute("DELETE FROM secrets WHERE key = ? OR key LIKE ? ESCAPE '\\'", (key, like))
+            conn.execute(
+                "DELETE FROM executions WHERE job_key = ? OR job_key LIKE ? ESCAPE '\\'", (key, like)
+            )
+        return found
+
+    def children(self, parent_id: str, child_type: str) -> list[dict[str, Any]]:
+        """Documents of the direct children of one type (e.g. ``jobs``), in creation order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT doc FROM resources WHERE parent_key = ? AND child_type = ? ORDER BY seq",
+                (resource_key(parent_id), child_type.lower()),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    # -- secrets (write-only from the API's point of view) ---------------------------------
+    def set_secret(self, resource_id: str, value: str) -> None:
+        """Store a secret digest for a resource (never part of its document)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO secrets(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (resource_key(resource_id), value),
+            )
+
+    def get_secret(self, resource_id: str) -> str | None:
+        """Return the stored secret digest of a resource, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM secrets WHERE key = ?", (resource_key(resource_id),)
+            ).fetchone()
+        return row[0] if row else None
+
+    # -- executions ------------------------------------------------------------------------
+    def put_execution(
+        self,
+        key: str,
+        *,
+        agent_id: str,
+        job_id: str,
+        execution_id: str,
+        kind: str,
+        step_name: str | None,
+        create_time: str,
+        end_time: str | None,
+        active: bool,
+        doc: dict[str, Any],
+    ) -> bool:
+        """Create or replace one execution row (kind: ``job``, ``step`` or ``target``).
+
+        ``key`` is the lower-cased ARM id of the execution resource. Returns True when created.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT seq FROM executions WHERE key = ?", (key,)).fetchone()
+            if row:
+                conn.execute(
+                    "UPDATE executions SET end_time = ?, active = ?, doc = ? WHERE key = ?",
+                    (end_time, int(active), json.dumps(doc), key),
+                )
+                return False
+            conn.execute(
+                "INSERT INTO executions(key, agent_key, job_key, execution_id, kind, step_name, seq,"
+                " create_time, end_time, active, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    resource_key(agent_id),
+                    resource_key(job_id),
+                    execution_id.lower(),
+                    kind,
+                    step_name.lower() if step_name else None,
+                    self._next_seq(),
+                    create_time,
+                    end_time,
+                    int(active),
+                    json.dumps(doc),
+                ),
+            )
+            return True
+
+    def get_execution(self, key: str) -> dict[str, Any] | None:
+        """Return the document of one execution row by its key, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT doc FROM executions WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def query_executions(self, where: str = "1", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Documents of execution rows matching a SQL condition over the indexed columns.
+
+        Columns: agent_key, job_key, execution_id, kind, step_name, seq, create_time (ISO 8601,
+        sortable), end_time, active. Results are ordered by ``seq`` (creation order).
+        """
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT doc FROM executions WHERE {where} ORDER BY seq", params
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    # -- small key/value metadata (e.g. the emulator's secret key) -------------------------
+    def get_meta(self, key: str) -> str | None:
+        """Return a metadata value or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a metadata value."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+def utc_now_iso() -> str:
+    """Current UTC time as the ISO 8601 string ARM uses (``2025-01-01T00:00:00.123Z``)."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
