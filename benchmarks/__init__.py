@@ -1,0 +1,1 @@
+"""Ratio benchmarks: each script compares against a baseline measured in the same run."""

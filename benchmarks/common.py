@@ -1,0 +1,61 @@
+"""Shared helpers for benchmark scripts: argument parsing, the results table and its JSON file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    """Parse the options every benchmark takes (``--smoke`` for the small CI size)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI)")
+    parser.add_argument("--output", type=Path, default=None, help="JSON file to write")
+    return parser.parse_args()
+
+
+def machine() -> dict[str, Any]:
+    """Facts about the machine the figures were measured on."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "processor": platform.machine(),
+    }
+
+
+def report(
+    name: str, rows: list[dict[str, Any]], summary: dict[str, Any], *, smoke: bool, output: Path | None
+) -> Path:
+    """Print ``rows`` as a table with the summary, and write everything to JSON; return its path."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
+    print(f"\n{name}{' (smoke)' if smoke else ''}")
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(_fmt(row.get(c)).ljust(widths[c]) for c in columns))
+    for key, value in summary.items():
+        print(f"{key}: {_fmt(value)}")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = output or RESULTS_DIR / f"{name}{'.smoke' if smoke else ''}.json"
+    path.write_text(
+        json.dumps(
+            {"benchmark": name, "smoke": smoke, "machine": machine(), "rows": rows, "summary": summary},
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"written to {path}")
+    return path
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
