@@ -1,0 +1,387 @@
+"""Connection settings for ``azure_elastic_jobs`` connections, parsed once, and credential building.
+
+Both the sync hook and the async hook (for triggers) use this module, so the way a connection is
+read, which authentication method it selects, and how the SDK retries transient faults are defined
+exactly once.
+
+Authentication methods, in order of precedence:
+
+1. ``token`` extra: a static bearer token (the local emulator). Never sent to Azure unless the endpoint
+   is set explicitly.
+2. login (client id) + password (client secret) + ``tenant_id``: service principal with a secret.
+3. login (client id) + ``certificate_path`` (+ optional ``certificate_password``) + ``tenant_id``:
+   service principal with a certificate.
+4. Otherwise ``DefaultAzureCredential`` through the Azure provider's helpers
+   (``airflow.providers.microsoft.azure.utils``): environment, workload identity, managed identity
+   (user-assigned with ``managed_identity_client_id``), Azure CLI, …
+
+Nothing in this module imports ``azure.*`` at import time; credentials are built inside functions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
+    from azure.core.credentials_async import AsyncTokenCredential
+
+CONN_TYPE = "azure_elastic_jobs"
+DEFAULT_CONN_ID = "azure_elastic_jobs_default"
+
+
+@dataclass(frozen=True)
+class AzureCloud:
+    """ARM endpoint, token scope and Entra ID authority of one Azure cloud."""
+
+    name: str
+    endpoint: str
+    credential_scope: str
+    authority: str
+
+
+# Source: azure.mgmt.core.tools.get_arm_endpoints and azure.identity.AzureAuthorityHosts.
+CLOUDS: dict[str, AzureCloud] = {
+    cloud.name: cloud
+    for cloud in (
+        AzureCloud(
+            "AzurePublicCloud",
+            "https://management.azure.com",
+            "https://management.azure.com/.default",
+            "login.microsoftonline.com",
+        ),
+        AzureCloud(
+            "AzureChinaCloud",
+            "https://management.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn/.default",
+            "login.chinacloudapi.cn",
+        ),
+        AzureCloud(
+            "AzureUSGovernment",
+            "https://management.usgovcloudapi.net",
+            "https://management.core.usgovcloudapi.net/.default",
+            "login.microsoftonline.us",
+        ),
+    )
+}
+DEFAULT_CLOUD = "AzurePublicCloud"
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """The one transient-fault policy of every ARM call (azure-core ``RetryPolicy`` keyword arguments).
+
+    azure-core retries 408, 429, 500, 502, 503 and 504 answers and connection/read errors with
+    exponential backoff (``backoff_factor * 2 ** (n - 1)`` seconds, capped at ``backoff_max``) and
+    honours ``Retry-After`` on 429/503. Defaults allow about two minutes of outage; connections may
+    lower them (extras ``retry_total``, ``retry_backoff_factor``, ``retry_backoff_max``), e.g. in tests.
+    """
+
+    total: int = 10
+    backoff_factor: float = 0.8
+    backoff_max: float = 60.0
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for an azure-core client that configure its ``RetryPolicy``."""
+        return {
+            "retry_total": self.total,
+            "retry_connect": self.total,
+            "retry_read": self.total,
+            "retry_status": self.total,
+            "retry_backoff_factor": self.backoff_factor,
+            "retry_backoff_max": self.backoff_max,
+        }
+
+
+class ConnectionSettingsError(ValueError):
+    """An ``azure_elastic_jobs`` connection is missing a field or has an invalid value."""
+
+
+@dataclass(frozen=True)
+class ElasticJobsConnectionSettings:
+    """Everything an ``azure_elastic_jobs`` connection says, parsed and validated once.
+
+    Secrets (client secret, certificate password, static token) are excluded from ``repr``.
+    """
+
+    conn_id: str
+    subscription_id: str
+    resource_group_name: str | None = None
+    server_name: str | None = None
+    agent_name: str | None = None
+    cloud: AzureCloud = CLOUDS[DEFAULT_CLOUD]
+    endpoint: str = CLOUDS[DEFAULT_CLOUD].endpoint
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    certificate_path: str | None = None
+    certificate_password: str | None = field(default=None, repr=False)
+    managed_identity_client_id: str | None = None
+    workload_identity_tenant_id: str | None = None
+    static_token: str | None = field(default=None, repr=False)
+    verify: bool | str = True
+    retry: RetrySettings = RetrySettings()
+
+    @property
+    def credential_scopes(self) -> list[str]:
+        """OAuth scopes requested for ARM tokens (the cloud's ``/.default`` scope)."""
+        return [self.cloud.credential_scope]
+
+    @property
+    def is_azure(self) -> bool:
+        """Whether the endpoint is a real Azure Resource Manager endpoint (not the emulator)."""
+        host = urlparse(self.endpoint).hostname or ""
+        return any(host == urlparse(c.endpoint).hostname for c in CLOUDS.values())
+
+    @property
+    def auth_method(self) -> str:
+        """Name of the authentication method these settings select (safe to log)."""
+        if self.static_token:
+            return "static bearer token"
+        if self.client_id and self.client_secret:
+            return "service principal (client secret)"
+        if self.client_id and self.certificate_path:
+            return "service principal (certificate)"
+        if self.managed_identity_client_id:
+            return "DefaultAzureCredential (user-assigned managed identity / workload identity)"
+        return "DefaultAzureCredential"
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``SqlManagementClient`` (sync or aio) besides credential/subscription."""
+        return {
+            "base_url": self.endpoint,
+            "credential_scopes": self.credential_scopes,
+            "connection_verify": self.verify,
+            **self.retry.client_kwargs(),
+        }
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> ElasticJobsConnectionSettings:
+        """Parse an Airflow ``Connection`` of type ``azure_elastic_jobs``.
+
+        :param conn: the connection (anything with ``conn_id``, ``login``, ``password``, ``extra_dejson``).
+        :raises ConnectionSettingsError: naming the connection, the field and the fix.
+        """
+        extras: dict[str, Any] = dict(conn.extra_dejson or {})
+        conn_id = conn.conn_id
+
+        def extra(name: str) -> Any:
+            value = extras.get(name, extras.get(f"extra__{CONN_TYPE}__{name}"))
+            return None if value == "" else value
+
+        def fail(name: str, problem: str, fix: str) -> ConnectionSettingsError:
+            return ConnectionSettingsError(f"Connection {conn_id!r} field {name!r}: {problem}; {fix}.")
+
+        subscription_id = extra("subscription_id")
+        if not subscription_id:
+            raise fail(
+                "subscription_id", "is missing", "set the Azure subscription id in the connection extras"
+            )
+
+        cloud_name = extra("cloud") or DEFAULT_CLOUD
+        if cloud_name not in CLOUDS:
+            raise fail("cloud", f"unknown cloud {cloud_name!r}", f"use one of {sorted(CLOUDS)}")
+        cloud = CLOUDS[cloud_name]
+
+        endpoint = str(extra("endpoint") or conn.host or cloud.endpoint).rstrip("/")
+        parsed = urlparse(endpoint)
+        if parsed.scheme not in ("https", "http") or not parsed.hostname:
+            raise fail("endpoint", f"{endpoint!r} is not a URL", "use e.g. https://management.azure.com")
+
+        static_token = extra("token")
+        tenant_id = extra("tenant_id")
+        client_id = conn.login or None
+        client_secret = conn.password or None
+        certificate_path = extra("certificate_path")
+        if not static_token and client_id and (client_secret or certificate_path) and not tenant_id:
+            raise fail(
+                "tenant_id", "is missing", "a service principal (login = client id) needs its tenant id"
+            )
+        if certificate_path and not os.path.isfile(certificate_path):
+            raise fail("certificate_path", "file does not exist", "give the path of a PEM or PKCS12 file")
+
+        return cls(
+            conn_id=conn_id,
+            subscription_id=str(subscription_id),
+            resource_group_name=extra("resource_group_name"),
+            server_name=extra("server_name"),
+            agent_name=extra("agent_name"),
+            cloud=cloud,
+            endpoint=endpoint,
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            certificate_path=certificate_path,
+            certificate_password=extra("certificate_password"),
+            managed_identity_client_id=extra("managed_identity_client_id"),
+            workload_identity_tenant_id=extra("workload_identity_tenant_id"),
+            static_token=static_token,
+            verify=_parse_verify(extra("verify"), fail),
+            retry=_parse_retry(extras, fail),
+        )
+
+
+def _parse_verify(value: Any, fail: Any) -> bool | str:
+    if value is None or value is True or value is False:
+        return True if value is None else value
+    text = str(value).strip()
+    if text.lower() in ("true", "yes", "1"):
+        return True
+    if text.lower() in ("false", "no", "0"):
+        return False
+    if not os.path.isfile(text):
+        raise fail("verify", f"CA bundle {text!r} does not exist", "give true, false or a PEM file path")
+    return text
+
+
+def _parse_retry(extras: dict[str, Any], fail: Any) -> RetrySettings:
+    defaults = RetrySettings()
+    try:
+        return RetrySettings(
+            total=int(extras.get("retry_total", defaults.total)),
+            backoff_factor=float(extras.get("retry_backoff_factor", defaults.backoff_factor)),
+            backoff_max=float(extras.get("retry_backoff_max", defaults.backoff_max)),
+        )
+    except (TypeError, ValueError):
+        raise fail("retry_*", "is not a number", "use an integer retry_total and numeric backoff") from None
+
+
+class StaticTokenCredential:
+    """A ``TokenCredential`` that always returns one fixed bearer token (for the emulator)."""
+
+    _LIFETIME_SECONDS = 3600
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "StaticTokenCredential(token=***)"
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """Return the token, valid for the next hour."""
+        import time
+
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self._token, int(time.time()) + self._LIFETIME_SECONDS)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        """Return the token as ``AccessTokenInfo`` (the newer azure-core protocol)."""
+        from azure.core.credentials import AccessTokenInfo
+
+        token = self.get_token(*scopes)
+        return AccessTokenInfo(token.token, token.expires_on)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __enter__(self) -> StaticTokenCredential:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
+
+
+class AsyncStaticTokenCredential:
+    """The async twin of :class:`StaticTokenCredential` (an ``AsyncTokenCredential``)."""
+
+    def __init__(self, token: str) -> None:
+        self._sync = StaticTokenCredential(token)
+
+    def __repr__(self) -> str:
+        return "AsyncStaticTokenCredential(token=***)"
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """Return the token, valid for the next hour."""
+        return self._sync.get_token(*scopes)
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        """Return the token as ``AccessTokenInfo``."""
+        return self._sync.get_token_info(*scopes)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def __aenter__(self) -> AsyncStaticTokenCredential:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()
+
+
+def build_sync_credential(settings: ElasticJobsConnectionSettings) -> TokenCredential:
+    """Build the sync credential the settings select (see the module docstring for the order)."""
+    if settings.static_token:
+        return StaticTokenCredential(settings.static_token)
+    if settings.client_id and settings.client_secret:
+        from azure.identity import ClientSecretCredential
+
+        return ClientSecretCredential(
+            settings.tenant_id, settings.client_id, settings.client_secret, authority=settings.cloud.authority
+        )
+    if settings.client_id and settings.certificate_path:
+        from azure.identity import CertificateCredential
+
+        return CertificateCredential(
+            settings.tenant_id,
+            settings.client_id,
+            settings.certificate_path,
+            password=settings.certificate_password,
+            authority=settings.cloud.authority,
+        )
+    if settings.cloud.name != DEFAULT_CLOUD:
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential(authority=settings.cloud.authority, **_identity_kwargs(settings))
+    from airflow.providers.microsoft.azure.utils import get_sync_default_azure_credential
+
+    return get_sync_default_azure_credential(
+        managed_identity_client_id=settings.managed_identity_client_id,
+        workload_identity_tenant_id=settings.workload_identity_tenant_id,
+    )
+
+
+def build_async_credential(settings: ElasticJobsConnectionSettings) -> AsyncTokenCredential:
+    """Build the async credential the settings select; the caller closes it (``async with``)."""
+    if settings.static_token:
+        return AsyncStaticTokenCredential(settings.static_token)
+    if settings.client_id and settings.client_secret:
+        from azure.identity.aio import ClientSecretCredential
+
+        return ClientSecretCredential(
+            settings.tenant_id, settings.client_id, settings.client_secret, authority=settings.cloud.authority
+        )
+    if settings.client_id and settings.certificate_path:
+        from azure.identity.aio import CertificateCredential
+
+        return CertificateCredential(
+            settings.tenant_id,
+            settings.client_id,
+            settings.certificate_path,
+            password=settings.certificate_password,
+            authority=settings.cloud.authority,
+        )
+    if settings.cloud.name != DEFAULT_CLOUD:
+        from azure.identity.aio import DefaultAzureCredential
+
+        return DefaultAzureCredential(authority=settings.cloud.authority, **_identity_kwargs(settings))
+    from airflow.providers.microsoft.azure.utils import get_async_default_azure_credential
+
+    return get_async_default_azure_credential(
+        managed_identity_client_id=settings.managed_identity_client_id,
+        workload_identity_tenant_id=settings.workload_identity_tenant_id,
+    )
+
+
+def _identity_kwargs(settings: ElasticJobsConnectionSettings) -> dict[str, Any]:
+    """``DefaultAzureCredential`` identity arguments for clouds the Azure provider helper can't target."""
+    kwargs: dict[str, Any] = {}
+    if settings.managed_identity_client_id:
+        kwargs["managed_identity_client_id"] = settings.managed_identity_client_id
+    if settings.workload_identity_tenant_id:
+        kwargs["workload_identity_tenant_id"] = settings.workload_identity_tenant_id
+        kwargs["additionally_allowed_tenants"] = [settings.workload_identity_tenant_id]
+    return kwargs

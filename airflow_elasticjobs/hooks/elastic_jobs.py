@@ -1,0 +1,546 @@
+"""``ElasticJobsHook``: the sync hook over ``azure.mgmt.sql.SqlManagementClient`` for Elastic Jobs.
+
+``azure.mgmt.sql`` and ``azure.identity`` are imported inside methods only, so importing this module
+(at DAG parse time) stays cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow.sdk import BaseHook
+
+from airflow_elasticjobs.hooks.connection import (
+    CLOUDS,
+    CONN_TYPE,
+    DEFAULT_CONN_ID,
+    ElasticJobsConnectionSettings,
+    build_sync_credential,
+)
+from airflow_elasticjobs.hooks.resource_ids import AgentRef
+
+if TYPE_CHECKING:
+    from azure.mgmt.sql import SqlManagementClient
+    from azure.mgmt.sql.models import (
+        Database,
+        Job,
+        JobAgent,
+        JobCredential,
+        JobExecution,
+        JobStep,
+        JobTargetGroup,
+        JobVersion,
+        Server,
+    )
+
+T = TypeVar("T")
+
+AGENT_SKUS: dict[str, int] = {"JA100": 100, "JA200": 200, "JA400": 400, "JA800": 800}
+"""Elastic Job agent service tiers and their capacity (concurrent target databases)."""
+
+
+class ElasticJobsHook(BaseHook):
+    """Sync hook for Azure SQL Elastic Jobs over Azure Resource Manager (or the local emulator).
+
+    Resource group, server and agent default to the connection's values; the constructor arguments
+    override them. Every helper takes plain names and returns ``azure.mgmt.sql`` models.
+
+    Example::
+
+        hook = ElasticJobsHook("azure_elastic_jobs_default", agent_name="ElasticJobAgent")
+        hook.create_or_update_credential("jobuser", "jobuser", password)
+        execution = hook.start_execution("Job1", "6a3d…")  # PUT with a caller-chosen id
+
+    :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection id.
+    :param resource_group_name: overrides the connection's resource group.
+    :param server_name: overrides the connection's server (the agent's server).
+    :param agent_name: overrides the connection's job agent.
+    """
+
+    conn_name_attr = "elastic_jobs_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Azure SQL Elastic Jobs"
+
+    def __init__(
+        self,
+        elastic_jobs_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        resource_group_name: str | None = None,
+        server_name: str | None = None,
+        agent_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.elastic_jobs_conn_id = elastic_jobs_conn_id
+        self._overrides = {
+            "resource_group_name": resource_group_name,
+            "server_name": server_name,
+            "agent_name": agent_name,
+        }
+        self._client: SqlManagementClient | None = None
+
+    # -- connection form ------------------------------------------------------------------------
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Custom fields of the ``azure_elastic_jobs`` connection form (stored in extras)."""
+        from airflow_elasticjobs.hooks.connection_form import connection_form_widgets
+
+        return connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabelled, hidden and placeholder standard fields of the connection form."""
+        from airflow_elasticjobs.hooks.connection_form import ui_field_behaviour
+
+        return ui_field_behaviour()
+
+    # -- settings and client --------------------------------------------------------------------
+    @cached_property
+    def settings(self) -> ElasticJobsConnectionSettings:
+        """The connection parsed once (see :mod:`airflow_elasticjobs.hooks.connection`)."""
+        return ElasticJobsConnectionSettings.from_connection(self.get_connection(self.elastic_jobs_conn_id))
+
+    def _default(self, name: str) -> str:
+        value = self._overrides[name] or getattr(self.settings, name)
+        if not value:
+            raise ValueError(
+                f"{name} is not set: pass {name}= to the operator/hook or set {name!r} in the extras of "
+                f"connection {self.elastic_jobs_conn_id!r}."
+            )
+        return value
+
+    @property
+    def resource_group_name(self) -> str:
+        """The resource group in use (override, else the connection's)."""
+        return self._default("resource_group_name")
+
+    @property
+    def server_name(self) -> str:
+        """The agent's server in use (override, else the connection's)."""
+        return self._default("server_name")
+
+    @property
+    def agent(self) -> AgentRef:
+        """The job agent in use; builds the ARM ids of everything under it."""
+        return AgentRef(
+            self.settings.subscription_id,
+            self.resource_group_name,
+            self.server_name,
+            self._default("agent_name"),
+        )
+
+    def get_conn(self) -> SqlManagementClient:
+        """Return the cached ``SqlManagementClient`` for this connection."""
+        if self._client is None:
+            from azure.mgmt.sql import SqlManagementClient
+
+            settings = self.settings
+            self.log.info(
+                "Connecting to %s (subscription %s) with %s",
+                settings.endpoint,
+                settings.subscription_id,
+                settings.auth_method,
+            )
+            self._client = SqlManagementClient(
+                build_sync_credential(settings), settings.subscription_id, **settings.client_kwargs()
+            )
+        return self._client
+
+    def close(self) -> None:
+        """Close the client's HTTP session."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Make a real ARM call (list the job agents of the default server) and report the outcome."""
+        try:
+            settings = self.settings
+            agents = [
+                a.name
+                for a in self.get_conn().job_agents.list_by_server(self.resource_group_name, self.server_name)
+            ]
+        except Exception as err:
+            return False, describe_error(err)
+        return True, (
+            f"Connected to {settings.endpoint}: server {self.server_name!r} has job agents {agents}."
+        )
+
+    # -- helpers ----------------------------------------------------------------------------------
+    @staticmethod
+    def get_or_none(call: Callable[[], T]) -> T | None:
+        """Run a GET; return ``None`` when ARM answers 404 (the resource does not exist)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return call()
+        except ResourceNotFoundError:
+            return None
+
+    @staticmethod
+    def delete_if_exists(call: Callable[[], Any]) -> bool:
+        """Run a delete (waiting for an LRO poller); ``False`` when it was already gone (404)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            result = call()
+            if hasattr(result, "result"):
+                result.result()
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    # -- servers and databases --------------------------------------------------------------------
+    def get_server(self, server_name: str) -> Server | None:
+        """The logical server, or ``None``."""
+        return self.get_or_none(lambda: self.get_conn().servers.get(self.resource_group_name, server_name))
+
+    def create_or_get_server(
+        self, server_name: str, *, location: str, admin_login: str, admin_password: str
+    ) -> tuple[Server, bool]:
+        """Return the existing server, or create it and wait; ``(server, created)``."""
+        existing = self.get_server(server_name)
+        if existing is not None:
+            return existing, False
+        from azure.mgmt.sql.models import Server, ServerProperties
+
+        body = Server(
+            location=location,
+            properties=ServerProperties(
+                administrator_login=admin_login, administrator_login_password=admin_password, version="12.0"
+            ),
+        )
+        poller = self.get_conn().servers.begin_create_or_update(self.resource_group_name, server_name, body)
+        return poller.result(), True
+
+    def delete_server(self, server_name: str) -> bool:
+        """Delete a server (waits); ``False`` if it did not exist."""
+        return self.delete_if_exists(
+            lambda: self.get_conn().servers.begin_delete(self.resource_group_name, server_name)
+        )
+
+    def get_database(self, server_name: str, database_name: str) -> Database | None:
+        """The database, or ``None``."""
+        return self.get_or_none(
+            lambda: self.get_conn().databases.get(self.resource_group_name, server_name, database_name)
+        )
+
+    def create_or_get_database(
+        self,
+        server_name: str,
+        database_name: str,
+        *,
+        location: str | None = None,
+        sku_name: str | None = None,
+    ) -> tuple[Database, bool]:
+        """Return the existing database, or create it (in the server's location) and wait."""
+        existing = self.get_database(server_name, database_name)
+        if existing is not None:
+            return existing, False
+        from azure.mgmt.sql.models import Database, Sku
+
+        body = Database(
+            location=location or self._server_location(server_name),
+            sku=Sku(name=sku_name) if sku_name else None,
+        )
+        poller = self.get_conn().databases.begin_create_or_update(
+            self.resource_group_name, server_name, database_name, body
+        )
+        return poller.result(), True
+
+    def delete_database(self, server_name: str, database_name: str) -> bool:
+        """Delete a database (waits); ``False`` if it did not exist."""
+        return self.delete_if_exists(
+            lambda: self.get_conn().databases.begin_delete(
+                self.resource_group_name, server_name, database_name
+            )
+        )
+
+    def _server_location(self, server_name: str) -> str:
+        server = self.get_server(server_name)
+        if server is None:
+            raise ValueError(
+                f"server_name: server {server_name!r} does not exist in resource group "
+                f"{self.resource_group_name!r}; create it first (ElasticJobsServerOperator) or fix the name."
+            )
+        return server.location
+
+    # -- job agents -------------------------------------------------------------------------------
+    def get_agent(self) -> JobAgent | None:
+        """The job agent, or ``None``."""
+        a = self.agent
+        return self.get_or_none(
+            lambda: self.get_conn().job_agents.get(a.resource_group_name, a.server_name, a.agent_name)
+        )
+
+    def create_or_update_agent(
+        self,
+        database_name: str,
+        *,
+        sku: str = "JA100",
+        location: str | None = None,
+        timeout: float = 1800,
+        poll_interval: float = 5,
+    ) -> JobAgent:
+        """Create or update the agent on ``database_name`` (same server), wait for the LRO and ``Ready``.
+
+        :param database_name: the job database on the agent's server.
+        :param sku: JA100, JA200, JA400 or JA800.
+        :param location: defaults to the server's location.
+        :param timeout: seconds to wait for ``state == Ready``.
+        :param poll_interval: seconds between GETs while waiting for ``Ready``.
+        """
+        from azure.mgmt.sql.models import JobAgent, JobAgentProperties, Sku
+
+        a = self.agent
+        body = JobAgent(
+            location=location or self._server_location(a.server_name),
+            properties=JobAgentProperties(database_id=a.database_id(database_name)),
+            sku=Sku(name=sku, capacity=AGENT_SKUS[sku]),
+        )
+        poller = self.get_conn().job_agents.begin_create_or_update(
+            a.resource_group_name, a.server_name, a.agent_name, body, polling_interval=poll_interval
+        )
+        agent = poller.result()
+        deadline = time.monotonic() + timeout
+        while (agent.properties.state if agent.properties else None) != "Ready":
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"Job agent {a.agent_name!r} is {agent.properties.state!r}, not Ready, after "
+                    f"{timeout} s; raise timeout or check the agent in the portal."
+                )
+            time.sleep(poll_interval)
+            agent = self.get_conn().job_agents.get(a.resource_group_name, a.server_name, a.agent_name)
+        return agent
+
+    def delete_agent(self) -> bool:
+        """Delete the job agent (waits for the LRO); ``False`` if it did not exist."""
+        a = self.agent
+        return self.delete_if_exists(
+            lambda: self.get_conn().job_agents.begin_delete(
+                a.resource_group_name, a.server_name, a.agent_name
+            )
+        )
+
+    def _agent_args(self) -> tuple[str, str, str]:
+        a = self.agent
+        return a.resource_group_name, a.server_name, a.agent_name
+
+    # -- credentials ------------------------------------------------------------------------------
+    def get_credential(self, credential_name: str) -> JobCredential | None:
+        """A job credential (its password is never returned by ARM), or ``None``."""
+        return self.get_or_none(
+            lambda: self.get_conn().job_credentials.get(*self._agent_args(), credential_name)
+        )
+
+    def list_credentials(self) -> list[JobCredential]:
+        """All job credentials of the agent."""
+        return list(self.get_conn().job_credentials.list_by_agent(*self._agent_args()))
+
+    def create_or_update_credential(
+        self, credential_name: str, username: str, password: str
+    ) -> JobCredential:
+        """Create or update a database-scoped job credential."""
+        from azure.mgmt.sql.models import JobCredential, JobCredentialProperties
+
+        body = JobCredential(properties=JobCredentialProperties(username=username, password=password))
+        return self.get_conn().job_credentials.create_or_update(*self._agent_args(), credential_name, body)
+
+    def delete_credential(self, credential_name: str) -> bool:
+        """Delete a job credential; ``False`` if it did not exist."""
+        return self.delete_if_exists(
+            lambda: self.get_conn().job_credentials.delete(*self._agent_args(), credential_name)
+        )
+
+    # -- target groups ----------------------------------------------------------------------------
+    def get_target_group(self, target_group_name: str) -> JobTargetGroup | None:
+        """A target group, or ``None``."""
+        return self.get_or_none(
+            lambda: self.get_conn().job_target_groups.get(*self._agent_args(), target_group_name)
+        )
+
+    def list_target_groups(self) -> list[JobTargetGroup]:
+        """All target groups of the agent."""
+        return list(self.get_conn().job_target_groups.list_by_agent(*self._agent_args()))
+
+    def create_or_update_target_group(
+        self, target_group_name: str, members: Iterable[Mapping[str, Any]]
+    ) -> JobTargetGroup:
+        """Create or replace a target group; ``members`` are ARM ``JobTarget`` JSON objects."""
+        body = {"properties": {"members": [dict(m) for m in members]}}
+        return self.get_conn().job_target_groups.create_or_update(
+            *self._agent_args(), target_group_name, body
+        )
+
+    def delete_target_group(self, target_group_name: str) -> bool:
+        """Delete a target group; ``False`` if it did not exist."""
+        return self.delete_if_exists(
+            lambda: self.get_conn().job_target_groups.delete(*self._agent_args(), target_group_name)
+        )
+
+    # -- jobs, steps, versions --------------------------------------------------------------------
+    def get_job(self, job_name: str) -> Job | None:
+        """A job, or ``None``."""
+        return self.get_or_none(lambda: self.get_conn().jobs.get(*self._agent_args(), job_name))
+
+    def list_jobs(self) -> list[Job]:
+        """All jobs of the agent."""
+        return list(self.get_conn().jobs.list_by_agent(*self._agent_args()))
+
+    def create_or_update_job(
+        self, job_name: str, *, description: str = "", schedule: Mapping[str, Any] | None = None
+    ) -> Job:
+        """Create or update a job (description and schedule; steps are separate resources).
+
+        :param schedule: ARM ``JobSchedule`` JSON (``type``, ``enabled``, ``interval``, ``startTime``,
+            ``endTime``); ``None`` keeps ARM's default (``Once``, disabled).
+        """
+        properties: dict[str, Any] = {"description": description}
+        if schedule is not None:
+            properties["schedule"] = dict(schedule)
+        return self.get_conn().jobs.create_or_update(
+            *self._agent_args(), job_name, {"properties": properties}
+        )
+
+    def update_schedule(self, job_name: str, schedule: Mapping[str, Any]) -> Job:
+        """Replace a job's schedule, keeping its description (the job must exist)."""
+        job = self.get_job(job_name)
+        if job is None:
+            raise ValueError(
+                f"job_name: job {job_name!r} does not exist on agent {self.agent.agent_name!r}; "
+                "create it first (ElasticJobsJobOperator) or fix the name."
+            )
+        return self.create_or_update_job(
+            job_name,
+            description=(job.properties.description or "") if job.properties else "",
+            schedule=schedule,
+        )
+
+    def delete_job(self, job_name: str) -> bool:
+        """Delete a job with its steps and history; ``False`` if it did not exist."""
+        return self.delete_if_exists(lambda: self.get_conn().jobs.delete(*self._agent_args(), job_name))
+
+    def list_steps(self, job_name: str) -> list[JobStep]:
+        """The job's current steps, ordered by ``stepId``."""
+        steps = list(self.get_conn().job_steps.list_by_job(*self._agent_args(), job_name))
+        return sorted(steps, key=lambda s: s.properties.step_id or 0)
+
+    def get_step(self, job_name: str, step_name: str) -> JobStep | None:
+        """A step of the job's current version, or ``None``."""
+        return self.get_or_none(
+            lambda: self.get_conn().job_steps.get(*self._agent_args(), job_name, step_name)
+        )
+
+    def create_or_update_step(self, job_name: str, step_name: str, step: Mapping[str, Any]) -> JobStep:
+        """Create or update a step from ARM ``JobStep`` JSON (``{"properties": {...}}``)."""
+        return self.get_conn().job_steps.create_or_update(
+            *self._agent_args(), job_name, step_name, dict(step)
+        )
+
+    def delete_step(self, job_name: str, step_name: str) -> bool:
+        """Delete a step (a new job version); ``False`` if it did not exist."""
+        return self.delete_if_exists(
+            lambda: self.get_conn().job_steps.delete(*self._agent_args(), job_name, step_name)
+        )
+
+    def list_versions(self, job_name: str) -> list[JobVersion]:
+        """The job's versions (``{id, name, type}`` entries; name is the version number)."""
+        return list(self.get_conn().job_versions.list_by_job(*self._agent_args(), job_name))
+
+    # -- executions -------------------------------------------------------------------------------
+    def start_execution(self, job_name: str, job_execution_id: str) -> JobExecution:
+        """Start the job with a caller-chosen execution id (PUT; idempotent: an existing id is returned)."""
+        poller = self.get_conn().job_executions.begin_create_or_update(
+            *self._agent_args(), job_name, job_execution_id, polling=False
+        )
+        return poller.result()
+
+    def get_execution(self, job_name: str, job_execution_id: str) -> JobExecution | None:
+        """A root job execution, or ``None``."""
+        return self.get_or_none(
+            lambda: self.get_conn().job_executions.get(*self._agent_args(), job_name, job_execution_id)
+        )
+
+    def list_executions(
+        self,
+        job_name: str | None = None,
+        *,
+        create_time_min: datetime | None = None,
+        create_time_max: datetime | None = None,
+        end_time_min: datetime | None = None,
+        end_time_max: datetime | None = None,
+        is_active: bool | None = None,
+        top: int | None = None,
+    ) -> list[JobExecution]:
+        """Root executions of one job (or of every job of the agent when ``job_name`` is ``None``)."""
+        filters = {
+            "create_time_min": create_time_min,
+            "create_time_max": create_time_max,
+            "end_time_min": end_time_min,
+            "end_time_max": end_time_max,
+            "is_active": is_active,
+            "top": top,
+        }
+        ops = self.get_conn().job_executions
+        if job_name is None:
+            return list(ops.list_by_agent(*self._agent_args(), **filters))
+        return list(ops.list_by_job(*self._agent_args(), job_name, **filters))
+
+    def cancel_execution(self, job_name: str, job_execution_id: str) -> None:
+        """Request cancellation (idempotent: cancelling a finished execution is a no-op in ARM)."""
+        self.get_conn().job_executions.cancel(*self._agent_args(), job_name, job_execution_id)
+
+    def list_step_executions(self, job_name: str, job_execution_id: str) -> list[JobExecution]:
+        """Per-step executions of a root execution."""
+        return list(
+            self.get_conn().job_step_executions.list_by_job_execution(
+                *self._agent_args(), job_name, job_execution_id
+            )
+        )
+
+    def list_target_executions(
+        self, job_name: str, job_execution_id: str, step_name: str | None = None
+    ) -> list[JobExecution]:
+        """Per-target executions of a root execution (of one step when ``step_name`` is given)."""
+        ops = self.get_conn().job_target_executions
+        if step_name is None:
+            return list(ops.list_by_job_execution(*self._agent_args(), job_name, job_execution_id))
+        return list(ops.list_by_step(*self._agent_args(), job_name, job_execution_id, step_name))
+
+
+def describe_error(err: BaseException) -> str:
+    """A short, secret-free description of an ARM/transport/configuration error for users."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+    )
+
+    if isinstance(err, ClientAuthenticationError):
+        status = err.status_code or "no token"
+        return f"Authentication failed ({status}): check the client id, secret/token and tenant."
+    if isinstance(err, ResourceNotFoundError):
+        return f"Not found: {_arm_message(err)} Check resource group, server and agent names."
+    if isinstance(err, HttpResponseError):
+        return f"ARM answered {err.status_code}: {_arm_message(err)}"
+    if isinstance(err, ServiceRequestError):
+        text = str(err)
+        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+            return f"TLS verification failed ({text}); set 'verify' to the emulator's CA bundle path."
+        return f"Endpoint unreachable: {text}"
+    return f"{type(err).__name__}: {err}"
+
+
+def _arm_message(err: Any) -> str:
+    error = getattr(err, "error", None)
+    if error is not None and getattr(error, "message", None):
+        return f"{error.code}: {error.message}"
+    return str(getattr(err, "reason", "") or err).splitlines()[0]
+
+
+__all__ = ["AGENT_SKUS", "CLOUDS", "ElasticJobsHook", "describe_error"]
