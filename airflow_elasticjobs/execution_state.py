@@ -1,0 +1,253 @@
+"""Execution lifecycles and summaries of an Elastic Jobs execution's per-target results.
+
+Operators, the sensor and the trigger ask this module which lifecycles are terminal, which ones
+fail a task, how to summarise target executions for XCom, how to word the failure message and
+which progress lines to log. Nothing here talks to Azure: it works on plain data (SDK models are
+converted once, by :meth:`TargetResult.from_model`).
+
+Lifecycle sets follow DESIGN.md §4 and the 2025-01-01 ``JobExecutionLifecycle`` enum of
+``azure-mgmt-sql`` (Created, InProgress, WaitingForChildJobExecutions and WaitingForRetry are the
+active ones; ``isActive=true`` on the list APIs selects exactly those).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Lifecycle(StrEnum):
+    """The ``lifecycle`` of a job, step or target execution."""
+
+    CREATED = "Created"
+    IN_PROGRESS = "InProgress"
+    WAITING_FOR_CHILD_JOB_EXECUTIONS = "WaitingForChildJobExecutions"
+    WAITING_FOR_RETRY = "WaitingForRetry"
+    SUCCEEDED = "Succeeded"
+    SUCCEEDED_WITH_SKIPPED = "SucceededWithSkipped"
+    FAILED = "Failed"
+    TIMED_OUT = "TimedOut"
+    CANCELED = "Canceled"
+    SKIPPED = "Skipped"
+
+    @classmethod
+    def parse(cls, value: str | Lifecycle | None) -> Lifecycle:
+        """Return the lifecycle named ``value`` (case-insensitive, like the SDK's enums).
+
+        :raises ValueError: naming the value and the accepted names.
+        """
+        if isinstance(value, Lifecycle):
+            return value
+        text = str(getattr(value, "value", value) or "")
+        for member in cls:
+            if member.value.lower() == text.lower():
+                return member
+        raise ValueError(f"Unknown execution lifecycle {value!r}; use one of {[m.value for m in cls]}.")
+
+    @classmethod
+    def parse_many(cls, field: str, values: Iterable[str | Lifecycle]) -> frozenset[Lifecycle]:
+        """Parse a user-given collection of lifecycle names for the argument ``field``.
+
+        :raises ValueError: naming ``field``, the bad value and the accepted names.
+        """
+        if isinstance(values, str):
+            values = [values]
+        try:
+            return frozenset(cls.parse(v) for v in values)
+        except ValueError as err:
+            raise ValueError(f"Argument {field!r}: {err}") from None
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether an execution in this lifecycle will never change again."""
+        return self in TERMINAL
+
+
+ACTIVE: frozenset[Lifecycle] = frozenset(
+    {
+        Lifecycle.CREATED,
+        Lifecycle.IN_PROGRESS,
+        Lifecycle.WAITING_FOR_CHILD_JOB_EXECUTIONS,
+        Lifecycle.WAITING_FOR_RETRY,
+    }
+)
+TERMINAL: frozenset[Lifecycle] = frozenset(Lifecycle) - ACTIVE
+SUCCESSFUL: frozenset[Lifecycle] = frozenset({Lifecycle.SUCCEEDED, Lifecycle.SUCCEEDED_WITH_SKIPPED})
+#: Terminal lifecycles that fail a task unless the user chooses otherwise (``fail_on``).
+DEFAULT_FAIL_ON: frozenset[Lifecycle] = TERMINAL - SUCCESSFUL
+
+
+def is_terminal(value: str | Lifecycle | None) -> bool:
+    """Whether ``value`` names a terminal lifecycle."""
+    return Lifecycle.parse(value).is_terminal
+
+
+# Words used in progress lines, in the order they are printed; lifecycles not listed are "in progress".
+_PROGRESS_WORDS: tuple[tuple[str, frozenset[Lifecycle]], ...] = (
+    ("failed", frozenset({Lifecycle.FAILED})),
+    ("timed out", frozenset({Lifecycle.TIMED_OUT})),
+    ("canceled", frozenset({Lifecycle.CANCELED})),
+    ("skipped", frozenset({Lifecycle.SKIPPED})),
+    ("in progress", ACTIVE),
+)
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """The outcome of one job step on one target database (a target execution), JSON-friendly."""
+
+    step_id: int | None
+    step_name: str | None
+    server_name: str | None
+    database_name: str | None
+    lifecycle: str
+    last_message: str | None = None
+    attempts: int | None = None
+
+    @classmethod
+    def from_model(cls, execution: Any) -> TargetResult:
+        """Convert an ``azure.mgmt.sql.models.JobExecution`` returned by the target-executions API."""
+        target = getattr(execution, "target", None)
+        lifecycle = execution.lifecycle
+        return cls(
+            step_id=execution.step_id,
+            step_name=execution.step_name,
+            server_name=getattr(target, "server_name", None),
+            database_name=getattr(target, "database_name", None),
+            lifecycle=str(getattr(lifecycle, "value", lifecycle) or ""),
+            last_message=execution.last_message,
+            attempts=execution.current_attempts,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TargetResult:
+        """Rebuild a result from :meth:`to_dict` output (e.g. read back from XCom)."""
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for XCom and trigger events."""
+        return asdict(self)
+
+    @property
+    def is_database(self) -> bool:
+        """Whether this is a per-database result (not the parent execution of a server or pool member).
+
+        Azure lists, next to one execution per database, the executions that expand a server,
+        elastic pool or shard map member into databases; those carry no database name and are not
+        counted as targets.
+        """
+        return bool(self.database_name)
+
+    def describe(self) -> str:
+        """One human line: ``server/database (step N 'name'): Lifecycle - last message``."""
+        step = f"step {self.step_id}" if self.step_id is not None else "step ?"
+        if self.step_name:
+            step += f" {self.step_name!r}"
+        message = f" - {self.last_message}" if self.last_message else ""
+        return f"{self.server_name or '?'}/{self.database_name or '?'} ({step}): {self.lifecycle}{message}"
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    """A root job execution and its per-target results: what a task returns and reports."""
+
+    execution_id: str
+    job_name: str
+    lifecycle: Lifecycle
+    targets: tuple[TargetResult, ...] = ()
+    last_message: str | None = None
+
+    @property
+    def database_targets(self) -> list[TargetResult]:
+        """Per-database results (see :attr:`TargetResult.is_database`)."""
+        return [t for t in self.targets if t.is_database]
+
+    def counts(self) -> dict[str, int]:
+        """Number of per-database target executions in each lifecycle, e.g. ``{"Succeeded": 3}``."""
+        return dict(Counter(t.lifecycle for t in self.database_targets))
+
+    def failing_targets(self, fail_on: Iterable[Lifecycle] = DEFAULT_FAIL_ON) -> list[TargetResult]:
+        """Per-database results whose lifecycle is one of ``fail_on``, ordered by step, server, database."""
+        failing = {Lifecycle.parse(s).value.lower() for s in fail_on}
+        chosen = [t for t in self.database_targets if t.lifecycle.lower() in failing]
+        return sorted(chosen, key=lambda t: (t.step_id or 0, t.server_name or "", t.database_name or ""))
+
+    def failure_message(self, fail_on: Iterable[Lifecycle] = DEFAULT_FAIL_ON, cap: int = 10) -> str:
+        """The message a failed task raises: execution, lifecycle and the first ``cap`` failing targets."""
+        head = (
+            f"Elastic Jobs execution {self.execution_id} of job {self.job_name!r}"
+            f" ended {self.lifecycle.value}"
+        )
+        if self.last_message:
+            head += f": {self.last_message}"
+        failing = self.failing_targets(fail_on)
+        if not failing:
+            return head + "."
+        lines = [f"{head}. Failing targets ({len(failing)}):"]
+        lines += [f"  - {t.describe()}" for t in failing[:cap]]
+        if len(failing) > cap:
+            lines.append(f"  … and {len(failing) - cap} more (full list in the task's XCom 'targets').")
+        return "\n".join(lines)
+
+    def to_xcom(self) -> dict[str, Any]:
+        """The task's XCom return value: id, job, lifecycle, counts per lifecycle and every target."""
+        return {
+            "execution_id": self.execution_id,
+            "job_name": self.job_name,
+            "lifecycle": self.lifecycle.value,
+            "last_message": self.last_message,
+            "counts": self.counts(),
+            "targets": [t.to_dict() for t in self.targets],
+        }
+
+
+def _lifecycle_or_active(value: str) -> Lifecycle:
+    """Parse a target's lifecycle; a name this version does not know counts as still in progress."""
+    try:
+        return Lifecycle.parse(value)
+    except ValueError:
+        return Lifecycle.IN_PROGRESS
+
+
+def _progress_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], str]:
+    by_step: dict[tuple[int, str], Counter[Lifecycle]] = {}
+    for target in targets:
+        if target.is_database:
+            key = (target.step_id or 0, target.step_name or "")
+            by_step.setdefault(key, Counter())[_lifecycle_or_active(target.lifecycle)] += 1
+    lines = {}
+    for (step_id, step_name), counts in sorted(by_step.items()):
+        total = sum(counts.values())
+        succeeded = sum(counts[s] for s in SUCCESSFUL)
+        parts = [f"{succeeded}/{total} targets succeeded"]
+        for word, states in _PROGRESS_WORDS:
+            number = sum(counts[s] for s in states)
+            if number:
+                parts.append(f"{number} {word}")
+        name = f" {step_name!r}" if step_name else ""
+        lines[(step_id, step_name)] = f"step {step_id}{name}: {', '.join(parts)}"
+    return lines
+
+
+def progress_lines(targets: Iterable[TargetResult]) -> list[str]:
+    """One line per step, e.g. ``step 1 'Step1': 37/120 targets succeeded, 2 failed, 81 in progress``."""
+    return list(_progress_by_step(targets).values())
+
+
+class ProgressTracker:
+    """Remembers the progress lines already logged and returns only the ones that changed."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[int, str], str] = {}
+
+    def changed_lines(self, targets: Iterable[TargetResult]) -> list[str]:
+        """Progress lines for ``targets`` that differ from the last ones returned for the same step."""
+        changed = []
+        for step, line in _progress_by_step(targets).items():
+            if self._seen.get(step) != line:
+                self._seen[step] = line
+                changed.append(line)
+        return changed

@@ -1,0 +1,170 @@
+"""Lifecycle sets, summaries, the capped failure message and progress lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_elasticjobs.execution_state import (
+    ACTIVE,
+    DEFAULT_FAIL_ON,
+    TERMINAL,
+    ExecutionSummary,
+    Lifecycle,
+    ProgressTracker,
+    TargetResult,
+    is_terminal,
+    progress_lines,
+)
+
+
+def target(db: str, lifecycle: str, step: int = 1, message: str | None = None) -> TargetResult:
+    return TargetResult(
+        step_id=step,
+        step_name=f"Step{step}",
+        server_name="target-server",
+        database_name=db,
+        lifecycle=lifecycle,
+        last_message=message,
+        attempts=1,
+    )
+
+
+def test_active_and_terminal_partition_every_lifecycle():
+    assert frozenset(Lifecycle) == ACTIVE | TERMINAL
+    assert not ACTIVE & TERMINAL
+    assert {s.value for s in ACTIVE} == {
+        "Created",
+        "InProgress",
+        "WaitingForChildJobExecutions",
+        "WaitingForRetry",
+    }
+
+
+def test_default_fail_on_is_every_unsuccessful_terminal_state():
+    assert {s.value for s in DEFAULT_FAIL_ON} == {"Failed", "TimedOut", "Canceled", "Skipped"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Succeeded", True),
+        ("succeededwithskipped", True),
+        ("CANCELED", True),
+        ("InProgress", False),
+        ("WaitingForRetry", False),
+        ("created", False),
+    ],
+)
+def test_is_terminal_is_case_insensitive(value, expected):
+    assert is_terminal(value) is expected
+
+
+def test_parse_accepts_sdk_enums():
+    from azure.mgmt.sql.models import JobExecutionLifecycle
+
+    assert Lifecycle.parse(JobExecutionLifecycle.TIMED_OUT) is Lifecycle.TIMED_OUT
+
+
+def test_parse_many_names_the_field_and_the_choices():
+    with pytest.raises(ValueError, match=r"'fail_on'.*'Done'.*Succeeded"):
+        Lifecycle.parse_many("fail_on", ["Failed", "Done"])
+
+
+def test_parse_many_accepts_a_single_string():
+    assert Lifecycle.parse_many("fail_on", "Failed") == {Lifecycle.FAILED}
+
+
+def test_target_result_from_sdk_model():
+    from azure.mgmt.sql.models import JobExecution
+
+    model = JobExecution(
+        {
+            "properties": {
+                "stepId": 2,
+                "stepName": "Step2",
+                "lifecycle": "Failed",
+                "lastMessage": "Login failed for user 'jobuser'.",
+                "currentAttempts": 3,
+                "target": {"type": "SqlDatabase", "serverName": "s1", "databaseName": "TargetDb1"},
+            }
+        }
+    )
+    result = TargetResult.from_model(model)
+    assert result == TargetResult(
+        2, "Step2", "s1", "TargetDb1", "Failed", "Login failed for user 'jobuser'.", 3
+    )
+    assert TargetResult.from_dict(result.to_dict()) == result
+
+
+def test_counts_ignore_server_level_parent_executions():
+    parent = TargetResult(1, "Step1", "target-server", None, "WaitingForChildJobExecutions")
+    summary = ExecutionSummary(
+        "id-1", "Job1", Lifecycle.IN_PROGRESS, (parent, target("a", "Succeeded"), target("b", "InProgress"))
+    )
+    assert summary.counts() == {"Succeeded": 1, "InProgress": 1}
+
+
+def test_failure_message_lists_failing_targets_sorted_and_capped():
+    targets = tuple(target(f"db{i:02d}", "Failed", message=f"error {i}") for i in range(13))
+    targets += (target("ok", "Succeeded"), target("late", "TimedOut", step=2, message="timeout"))
+    summary = ExecutionSummary("exec-9", "Job1", Lifecycle.FAILED, targets, last_message="Step 1 failed")
+    message = summary.failure_message(cap=10)
+    lines = message.splitlines()
+    assert (
+        lines[0]
+        == "Elastic Jobs execution exec-9 of job 'Job1' ended Failed: Step 1 failed. Failing targets (14):"
+    )
+    assert lines[1] == "  - target-server/db00 (step 1 'Step1'): Failed - error 0"
+    assert len(lines) == 1 + 10 + 1
+    assert lines[-1].startswith("  … and 4 more")
+    assert "ok" not in message
+
+
+def test_failure_message_respects_fail_on():
+    summary = ExecutionSummary("e", "J", Lifecycle.FAILED, (target("a", "Failed"), target("b", "Skipped")))
+    message = summary.failure_message(fail_on={Lifecycle.SKIPPED})
+    assert "target-server/b" in message
+    assert "target-server/a" not in message
+
+
+def test_failure_message_without_failing_targets():
+    summary = ExecutionSummary("e", "J", Lifecycle.CANCELED)
+    assert summary.failure_message() == "Elastic Jobs execution e of job 'J' ended Canceled."
+
+
+def test_to_xcom_is_plain_json():
+    import json
+
+    summary = ExecutionSummary("e", "J", Lifecycle.SUCCEEDED, (target("a", "Succeeded"),))
+    xcom = summary.to_xcom()
+    assert json.loads(json.dumps(xcom)) == xcom
+    assert xcom["lifecycle"] == "Succeeded"
+    assert xcom["counts"] == {"Succeeded": 1}
+    assert xcom["targets"][0]["database_name"] == "a"
+
+
+def test_progress_lines_per_step():
+    targets = [target(f"s{i}", "Succeeded") for i in range(37)]
+    targets += [target("f1", "Failed"), target("f2", "Failed")]
+    targets += [target(f"p{i}", "InProgress") for i in range(41)]
+    targets += [target(f"r{i}", "WaitingForRetry") for i in range(40)]
+    targets += [target("x", "Succeeded", step=2)]
+    assert progress_lines(targets) == [
+        "step 1 'Step1': 37/120 targets succeeded, 2 failed, 81 in progress",
+        "step 2 'Step2': 1/1 targets succeeded",
+    ]
+
+
+def test_progress_tracker_reports_only_changes():
+    tracker = ProgressTracker()
+    first = [target("a", "InProgress"), target("b", "InProgress", step=2)]
+    assert len(tracker.changed_lines(first)) == 2
+    assert tracker.changed_lines(first) == []
+    second = [target("a", "Succeeded"), target("b", "InProgress", step=2)]
+    assert tracker.changed_lines(second) == ["step 1 'Step1': 1/1 targets succeeded"]
+
+
+def test_progress_counts_unknown_lifecycle_as_in_progress():
+    assert progress_lines([target("a", "SomethingNew")]) == [
+        "step 1 'Step1': 0/1 targets succeeded, 1 in progress"
+    ]
