@@ -58,3 +58,54 @@ def unauthorized(message: str = "Authentication failed. The 'Authorization' head
     """401 answered without or with a wrong bearer token."""
     code = "AuthenticationFailed" if "missing" in message else "InvalidAuthenticationToken"
     return ArmError(401, code, message, headers={"WWW-Authenticate": 'Bearer authorization_uri="emulator"'})
+
+
+def missing_api_version() -> ArmError:
+    """400 for an ARM request without the ``api-version`` query parameter."""
+    return ArmError(
+        400,
+        "MissingApiVersionParameter",
+        "The api-version query parameter (?api-version=) is required for all requests.",
+    )
+
+
+def invalid_api_version(given: str, supported: str) -> ArmError:
+    """400 for an ``api-version`` the emulator does not serve."""
+    return ArmError(
+        400,
+        "InvalidApiVersionParameter",
+        f"The api-version '{given}' is invalid. The supported versions are '{supported}'.",
+    )
+
+
+def throttled(retry_after_seconds: int) -> ArmError:
+    """429 asking the client to come back after ``retry_after_seconds`` (injected fault)."""
+    return ArmError(
+        429,
+        "TooManyRequests",
+        f"The request was throttled. Retry after {retry_after_seconds} seconds.",
+        headers={"Retry-After": str(retry_after_seconds)},
+    )
+
+
+def server_error(status: int) -> ArmError:
+    """500 or 503 as ARM sends them (injected fault)."""
+    if status == 503:
+        return ArmError(503, "ServiceUnavailable", "The service is temporarily unavailable. Retry later.")
+    return ArmError(500, "InternalServerError", "The server encountered an internal error. Retry later.")
+
+
+def no_such_route(method: str, path: str, allowed: bool = False) -> ArmError:
+    """404 (or 405 when the path exists for other methods) for a request no route serves."""
+    if allowed:
+        return ArmError(
+            405,
+            "MethodNotAllowed",
+            f"The HTTP method '{method}' is not supported for '{path}'. See docs/emulator.md for the routes.",
+        )
+    return ArmError(
+        404,
+        "InvalidResourceType",
+        f"No resource type of namespace 'Microsoft.Sql' is served at '{path}' for api version "
+        "'2025-01-01'. Check the path against docs/emulator.md.",
+    )

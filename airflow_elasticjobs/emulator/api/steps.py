@@ -1,0 +1,7 @@
+"""ARM routes of steps (api-version 2025-01-01)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,1 @@
+"""Test support shared by every test layer: the running emulator and a static-token credential."""

@@ -1,0 +1,185 @@
+"""The emulator as a real subprocess, for integration tests and benchmarks.
+
+``EmulatorProcess`` starts ``python -m airflow_elasticjobs.emulator`` on a free 127.0.0.1 port
+with its own state directory, waits for the ready line, and hands out real ``azure-mgmt-sql``
+clients (sync and aio) pointed at it over HTTPS. ``restart(kill=True)`` sends SIGKILL and starts
+again on the same port and state directory, which is how persistence is tested.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from tests.support.credentials import AsyncStaticTokenCredential, StaticTokenCredential
+
+if TYPE_CHECKING:
+    from azure.mgmt.sql import SqlManagementClient
+    from azure.mgmt.sql.aio import SqlManagementClient as AsyncSqlManagementClient
+
+READY_PREFIX = "Elastic Jobs emulator ready at "
+SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
+API_VERSION = "2025-01-01"
+_START_TIMEOUT_SECONDS = 60.0
+
+
+def unique_name(prefix: str) -> str:
+    """A short resource name unique to this test run, e.g. ``rg-3f9a1c2b``."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class EmulatorProcess:
+    """One emulator subprocess with its state directory, token and TLS certificate."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        token: str = "test-token",
+        *,
+        page_size: int | None = None,
+        agent_provisioning_seconds: float = 1.0,
+        extra_args: list[str] | None = None,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.token = token
+        self.subscription_id = SUBSCRIPTION_ID
+        self.port = 0
+        self.url = ""
+        self.cert_path = self.state_dir / "tls" / "cert.pem"
+        self.log_path = self.state_dir / "emulator.log"
+        self._args = ["--agent-provisioning-seconds", str(agent_provisioning_seconds), *(extra_args or [])]
+        if page_size is not None:
+            self._args += ["--page-size", str(page_size)]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> EmulatorProcess:
+        """Start the process (same port as before on a restart) and wait until it is ready."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        command = [
+            sys.executable,
+            "-m",
+            "airflow_elasticjobs.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--state-dir",
+            str(self.state_dir),
+            "--token",
+            self.token,
+            *self._args,
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ELASTIC_JOBS_EMULATOR_")}
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self._wait_ready(offset)
+        return self
+
+    def _wait_ready(self, offset: int) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        assert self._process is not None
+        while time.monotonic() < deadline:
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                for raw in log.read().decode(errors="replace").splitlines():
+                    if raw.startswith(READY_PREFIX):
+                        self.url = raw[len(READY_PREFIX) :].split(" ", 1)[0]
+                        self.port = int(self.url.rsplit(":", 1)[1])
+                        return
+            if self._process.poll() is not None:
+                raise RuntimeError(f"emulator exited with {self._process.returncode}; see {self.log_path}")
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"emulator not ready after {_START_TIMEOUT_SECONDS}s; see {self.log_path}")
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the process: SIGTERM (graceful) or SIGKILL when ``kill``."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def restart(self, kill: bool = True) -> None:
+        """Kill -9 (or terminate) and start again on the same port and state directory."""
+        self.stop(kill=kill)
+        self.start()
+
+    @property
+    def pid(self) -> int | None:
+        """Process id while running."""
+        return self._process.pid if self._process else None
+
+    def log_text(self) -> str:
+        """Everything the emulator printed so far (stdout and stderr)."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- clients -----------------------------------------------------------------------------
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments pointing any azure-mgmt client at this emulator."""
+        return {
+            "subscription_id": self.subscription_id,
+            "base_url": self.url,
+            "connection_verify": str(self.cert_path),
+        }
+
+    def management_client(self, **kwargs: Any) -> SqlManagementClient:
+        """A real sync ``SqlManagementClient`` talking to the emulator over HTTPS."""
+        from azure.mgmt.sql import SqlManagementClient
+
+        return SqlManagementClient(
+            credential=StaticTokenCredential(self.token), **{**self.client_kwargs(), **kwargs}
+        )
+
+    def aio_management_client(self, **kwargs: Any) -> AsyncSqlManagementClient:
+        """A real ``azure.mgmt.sql.aio.SqlManagementClient`` (use ``async with``)."""
+        from azure.mgmt.sql.aio import SqlManagementClient as AioClient
+
+        return AioClient(
+            credential=AsyncStaticTokenCredential(self.token), **{**self.client_kwargs(), **kwargs}
+        )
+
+    def http(self, token: str | None = None) -> httpx.Client:
+        """A raw HTTPS client trusting the emulator's certificate, with the bearer token by default."""
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.Client(base_url=self.url, verify=str(self.cert_path), headers=headers, timeout=30)
+
+    def arm_path(self, resource_group: str, *segments: str) -> str:
+        """``/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/<segments>``."""
+        group = f"/subscriptions/{self.subscription_id}/resourceGroups/{resource_group}"
+        return f"{group}/providers/Microsoft.Sql/{'/'.join(segments)}"
+
+    # -- test controls -----------------------------------------------------------------------
+    def control(self, method: str, path: str, json: Any = None) -> Any:
+        """Call a test control under ``/_emulator/`` and return its JSON (None when empty)."""
+        with self.http() as client:
+            response = client.request(method, f"/_emulator/{path.lstrip('/')}", json=json)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def set_faults(self, rules: list[dict[str, Any]], seed: int | None = None) -> Any:
+        """Replace the fault-injection rules (see ``emulator/api/controls.py``)."""
+        return self.control("PUT", "faults", {"rules": rules, "seed": seed})
+
+    def counters(self) -> dict[str, int]:
+        """Requests seen per ``"METHOD /path/template"`` since the last reset."""
+        return self.control("GET", "counters")["requests"]
+
+    def reset_controls(self) -> None:
+        """Clear fault rules and counters."""
+        self.control("POST", "reset")
