@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseHook
 
 from airflow_elasticjobs.hooks.connection import (
-    CLOUDS,
     CONN_TYPE,
     DEFAULT_CONN_ID,
     ElasticJobsConnectionSettings,
     build_sync_credential,
 )
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
+from airflow_elasticjobs.validation import AGENT_SKUS
 
 if TYPE_CHECKING:
     from azure.mgmt.sql import SqlManagementClient
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     )
 
 T = TypeVar("T")
-
-AGENT_SKUS: dict[str, int] = {"JA100": 100, "JA200": 200, "JA400": 400, "JA800": 800}
-"""Elastic Job agent service tiers and their capacity (concurrent target databases)."""
 
 
 class ElasticJobsHook(BaseHook):
@@ -543,4 +540,4 @@ def _arm_message(err: Any) -> str:
     return str(getattr(err, "reason", "") or err).splitlines()[0]
 
 
-__all__ = ["AGENT_SKUS", "CLOUDS", "ElasticJobsHook", "describe_error"]
+__all__ = ["ElasticJobsHook", "describe_error"]
