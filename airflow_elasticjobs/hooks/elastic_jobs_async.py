@@ -1,0 +1,165 @@
+"""``ElasticJobsAsyncHook``: the async hook over ``azure.mgmt.sql.aio`` for triggers.
+
+Everything is awaited on the triggerer's event loop: the connection is read with
+``BaseHook.aget_connection`` (the Airflow 3 task-SDK's async-safe path), credentials come from
+:func:`~airflow_elasticjobs.hooks.connection.build_async_credential`, and the client and credential
+are opened and closed together by ``async with``. ``azure.*`` is imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_elasticjobs.hooks.connection import (
+    CONN_TYPE,
+    DEFAULT_CONN_ID,
+    ElasticJobsConnectionSettings,
+    build_async_credential,
+)
+from airflow_elasticjobs.hooks.resource_ids import AgentRef
+
+if TYPE_CHECKING:
+    from azure.mgmt.sql.aio import SqlManagementClient
+    from azure.mgmt.sql.models import JobExecution
+
+
+def resolve_agent(
+    settings: ElasticJobsConnectionSettings,
+    resource_group_name: str | None = None,
+    server_name: str | None = None,
+    agent_name: str | None = None,
+) -> AgentRef:
+    """The agent the arguments name, each falling back to the connection's default.
+
+    :raises ValueError: naming the missing field and where to set it.
+    """
+    chosen = {
+        "resource_group_name": resource_group_name or settings.resource_group_name,
+        "server_name": server_name or settings.server_name,
+        "agent_name": agent_name or settings.agent_name,
+    }
+    for name, value in chosen.items():
+        if not value:
+            raise ValueError(
+                f"{name} is not set: pass {name}= to the operator/sensor or set {name!r} in the extras of "
+                f"connection {settings.conn_id!r}."
+            )
+    return AgentRef(settings.subscription_id, **chosen)
+
+
+class ElasticJobsAsyncHook(BaseHook):
+    """Async hook for Azure SQL Elastic Jobs executions, used by triggers.
+
+    Use it as an async context manager; the client and its credential are closed on exit.
+
+    Example::
+
+        async with ElasticJobsAsyncHook("azure_elastic_jobs_default", agent_name="ElasticJobAgent") as hook:
+            execution = await hook.get_execution("Job1", execution_id)
+            active = [e async for e in hook.list_executions(is_active=True)]
+
+    :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection id.
+    :param resource_group_name: overrides the connection's resource group.
+    :param server_name: overrides the connection's server (the agent's server).
+    :param agent_name: overrides the connection's job agent.
+    """
+
+    conn_name_attr = "elastic_jobs_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Azure SQL Elastic Jobs (async)"
+
+    def __init__(
+        self,
+        elastic_jobs_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        resource_group_name: str | None = None,
+        server_name: str | None = None,
+        agent_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.elastic_jobs_conn_id = elastic_jobs_conn_id
+        self._overrides = (resource_group_name, server_name, agent_name)
+        self._settings: ElasticJobsConnectionSettings | None = None
+        self._client: SqlManagementClient | None = None
+        self._credential: Any = None
+
+    async def load_settings(self) -> ElasticJobsConnectionSettings:
+        """Read and parse the connection once (async-safe in the triggerer)."""
+        if self._settings is None:
+            conn = await self.aget_connection(self.elastic_jobs_conn_id)
+            self._settings = ElasticJobsConnectionSettings.from_connection(conn)
+        return self._settings
+
+    async def agent(self) -> AgentRef:
+        """The job agent in use (overrides, else the connection's defaults)."""
+        return resolve_agent(await self.load_settings(), *self._overrides)
+
+    async def __aenter__(self) -> ElasticJobsAsyncHook:
+        from azure.mgmt.sql.aio import SqlManagementClient
+
+        settings = await self.load_settings()
+        self._agent = resolve_agent(settings, *self._overrides)
+        self._credential = build_async_credential(settings)
+        self._client = SqlManagementClient(
+            self._credential, settings.subscription_id, **settings.client_kwargs()
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the client's HTTP session and the credential."""
+        client, credential = self._client, self._credential
+        self._client = self._credential = None
+        if client is not None:
+            await client.close()
+        if credential is not None:
+            await credential.close()
+
+    def _open(self) -> tuple[SqlManagementClient, tuple[str, str, str]]:
+        """The open client and the agent's (resource group, server, agent) path arguments."""
+        if self._client is None:
+            raise RuntimeError("ElasticJobsAsyncHook is not open; use it as 'async with hook:'.")
+        a = self._agent
+        return self._client, (a.resource_group_name, a.server_name, a.agent_name)
+
+    async def get_execution(self, job_name: str, job_execution_id: str) -> JobExecution | None:
+        """A root job execution, or ``None`` when ARM answers 404."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        client, args = self._open()
+        try:
+            return await client.job_executions.get(*args, job_name, job_execution_id)
+        except ResourceNotFoundError:
+            return None
+
+    def list_executions(
+        self,
+        job_name: str | None = None,
+        *,
+        create_time_min: datetime | None = None,
+        is_active: bool | None = None,
+    ) -> AsyncIterator[JobExecution]:
+        """Root executions of one job, or of the whole agent when ``job_name`` is ``None`` (all pages)."""
+        client, args = self._open()
+        filters = {"create_time_min": create_time_min, "is_active": is_active}
+        if job_name is None:
+            return client.job_executions.list_by_agent(*args, **filters)
+        return client.job_executions.list_by_job(*args, job_name, **filters)
+
+    async def list_target_executions(self, job_name: str, job_execution_id: str) -> list[JobExecution]:
+        """Per-target executions of every step of a root execution (all pages)."""
+        client, args = self._open()
+        pages = client.job_target_executions.list_by_job_execution(*args, job_name, job_execution_id)
+        return [t async for t in pages]
+
+    async def cancel_execution(self, job_name: str, job_execution_id: str) -> None:
+        """Request cancellation (idempotent in ARM: repeat cancels also answer 200)."""
+        client, args = self._open()
+        await client.job_executions.cancel(*args, job_name, job_execution_id)

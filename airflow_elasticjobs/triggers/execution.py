@@ -1,0 +1,284 @@
+"""``ElasticJobsExecutionTrigger``: wait in the triggerer for an execution to reach a state.
+
+The trigger watches one root job execution through the agent's shared poller
+(:mod:`airflow_elasticjobs.triggers.poller`), logs progress lines when they change, and fires one
+event:
+
+===========  =====================================================================================
+``status``   when
+===========  =====================================================================================
+``done``     the execution reached a terminal lifecycle or one of ``stop_on``
+``timeout``  ``end_time`` passed; the execution was cancelled first when ``cancel_on_timeout``
+``error``    a permanent error (403, 404, …) or no successful poll for ``error_budget`` seconds;
+             the execution is **not** cancelled
+===========  =====================================================================================
+
+Every event carries ``execution_id``, ``job_name``, ``lifecycle`` (last seen, may be ``None``) and
+``message``. When the task is killed by a user while deferred (mark failed / success, clear),
+Airflow ≥ 3.2 calls :meth:`on_kill`, which cancels the execution when ``cancel_on_kill``. Triggerer
+shutdown or restart does not call it, so a redeploy never cancels a running job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_elasticjobs.execution_state import Lifecycle, ProgressTracker
+from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook, resolve_agent
+from airflow_elasticjobs.triggers.poller import AgentKey, Observation, Watch, shared_poller
+from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
+
+CANCEL_TIMEOUT_SECONDS = 30.0
+
+
+class ElasticJobsExecutionTrigger(BaseTrigger):
+    """Fire when an Elastic Jobs execution ends (or reaches one of ``stop_on``), times out or fails.
+
+    Example (inside an operator)::
+
+        self.defer(
+            trigger=ElasticJobsExecutionTrigger(
+                elastic_jobs_conn_id="azure_elastic_jobs_default",
+                job_name="Job1",
+                execution_id=execution_id,
+                end_time=time.time() + 3600,
+            ),
+            method_name="execute_complete",
+        )
+
+    :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection id.
+    :param job_name: the job.
+    :param execution_id: the root execution to watch; ``None`` waits for the latest execution of
+        the job created at or after ``created_after`` and watches that one.
+    :param created_after: ISO 8601 time bounding ``execution_id=None`` resolution.
+    :param resource_group_name: overrides the connection's resource group.
+    :param server_name: overrides the connection's server.
+    :param agent_name: overrides the connection's job agent.
+    :param end_time: absolute deadline (epoch seconds); ``None`` for none.
+    :param poll_interval: seconds between polls of the agent.
+    :param progress_interval: at most this many seconds between progress refreshes of a running
+        execution whose root state did not change.
+    :param stop_on: non-terminal lifecycles that also end the wait (e.g. ``["InProgress"]``).
+    :param cancel_on_timeout: cancel the execution when ``end_time`` passes.
+    :param cancel_on_kill: cancel the execution when the deferred task is killed by a user.
+    :param error_budget: seconds without a successful poll before an ``error`` event.
+    """
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        execution_id: str | None = None,
+        elastic_jobs_conn_id: str = DEFAULT_CONN_ID,
+        created_after: str | None = None,
+        resource_group_name: str | None = None,
+        server_name: str | None = None,
+        agent_name: str | None = None,
+        end_time: float | None = None,
+        poll_interval: float = 30.0,
+        progress_interval: float = 60.0,
+        stop_on: Iterable[str] = (),
+        cancel_on_timeout: bool = True,
+        cancel_on_kill: bool = True,
+        error_budget: float = 900.0,
+    ) -> None:
+        super().__init__()
+        self.elastic_jobs_conn_id = elastic_jobs_conn_id
+        self.job_name = job_name
+        self.execution_id = execution_id
+        self.created_after = created_after
+        self.resource_group_name = resource_group_name
+        self.server_name = server_name
+        self.agent_name = agent_name
+        self.end_time = end_time
+        self.poll_interval = poll_interval
+        self.progress_interval = progress_interval
+        self.stop_on = sorted(s.value for s in Lifecycle.parse_many("stop_on", stop_on))
+        self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.error_budget = error_budget
+        self._last_lifecycle: str | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and every constructor argument."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "elastic_jobs_conn_id": self.elastic_jobs_conn_id,
+                "job_name": self.job_name,
+                "execution_id": self.execution_id,
+                "created_after": self.created_after,
+                "resource_group_name": self.resource_group_name,
+                "server_name": self.server_name,
+                "agent_name": self.agent_name,
+                "end_time": self.end_time,
+                "poll_interval": self.poll_interval,
+                "progress_interval": self.progress_interval,
+                "stop_on": list(self.stop_on),
+                "cancel_on_timeout": self.cancel_on_timeout,
+                "cancel_on_kill": self.cancel_on_kill,
+                "error_budget": self.error_budget,
+            },
+        )
+
+    def _hook(self) -> ElasticJobsAsyncHook:
+        return ElasticJobsAsyncHook(
+            self.elastic_jobs_conn_id,
+            resource_group_name=self.resource_group_name,
+            server_name=self.server_name,
+            agent_name=self.agent_name,
+        )
+
+    def _event(self, status: str, lifecycle: str | None, message: str) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "execution_id": self.execution_id,
+                "job_name": self.job_name,
+                "lifecycle": lifecycle,
+                "message": message,
+            }
+        )
+
+    def _remaining(self) -> float | None:
+        return None if self.end_time is None else self.end_time - time.time()
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait through the shared poller and yield exactly one event."""
+        settings = await self._hook().load_settings()
+        agent = resolve_agent(settings, self.resource_group_name, self.server_name, self.agent_name)
+        if self.execution_id is None:
+            event = await self._resolve_latest()
+            if event is not None:
+                yield event
+                return
+        key = AgentKey(
+            self.elastic_jobs_conn_id,
+            settings.endpoint,
+            settings.subscription_id,
+            agent.resource_group_name,
+            agent.server_name,
+            agent.agent_name,
+        )
+        poller = shared_poller(key, self._hook)
+        with poller.watching(
+            self.job_name,
+            self.execution_id,
+            poll_interval=self.poll_interval,
+            progress_interval=self.progress_interval,
+            error_budget=self.error_budget,
+        ) as watch:
+            event = await self._wait(watch)
+        yield event or await self._time_out()
+
+    async def _wait(self, watch: Watch) -> TriggerEvent | None:
+        """Consume observations until an end state or error; ``None`` when the deadline passed."""
+        tracker = ProgressTracker()
+        stop = set(self.stop_on)
+        while True:
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                return None
+            try:
+                observation = await asyncio.wait_for(watch.next(), timeout=remaining)
+            except TimeoutError:
+                return None
+            event = self._handle(observation, tracker, stop)
+            if event is not None:
+                return event
+
+    def _handle(
+        self, observation: Observation, tracker: ProgressTracker, stop: set[str]
+    ) -> TriggerEvent | None:
+        if observation.transient:
+            self.log.warning(
+                "Polling execution %s failed, retrying: %s", self.execution_id, observation.transient
+            )
+            return None
+        if observation.error:
+            return self._event("error", self._last_lifecycle, observation.error)
+        lifecycle = Lifecycle.parse(observation.lifecycle)
+        if lifecycle.value != self._last_lifecycle:
+            self.log.info("Execution %s of job %r is %s", self.execution_id, self.job_name, lifecycle.value)
+        self._last_lifecycle = lifecycle.value
+        for line in tracker.changed_lines(observation.targets or ()):
+            self.log.info("%s", line)
+        if lifecycle.is_terminal or lifecycle.value in stop:
+            detail = f": {observation.last_message}" if observation.last_message else ""
+            return self._event(
+                "done", lifecycle.value, f"Execution {self.execution_id} is {lifecycle.value}{detail}"
+            )
+        return None
+
+    async def _time_out(self) -> TriggerEvent:
+        message = f"Execution {self.execution_id} of job {self.job_name!r} did not finish before the deadline"
+        if self.cancel_on_timeout and self.execution_id is not None:
+            outcome = await self._cancel()
+            message += f"; {outcome}"
+        return self._event("timeout", self._last_lifecycle, message + ".")
+
+    async def _cancel(self) -> str:
+        """Request cancellation, retrying transient faults for a bounded time; describe the outcome."""
+        from airflow_elasticjobs.hooks.elastic_jobs import describe_error
+
+        backoff = Backoff(initial=1.0, maximum=10.0)
+        budget = FaultBudget(CANCEL_TIMEOUT_SECONDS)
+        while True:
+            try:
+                async with self._hook() as hook:
+                    await hook.cancel_execution(self.job_name, self.execution_id)
+            except Exception as err:
+                budget.record_failure()
+                if not is_transient(err) or budget.exhausted():
+                    return f"cancelling it failed: {describe_error(err)}"
+                await asyncio.sleep(backoff.next_delay(err))
+            else:
+                self.log.info("Requested cancellation of execution %s", self.execution_id)
+                return "cancellation was requested"
+
+    async def _resolve_latest(self) -> TriggerEvent | None:
+        """Find the latest execution of the job created at or after ``created_after``; wait for one."""
+        from airflow_elasticjobs.hooks.elastic_jobs import describe_error
+
+        created_after = datetime.fromisoformat(self.created_after) if self.created_after else None
+        backoff = Backoff()
+        budget = FaultBudget(self.error_budget)
+        while True:
+            try:
+                async with self._hook() as hook:
+                    found = [
+                        e async for e in hook.list_executions(self.job_name, create_time_min=created_after)
+                    ]
+            except Exception as err:
+                budget.record_failure()
+                if not is_transient(err) or budget.exhausted():
+                    return self._event("error", None, f"Listing executions failed: {describe_error(err)}")
+                await asyncio.sleep(backoff.next_delay(err))
+                continue
+            budget.record_success()
+            if found:
+                latest = max(found, key=lambda e: e.create_time)
+                self.execution_id = latest.name
+                self.log.info("Watching execution %s, the latest of job %r", self.execution_id, self.job_name)
+                return None
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                return self._event(
+                    "timeout", None, f"No execution of job {self.job_name!r} appeared in time."
+                )
+            await asyncio.sleep(
+                self.poll_interval if remaining is None else min(self.poll_interval, remaining)
+            )
+
+    async def on_kill(self) -> None:
+        """The task was killed by a user while deferred: cancel the execution (``cancel_on_kill``)."""
+        if self.cancel_on_kill and self.execution_id is not None:
+            self.log.info("Task killed while deferred; cancelling execution %s", self.execution_id)
+            self.log.info("%s", await self._cancel())

@@ -1,0 +1,165 @@
+"""ElasticJobsExecutionTrigger: serialisation round trip and the observation → event table."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from airflow_elasticjobs.execution_state import TargetResult
+from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
+from airflow_elasticjobs.triggers.poller import Observation, Watch
+from airflow_elasticjobs.triggers.transient import FaultBudget
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def make(**kw) -> ElasticJobsExecutionTrigger:
+    args = {"job_name": "Job1", "execution_id": "e1", "elastic_jobs_conn_id": "c"} | kw
+    return ElasticJobsExecutionTrigger(**args)
+
+
+def new_watch() -> Watch:
+    return Watch("Job1", "e1", poll_interval=1, progress_interval=1, budget=FaultBudget(60))
+
+
+def test_serialize_round_trip_keeps_every_argument():
+    trigger = make(
+        created_after="2026-01-01T00:00:00+00:00",
+        resource_group_name="rg",
+        server_name="srv",
+        agent_name="agent",
+        end_time=1234.5,
+        poll_interval=2,
+        progress_interval=5,
+        stop_on=["inprogress"],
+        cancel_on_timeout=False,
+        cancel_on_kill=False,
+        error_budget=10,
+    )
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_elasticjobs.triggers.execution.ElasticJobsExecutionTrigger"
+    from airflow.sdk._shared.module_loading import import_string
+
+    rebuilt = import_string(path)(**kwargs)
+    assert rebuilt.serialize() == (path, kwargs)
+    assert kwargs["stop_on"] == ["InProgress"]
+    import inspect
+
+    parameters = set(inspect.signature(ElasticJobsExecutionTrigger).parameters)
+    assert parameters == set(kwargs)
+
+
+def test_serialized_kwargs_survive_airflow_serde():
+    from airflow.sdk.serde import deserialize, serialize
+
+    _, kwargs = make(end_time=time.time()).serialize()
+    assert deserialize(serialize(kwargs)) == kwargs
+
+
+def test_unknown_stop_on_names_the_argument():
+    with pytest.raises(ValueError, match="'stop_on'"):
+        make(stop_on=["Finished"])
+
+
+async def event_for(trigger, *observations):
+    w = new_watch()
+    for o in observations:
+        w.deliver(o)
+    return await asyncio.wait_for(trigger._wait(w), 5)
+
+
+@pytest.mark.parametrize("lifecycle", ["Succeeded", "Failed", "Canceled", "TimedOut", "SucceededWithSkipped"])
+async def test_terminal_lifecycle_fires_done(lifecycle):
+    event = await event_for(make(), Observation(lifecycle="InProgress"), Observation(lifecycle=lifecycle))
+    assert event.payload["status"] == "done"
+    assert event.payload["lifecycle"] == lifecycle
+    assert event.payload["execution_id"] == "e1"
+
+
+async def test_stop_on_fires_on_a_non_terminal_state():
+    event = await event_for(make(stop_on=["InProgress"]), Observation(lifecycle="InProgress"))
+    assert event.payload["status"] == "done"
+
+
+async def test_transient_observation_does_not_end_the_wait():
+    event = await event_for(
+        make(),
+        Observation(transient="ARM answered 503"),
+        Observation(lifecycle="Succeeded", last_message="Job execution succeeded."),
+    )
+    assert event.payload["status"] == "done"
+    assert event.payload["message"] == "Execution e1 is Succeeded: Job execution succeeded."
+
+
+async def test_error_observation_fires_error_with_last_lifecycle():
+    event = await event_for(
+        make(), Observation(lifecycle="InProgress"), Observation(error="ARM answered 403")
+    )
+    assert event.payload == {
+        "status": "error",
+        "execution_id": "e1",
+        "job_name": "Job1",
+        "lifecycle": "InProgress",
+        "message": "ARM answered 403",
+    }
+
+
+async def test_deadline_returns_none_for_the_timeout_path():
+    trigger = make(end_time=time.time() + 0.05)
+    assert await asyncio.wait_for(trigger._wait(new_watch()), 5) is None
+
+
+async def test_timeout_event_cancels_when_asked():
+    trigger = make(end_time=time.time() - 1)
+    cancelled = []
+
+    async def fake_cancel():
+        cancelled.append(True)
+        return "cancellation was requested"
+
+    trigger._cancel = fake_cancel
+    event = await trigger._time_out()
+    assert cancelled == [True]
+    assert event.payload["status"] == "timeout"
+    assert "cancellation was requested" in event.payload["message"]
+
+    keep = make(end_time=time.time() - 1, cancel_on_timeout=False)
+    keep._cancel = fake_cancel
+    assert (await keep._time_out()).payload["status"] == "timeout"
+    assert cancelled == [True]
+
+
+async def test_on_kill_cancels_only_when_asked():
+    calls = []
+
+    async def fake_cancel():
+        calls.append(True)
+        return "cancellation was requested"
+
+    killed = make()
+    killed._cancel = fake_cancel
+    await killed.on_kill()
+    spared = make(cancel_on_kill=False)
+    spared._cancel = fake_cancel
+    await spared.on_kill()
+    assert calls == [True]
+
+
+async def test_progress_lines_are_logged_only_when_they_change(capsys):
+    running = (TargetResult(1, "Step1", "srv", "db1", "InProgress"),)
+    done = (TargetResult(1, "Step1", "srv", "db1", "Succeeded"),)
+    await event_for(
+        make(),
+        Observation(lifecycle="InProgress", targets=running),
+        Observation(lifecycle="InProgress", targets=running),
+        Observation(lifecycle="InProgress", targets=done),
+        Observation(lifecycle="Succeeded"),
+    )
+    logged = capsys.readouterr().out + capsys.readouterr().err
+    lines = [line[line.index("step 1") :].split(" [")[0] for line in logged.splitlines() if "step 1" in line]
+    assert lines == [
+        "step 1 'Step1': 0/1 targets succeeded, 1 in progress",
+        "step 1 'Step1': 1/1 targets succeeded",
+    ]
