@@ -1,32 +1,123 @@
-"""Execution engine of the emulator: fan-out, retries, timeouts, cancel, schedules, recovery."""
+"""Execution engine of the emulator: fan-out, retries, timeouts, cancel, schedules, recovery.
+
+``Engine`` is the one entry point the ARM layer uses (contract in docs/architecture.md); the
+behaviour lives in the modules beside it and is described in docs/emulator-engine.md.
+"""
 
 from __future__ import annotations
 
+import copy
+import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
+from airflow_elasticjobs.emulator.engine import lifecycle as lc
+from airflow_elasticjobs.emulator.engine import records as rec
+from airflow_elasticjobs.emulator.engine.clock import Clock
+from airflow_elasticjobs.emulator.engine.recovery import resume_all
+from airflow_elasticjobs.emulator.engine.runner import Run, Runner
+from airflow_elasticjobs.emulator.engine.scheduler import TICK_SECONDS, Scheduler
+from airflow_elasticjobs.emulator.engine.sql_access import SqlAccess, TsqlAccess
+from airflow_elasticjobs.emulator.engine.timers import Timers
 from airflow_elasticjobs.emulator.passwords import PasswordHasher
 from airflow_elasticjobs.emulator.store import Store
 
+__all__ = ["Engine"]
+
 
 class Engine:
-    """Runs job executions of one emulator (skeleton; filled in next)."""
+    """Runs the job executions of one emulator over its store.
 
-    def __init__(self, store: Store, state_dir: Path, hasher: PasswordHasher) -> None:
+    ``clock`` and ``sql`` are injectable for tests (defaults: wall clock, the T-SQL interpreter).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        state_dir: Path,
+        hasher: PasswordHasher,
+        *,
+        clock: Clock | None = None,
+        sql: SqlAccess | None = None,
+        schedule_tick: float = TICK_SECONDS,
+    ) -> None:
         self.store = store
         self.state_dir = Path(state_dir)
-        self.hasher = hasher
+        self.clock = clock or Clock()
+        self._sql = sql or TsqlAccess(store, self.state_dir, hasher)
+        self._schedule_tick = schedule_tick
+        self._records = rec.ExecutionRecords(store)
+        self._create_lock = threading.Lock()
+        self._timers: Timers | None = None
+        self._runner: Runner | None = None
+        self._scheduler: Scheduler | None = None
 
     def start(self) -> None:
-        """Start the scheduler and resume executions that were in flight."""
+        """Start timers and scheduler, and resume executions that were in flight."""
+        self._timers = Timers(self.clock)
+        self._timers.start()
+        self._runner = Runner(self.store, self._sql, self.clock, self._timers)
+        resume_all(self._runner)
+        self._scheduler = Scheduler(self.store, self.clock, self.create_execution, self._schedule_tick)
+        self._scheduler.start()
 
     def stop(self) -> None:
-        """Stop running executions' workers and the scheduler."""
+        """Stop scheduling and interrupt running attempts; persisted state is kept for recovery."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        if self._runner is not None:
+            self._runner.shutdown()
+        if self._timers is not None:
+            self._timers.stop()
+        self._scheduler = self._runner = self._timers = None
+
+    def _require_runner(self) -> Runner:
+        if self._runner is None:
+            raise RuntimeError("Engine.start() must be called before executions are created or canceled.")
+        return self._runner
+
+    def _version_steps(self, job: dict[str, Any]) -> list[dict[str, Any]]:
+        version = int(job.get("properties", {}).get("version", 0))
+        if version == 0:
+            return []
+        steps = self.store.children(f"{job['id']}/versions/{version}", "steps")
+        return sorted(steps, key=lambda s: int(s["properties"]["stepId"]))
 
     def create_execution(self, job_id: str, execution_id: str | None = None) -> tuple[dict[str, Any], bool]:
-        """Create (or return the existing) root execution of a job; True when created."""
-        raise NotImplementedError
+        """Start an execution of job ``job_id`` (ARM id); return (root document, created?).
+
+        With ``execution_id`` of an existing execution of this job, nothing starts and that
+        execution is returned with ``False`` (idempotent PUT). Raises ``LookupError`` when the job
+        does not exist.
+        """
+        runner = self._require_runner()
+        job = self.store.get(job_id)
+        if job is None:
+            raise LookupError(f"job '{job_id}' does not exist")
+        execution_id = execution_id or str(uuid.uuid4())
+        with self._create_lock:
+            existing = self._records.get(f"{job['id']}/executions/{execution_id}")
+            if existing is not None:
+                return rec.public(existing), False
+            root = rec.new_root(job, execution_id, self._version_steps(job), self.clock.now())
+            self._records.save(root)
+        answer = copy.deepcopy(rec.public(root))
+        runner.launch(Run(root=root))
+        return answer, True
 
     def cancel(self, job_id: str, execution_id: str) -> None:
-        """Cancel an execution (idempotent)."""
-        raise NotImplementedError
+        """Request cancellation of an execution (idempotent; finished executions stay as they are).
+
+        Raises ``LookupError`` when the execution does not exist.
+        """
+        runner = self._require_runner()
+        root_id = f"{job_id}/executions/{execution_id}"
+        stored = self._records.get(root_id)
+        if stored is None:
+            raise LookupError(f"execution '{execution_id}' of job '{job_id}' does not exist")
+        if rec.lifecycle_of(stored) in lc.TERMINAL:
+            return
+        run = runner.run_for(stored["id"])
+        if run is not None:
+            runner.cancel(run)

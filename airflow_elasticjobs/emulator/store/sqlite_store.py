@@ -161,6 +161,14 @@ class Store:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def resources_of_type(self, child_type: str) -> list[dict[str, Any]]:
+        """Documents of every resource whose type segment is ``child_type`` (e.g. ``jobs``)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT doc FROM resources WHERE child_type = ? ORDER BY seq", (child_type.lower(),)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
     # -- secrets (write-only from the API's point of view) ---------------------------------
     def set_secret(self, resource_id: str, value: str) -> None:
         """Store a secret digest for a resource (never part of its document)."""

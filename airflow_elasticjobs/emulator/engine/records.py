@@ -1,0 +1,183 @@
+"""Execution documents (root, step, target) and their write-through persistence.
+
+A document is the ARM JSON body of the execution resource plus private engine fields under
+``"_engine"`` (stripped by :func:`public`). Lifecycle changes go through :func:`transition`, which
+keeps Azure's invariants: ``startTime`` absent exactly while Created, ``endTime`` set exactly when
+terminal, no property ever null.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from airflow_elasticjobs.emulator.engine import lifecycle as lc
+from airflow_elasticjobs.emulator.engine.clock import to_iso
+from airflow_elasticjobs.emulator.engine.targets import Target
+from airflow_elasticjobs.emulator.store import Store
+from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+
+ROOT_TYPE = "Microsoft.Sql/servers/jobAgents/jobs/executions"
+STEP_TYPE = "Microsoft.Sql/servers/jobAgents/jobs/executions/steps"
+TARGET_TYPE = "Microsoft.Sql/servers/jobAgents/jobs/executions/steps/targets"
+PRIVATE = "_engine"
+_TARGET_NAMESPACE = uuid.UUID("6f1d2c1e-5d0b-4a8e-9a51-3c3c8f0e2b7a")
+
+
+def agent_id_of(job_id: str) -> str:
+    """ARM id of the job agent owning ``job_id``."""
+    return job_id.rsplit("/jobs/", 1)[0]
+
+
+def target_id(target: Target) -> str:
+    """Stable target execution name: the same database gets the same id in every execution."""
+    return str(uuid.uuid5(_TARGET_NAMESPACE, "/".join(target.key)))
+
+
+def new_root(
+    job_doc: dict[str, Any], execution_id: str, steps: list[dict[str, Any]], now: float
+) -> dict[str, Any]:
+    """A Created root execution of ``job_doc`` that will run ``steps`` (its version's snapshot)."""
+    job_id = job_doc["id"]
+    return {
+        "properties": {
+            "jobVersion": int(job_doc.get("properties", {}).get("version", 0)),
+            "jobExecutionId": execution_id,
+            "lifecycle": lc.CREATED,
+            "provisioningState": lc.provisioning_state(lc.CREATED),
+            "createTime": to_iso(now),
+            "currentAttempts": 0,
+            "lastMessage": lc.root_message(lc.CREATED),
+        },
+        "id": f"{job_id}/executions/{execution_id}",
+        "name": execution_id,
+        "type": ROOT_TYPE,
+        PRIVATE: {"kind": "job", "job_id": job_id, "steps": steps, "cancel_requested": False},
+    }
+
+
+def new_step(root: dict[str, Any], step_doc: dict[str, Any], now: float) -> dict[str, Any]:
+    """A Created step execution of ``step_doc`` under ``root``."""
+    step_id = int(step_doc["properties"]["stepId"])
+    name = step_doc["name"]
+    return {
+        "properties": {
+            "jobVersion": root["properties"]["jobVersion"],
+            "stepName": name,
+            "stepId": step_id,
+            "jobExecutionId": root["properties"]["jobExecutionId"],
+            "lifecycle": lc.CREATED,
+            "provisioningState": lc.provisioning_state(lc.CREATED),
+            "createTime": to_iso(now),
+            "currentAttempts": 0,
+            "lastMessage": lc.step_message(step_id, lc.CREATED),
+        },
+        "id": f"{root['id']}/steps/{name}",
+        "name": name,
+        "type": STEP_TYPE,
+        PRIVATE: {"kind": "step", "job_id": root[PRIVATE]["job_id"], "step": step_doc},
+    }
+
+
+def new_target(step: dict[str, Any], target: Target, now: float) -> dict[str, Any]:
+    """A Created target execution of ``target`` under step execution ``step``."""
+    props = step["properties"]
+    name = target_id(target)
+    target_body = {"type": target.type, "serverName": target.server}
+    if target.database is not None:
+        target_body["databaseName"] = target.database
+    return {
+        "properties": {
+            "jobVersion": props["jobVersion"],
+            "stepName": props["stepName"],
+            "stepId": props["stepId"],
+            "jobExecutionId": props["jobExecutionId"],
+            "lifecycle": lc.CREATED,
+            "provisioningState": lc.provisioning_state(lc.CREATED),
+            "createTime": to_iso(now),
+            "currentAttempts": 0,
+            "lastMessage": lc.target_message(props["stepId"], lc.CREATED, target.server, target.database),
+            "target": target_body,
+        },
+        "id": f"{step['id']}/targets/{name}",
+        "name": name,
+        "type": TARGET_TYPE,
+        PRIVATE: {"kind": "target", "job_id": step[PRIVATE]["job_id"], "failed_attempts": 0},
+    }
+
+
+def transition(doc: dict[str, Any], lifecycle: str, now: float, message: str) -> None:
+    """Move ``doc`` to ``lifecycle`` with ``message``, maintaining start/end times."""
+    props = doc["properties"]
+    props["lifecycle"] = lifecycle
+    props["provisioningState"] = lc.provisioning_state(lifecycle)
+    props["lastMessage"] = message
+    stamp = to_iso(now)
+    if lifecycle != lc.CREATED:
+        props.setdefault("startTime", stamp)
+    if lc.is_terminal(lifecycle):
+        props["endTime"] = stamp
+
+
+def begin_attempt(doc: dict[str, Any], now: float) -> None:
+    """Count a new attempt on a step or target execution."""
+    props = doc["properties"]
+    props["currentAttempts"] = int(props.get("currentAttempts", 0)) + 1
+    props["currentAttemptStartTime"] = to_iso(now)
+
+
+def lifecycle_of(doc: dict[str, Any]) -> str:
+    """Current lifecycle of an execution document."""
+    return str(doc["properties"]["lifecycle"])
+
+
+def public(doc: dict[str, Any]) -> dict[str, Any]:
+    """The ARM body of an execution document (private engine fields removed)."""
+    return {key: value for key, value in doc.items() if key != PRIVATE}
+
+
+class ExecutionRecords:
+    """Write-through persistence of execution documents in the store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def save(self, doc: dict[str, Any]) -> None:
+        """Persist one document (committed before this returns)."""
+        private = doc[PRIVATE]
+        props = doc["properties"]
+        job_id = private["job_id"]
+        self._store.put_execution(
+            resource_key(doc["id"]),
+            agent_id=agent_id_of(job_id),
+            job_id=job_id,
+            execution_id=props["jobExecutionId"],
+            kind=private["kind"],
+            step_name=props.get("stepName"),
+            create_time=props["createTime"],
+            end_time=props.get("endTime"),
+            active=props["lifecycle"] in lc.ACTIVE,
+            doc=doc,
+        )
+
+    def save_all(self, docs: Iterable[dict[str, Any]]) -> None:
+        """Persist several documents in one transaction."""
+        with self._store.transaction():
+            for doc in docs:
+                self.save(doc)
+
+    def get(self, execution_resource_id: str) -> dict[str, Any] | None:
+        """The stored document of an execution resource, or None."""
+        return self._store.get_execution(resource_key(execution_resource_id))
+
+    def children(self, job_id: str, execution_id: str, kind: str) -> list[dict[str, Any]]:
+        """Step (``kind="step"``) or target documents of one execution, in creation order."""
+        return self._store.query_executions(
+            "job_key = ? AND execution_id = ? AND kind = ?",
+            (resource_key(job_id), execution_id.lower(), kind),
+        )
+
+    def active_roots(self) -> list[dict[str, Any]]:
+        """Root executions that are not finished (for crash recovery)."""
+        return self._store.query_executions("active = 1 AND kind = 'job'")

@@ -1,0 +1,217 @@
+"""The engine end to end over a real store and a fake database layer."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from airflow_elasticjobs.emulator.engine import records as rec
+from airflow_elasticjobs.emulator.engine.sql_access import AttemptError
+from airflow_elasticjobs.emulator.engine.targets import Target
+from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from tests.unit.engine.fakes import (
+    JOB,
+    block_until_canceled,
+    define_job,
+    fail,
+    fast_options,
+    wait_for,
+)
+
+SERVER_MEMBER = {
+    "type": "SqlServer",
+    "serverName": "tsrv",
+    "refreshCredential": "cred",
+    "membershipType": "Include",
+}
+
+
+def _root(store, execution_id: str) -> dict[str, Any]:
+    return store.get_execution(resource_key(f"{JOB}/executions/{execution_id}"))
+
+
+def _finished(store, execution_id: str) -> dict[str, Any] | None:
+    doc = _root(store, execution_id)
+    return doc if doc and "endTime" in doc["properties"] else None
+
+
+def _targets(store, execution_id: str) -> list[dict[str, Any]]:
+    return store.query_executions("kind = 'target' AND execution_id = ?", (execution_id.lower(),))
+
+
+def _steps(store, execution_id: str) -> list[dict[str, Any]]:
+    return store.query_executions("kind = 'step' AND execution_id = ?", (execution_id.lower(),))
+
+
+def test_steps_run_in_order_on_enumerated_targets(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("master", {}), ("TargetDb1", {}), ("TargetDb2", {})]
+    define_job(store, [SERVER_MEMBER], [{}, {}])
+    engine = engine_factory()
+    doc, created = engine.create_execution(JOB)
+    assert created and doc["properties"]["lifecycle"] == "Created" and "startTime" not in doc["properties"]
+    root = wait_for(lambda: _finished(store, doc["name"]))
+    assert root["properties"]["lifecycle"] == "Succeeded"
+    assert root["properties"]["lastMessage"] == "Job execution succeeded."
+    assert [s["properties"]["lastMessage"] for s in _steps(store, doc["name"])] == [
+        "Step 1 succeeded.",
+        "Step 2 succeeded.",
+    ]
+    targets = _targets(store, doc["name"])
+    assert sorted(t["properties"]["target"]["databaseName"] for t in targets) == [
+        "TargetDb1",
+        "TargetDb1",
+        "TargetDb2",
+        "TargetDb2",
+    ]
+    assert all(t["properties"]["currentAttempts"] == 1 for t in targets)
+    assert targets[0]["properties"]["lastMessage"].startswith(
+        "Step 1 succeeded execution on target (server 'tsrv'"
+    )
+
+
+def test_put_with_existing_id_returns_it_without_starting_another(store, engine_factory):
+    define_job(store, [], [{}])
+    engine = engine_factory()
+    first, created = engine.create_execution(JOB, "0f8fad5b-d9cb-469f-a165-70867728950e")
+    second, created_again = engine.create_execution(JOB, "0f8fad5b-d9cb-469f-a165-70867728950e")
+    assert created and not created_again and second["id"] == first["id"]
+    assert len(store.query_executions("kind = 'job'")) == 1
+
+
+def test_retries_then_fails_and_later_steps_do_not_run(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {})]
+    fake_sql.behaviour = fail("Command failed: boom (Msg 50000, Level 16)")
+    define_job(store, [SERVER_MEMBER], [fast_options(retryAttempts=2), {}])
+    engine = engine_factory()
+    doc, _ = engine.create_execution(JOB)
+    root = wait_for(lambda: _finished(store, doc["name"]))
+    assert root["properties"]["lifecycle"] == "Failed"
+    assert "Step 1 ('Step1') failed" in root["properties"]["lastMessage"]
+    [target] = _targets(store, doc["name"])
+    assert target["properties"]["currentAttempts"] == 3
+    assert "boom" in target["properties"]["lastMessage"]
+    assert [s["name"] for s in _steps(store, doc["name"])] == ["Step1"]
+    assert len(fake_sql.calls) == 3
+
+
+def test_waiting_for_retry_is_visible_between_attempts(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {})]
+
+    def flaky(_s: str, _d: str, attempt: int, _c: threading.Event) -> None:
+        if attempt == 1:
+            raise AttemptError("transient")
+
+    fake_sql.behaviour = flaky
+    define_job(store, [SERVER_MEMBER], [fast_options(initialRetryIntervalSeconds=0.5)])
+    engine = engine_factory()
+    doc, _ = engine.create_execution(JOB)
+    waiting = wait_for(
+        lambda: [t for t in _targets(store, doc["name"]) if t["properties"]["lifecycle"] == "WaitingForRetry"]
+    )
+    assert "transient" in waiting[0]["properties"]["lastMessage"]
+    root = wait_for(lambda: _finished(store, doc["name"]))
+    assert root["properties"]["lifecycle"] == "Succeeded"
+    assert _targets(store, doc["name"])[0]["properties"]["currentAttempts"] == 2
+
+
+def test_last_attempt_timing_out_ends_timed_out(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {})]
+    fake_sql.behaviour = block_until_canceled
+    define_job(store, [SERVER_MEMBER], [fast_options(timeoutSeconds=0.1, retryAttempts=1)])
+    engine = engine_factory()
+    doc, _ = engine.create_execution(JOB)
+    root = wait_for(lambda: _finished(store, doc["name"]))
+    assert root["properties"]["lifecycle"] == "TimedOut"
+    [target] = _targets(store, doc["name"])
+    assert target["properties"]["lifecycle"] == "TimedOut" and target["properties"]["currentAttempts"] == 2
+
+
+def test_cancel_stops_running_targets(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {}), ("db2", {})]
+    fake_sql.behaviour = block_until_canceled
+    define_job(store, [SERVER_MEMBER], [fast_options(timeoutSeconds=30)])
+    engine = engine_factory()
+    doc, _ = engine.create_execution(JOB)
+    wait_for(lambda: len(fake_sql.calls) == 2)
+    engine.cancel(JOB, doc["name"])
+    engine.cancel(JOB, doc["name"])
+    root = wait_for(lambda: _finished(store, doc["name"]), timeout=5)
+    assert root["properties"]["lifecycle"] == "Canceled"
+    assert {t["properties"]["lifecycle"] for t in _targets(store, doc["name"])} == {"Canceled"}
+    engine.cancel(JOB, doc["name"])
+
+
+def test_overlapping_execution_skips_busy_targets(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {})]
+    release = threading.Event()
+    fake_sql.behaviour = lambda *_: release.wait(10)
+    define_job(store, [SERVER_MEMBER], [fast_options()])
+    engine = engine_factory()
+    first, _ = engine.create_execution(JOB)
+    wait_for(lambda: fake_sql.calls)
+    second, _ = engine.create_execution(JOB)
+    skipped = wait_for(lambda: _finished(store, second["name"]))
+    release.set()
+    done = wait_for(lambda: _finished(store, first["name"]))
+    assert done["properties"]["lifecycle"] == "Succeeded"
+    assert skipped["properties"]["lifecycle"] == "Skipped"
+    assert _targets(store, second["name"])[0]["properties"]["lifecycle"] == "Skipped"
+
+
+def test_skipped_and_succeeded_targets_end_succeeded_with_skipped(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {}), ("db2", {})]
+    release = threading.Event()
+    fake_sql.behaviour = lambda _s, database, *_: release.wait(10) if database == "db1" else None
+    busy_member = {"type": "SqlDatabase", "serverName": "tsrv", "databaseName": "db1"}
+    define_job(store, [busy_member], [fast_options()])
+    engine = engine_factory()
+    engine.create_execution(JOB)
+    wait_for(lambda: fake_sql.calls)
+    define_job(store, [SERVER_MEMBER], [fast_options()])
+    second, _ = engine.create_execution(JOB)
+    outcome = wait_for(lambda: _finished(store, second["name"]))
+    release.set()
+    assert outcome["properties"]["lifecycle"] == "SucceededWithSkipped"
+    assert _steps(store, second["name"])[0]["properties"]["lifecycle"] == "SucceededWithSkipped"
+
+
+def test_refresh_credential_failure_fails_the_server_member(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {})]
+    fake_sql.bad_refresh.add("tsrv")
+    define_job(store, [SERVER_MEMBER], [fast_options()])
+    engine = engine_factory()
+    doc, _ = engine.create_execution(JOB)
+    root = wait_for(lambda: _finished(store, doc["name"]))
+    assert root["properties"]["lifecycle"] == "Failed"
+    [target] = _targets(store, doc["name"])
+    assert target["properties"]["target"] == {"type": "SqlServer", "serverName": "tsrv"}
+    assert "Login failed for refresh credential" in target["properties"]["lastMessage"]
+    assert fake_sql.calls == []
+
+
+def test_recovery_retries_an_interrupted_attempt(store, fake_sql, engine_factory):
+    """Simulate a crash: an execution persisted mid-attempt resumes in a new engine."""
+    fake_sql.databases["tsrv"] = [("db1", {}), ("db2", {})]
+    define_job(store, [SERVER_MEMBER], [fast_options(), {}])
+    crashed = engine_factory()
+    crashed.stop()
+    steps = [store.get(f"{JOB}/versions/1/steps/Step{i}") for i in (1, 2)]
+    root = rec.new_root(store.get(JOB), "6f9619ff-8b86-d011-b42d-00cf4fc964ff", steps, 1.0)
+    rec.transition(root, "WaitingForChildJobExecutions", 2.0, "Job execution waiting.")
+    step = rec.new_step(root, steps[0], 2.0)
+    rec.transition(step, "WaitingForChildJobExecutions", 2.0, "Step 1 waiting.")
+    done = rec.new_target(step, Target("SqlDatabase", "tsrv", "db1"), 2.0)
+    rec.begin_attempt(done, 2.0)
+    rec.transition(done, "Succeeded", 3.0, "ok")
+    interrupted = rec.new_target(step, Target("SqlDatabase", "tsrv", "db2"), 2.0)
+    rec.begin_attempt(interrupted, 2.0)
+    rec.transition(interrupted, "InProgress", 2.0, "running")
+    rec.ExecutionRecords(store).save_all([root, step, done, interrupted])
+
+    engine_factory()
+    final = wait_for(lambda: _finished(store, root["name"]))
+    assert final["properties"]["lifecycle"] == "Succeeded"
+    resumed = store.get_execution(resource_key(interrupted["id"]))
+    assert resumed["properties"]["currentAttempts"] == 2
+    assert [s["name"] for s in _steps(store, root["name"])] == ["Step1", "Step2"]
+    assert fake_sql.calls.count(("tsrv", "db1")) == 1  # step 2 only: step 1 kept its result
