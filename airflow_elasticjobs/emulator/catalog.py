@@ -1,4 +1,9 @@
-"""Where the databases of one emulated server live, which exist, and who its admin is."""
+"""Where the databases of one emulated server live, which exist, and who its admin is.
+
+The databases are the server's ``databases`` children in the ARM store (``master`` included);
+each has one SQLite file under ``<state dir>/databases/<server>/`` (the directory
+``EmulatorContext.database_dir`` names), created on first use.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ServerCatalog:
-    """The catalog of one emulated ``Microsoft.Sql/servers`` resource."""
+    """The catalog of one emulated ``Microsoft.Sql/servers`` resource.
+
+    Example::
+
+        catalog = ServerCatalog.from_context(context, server_id)
+        catalog.database_names()  # ['master', 'TargetDb1', 'TargetDb2']
+    """
 
     server_id: str
     name: str
@@ -24,7 +35,9 @@ class ServerCatalog:
     directory: Path
 
     @classmethod
-    def from_store(cls, store: Store, hasher: PasswordHasher, state_dir: Path, server_id: str) -> ServerCatalog:
+    def from_store(
+        cls, store: Store, hasher: PasswordHasher, state_dir: Path, server_id: str
+    ) -> ServerCatalog:
         """Build the catalog of the server with ARM id ``server_id``."""
         name = server_id.rstrip("/").rsplit("/", 1)[-1]
         return cls(server_id, name, store, hasher, state_dir / "databases" / name.lower())
@@ -32,25 +45,35 @@ class ServerCatalog:
     @classmethod
     def from_context(cls, context: EmulatorContext, server_id: str) -> ServerCatalog:
         """Build the catalog of a server from the emulator's shared context."""
-        return cls.from_store(context.store, context.hasher, context.state_dir, server_id)
+        return cls(
+            server_id,
+            server_id.rstrip("/").rsplit("/", 1)[-1],
+            context.store,
+            context.hasher,
+            context.database_dir(server_id.rstrip("/").rsplit("/", 1)[-1]),
+        )
 
     def database_names(self) -> list[str]:
         """Names of the server's databases (including ``master``), in creation order."""
-        raise NotImplementedError
+        return [doc["name"] for doc in self.store.children(self.server_id, "databases")]
 
     def database_file(self, name: str) -> Path:
         """SQLite file of database ``name`` (its directory is created on demand)."""
-        raise NotImplementedError
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / f"{name.lower()}.sqlite"
 
     def drop_database_file(self, name: str) -> None:
-        """Delete the SQLite file of database ``name`` if it exists."""
-        raise NotImplementedError
+        """Delete the SQLite file of database ``name`` (and its WAL side files) if it exists."""
+        base = self.directory / f"{name.lower()}.sqlite"
+        for path in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
+            path.unlink(missing_ok=True)
 
     @property
     def admin_login(self) -> str | None:
-        """The server admin login (``properties.administratorLogin``)."""
-        raise NotImplementedError
+        """The server admin login (``properties.administratorLogin``), or None without a server."""
+        doc = self.store.get(self.server_id)
+        return None if doc is None else doc.get("properties", {}).get("administratorLogin")
 
     def admin_password_digest(self) -> str | None:
-        """Digest of the server admin password, or None."""
-        raise NotImplementedError
+        """Digest of the server admin password (kept in the store's secrets), or None."""
+        return self.store.get_secret(self.server_id)

@@ -1,77 +1,98 @@
 """T-SQL subset interpreter over one SQLite file per emulated database.
 
-Public API: :func:`connect` authenticates a SQL login to a database and returns a
-:class:`Principal`; :func:`execute_batch` runs one T-SQL batch as that principal and returns a
-:class:`BatchResult`, raising :class:`TsqlError` (or :class:`UnsupportedStatement`,
-:class:`PermissionDenied`, :class:`LoginFailed`, :class:`QueryCanceled`). See
-``docs/emulator-tsql.md`` for the supported subset and the permission model.
+:func:`connect` authenticates a SQL login to a database and returns a :class:`Principal`;
+:func:`execute_batch` runs one T-SQL batch as that principal and returns a :class:`BatchResult`,
+raising :class:`TsqlError` (or its subclasses :class:`UnsupportedStatement`,
+:class:`PermissionDenied`, :class:`LoginFailed`, :class:`QueryCanceled`). The subset, the
+permission model and the error numbers are documented in ``docs/emulator-tsql.md``.
+
+Example::
+
+    principal = connect(catalog, "TargetDb1", "jobuser", hasher.digest(password))
+    result = execute_batch(catalog, "TargetDb1", principal, "SELECT COUNT(*) FROM sys.tables")
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any
 
 from airflow_elasticjobs.emulator.catalog import ServerCatalog
+from airflow_elasticjobs.emulator.passwords import PasswordHasher
+from airflow_elasticjobs.emulator.tsql import security, sysviews
+from airflow_elasticjobs.emulator.tsql.errors import (
+    LoginFailed,
+    PermissionDenied,
+    QueryCanceled,
+    TsqlError,
+    UnsupportedStatement,
+    cannot_open_database,
+    login_failed,
+)
+from airflow_elasticjobs.emulator.tsql.interpreter import CompiledBatch, Interpreter
+from airflow_elasticjobs.emulator.tsql.parser import parse_batch
+from airflow_elasticjobs.emulator.tsql.session import (
+    MASTER,
+    BatchResult,
+    Principal,
+    ResultSet,
+    Session,
+    open_database,
+)
+
+__all__ = [
+    "BatchResult",
+    "LoginFailed",
+    "PermissionDenied",
+    "Principal",
+    "QueryCanceled",
+    "ResultSet",
+    "TsqlError",
+    "UnsupportedStatement",
+    "connect",
+    "execute_batch",
+]
 
 
-class TsqlError(Exception):
-    """A SQL Server error: number, severity and message."""
-
-    def __init__(self, number: int, severity: int, message: str) -> None:
-        super().__init__(message)
-        self.number = number
-        self.severity = severity
-        self.message = message
-
-
-class UnsupportedStatement(TsqlError):
-    """A statement outside the emulator's subset."""
-
-
-class PermissionDenied(TsqlError):
-    """The principal lacks a permission."""
-
-
-class LoginFailed(TsqlError):
-    """Authentication to a database failed."""
-
-
-class QueryCanceled(TsqlError):
-    """The batch was cancelled."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated login in one database."""
-
-    login: str
-    user: str
-    database: str
-    is_admin: bool
-
-
-@dataclass
-class ResultSet:
-    """Rows returned by one SELECT."""
-
-    columns: list[str]
-    rows: list[list[Any]]
-
-
-@dataclass
-class BatchResult:
-    """Everything one batch produced."""
-
-    result_sets: list[ResultSet] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-    rowcount: int = -1
+def _canonical_database(catalog: ServerCatalog, database: str) -> str | None:
+    return next((name for name in catalog.database_names() if name.lower() == database.lower()), None)
 
 
 def connect(catalog: ServerCatalog, database: str, login: str, password_digest: str | None) -> Principal:
-    """Authenticate ``login`` to ``database``; raise :class:`LoginFailed` otherwise."""
-    raise NotImplementedError
+    """Authenticate ``login`` (with the digest of the password it presented) to ``database``.
+
+    The server admin (``administratorLogin``) maps to ``dbo`` everywhere. Any other login must
+    exist in ``master`` (CREATE LOGIN) with a matching digest and have a user in ``database``
+    (CREATE USER … FROM LOGIN). Raises :class:`LoginFailed`: Msg 18456 for a wrong login or
+    password or no user in the database, Msg 4060 for a database the server does not have.
+    """
+    admin = catalog.admin_login
+    if admin is not None and admin.lower() == login.lower():
+        if not PasswordHasher.matches(catalog.admin_password_digest(), password_digest):
+            raise login_failed(login)
+        canonical = _canonical_database(catalog, database)
+        if canonical is None:
+            raise cannot_open_database(database)
+        return Principal(login=admin, user="dbo", database=canonical, is_admin=True)
+    if _canonical_database(catalog, MASTER) is None:
+        raise login_failed(login)
+    master = open_database(catalog.database_file(MASTER), master=True)
+    try:
+        found = security.login_digest(master, login)
+    finally:
+        master.close()
+    if found is None or not PasswordHasher.matches(found[1], password_digest):
+        raise login_failed(login)
+    canonical = _canonical_database(catalog, database)
+    if canonical is None:
+        raise cannot_open_database(database)
+    conn = open_database(catalog.database_file(canonical), master=canonical.lower() == MASTER)
+    try:
+        user = security.user_for_login(conn, found[0])
+    finally:
+        conn.close()
+    if user is None:
+        raise login_failed(login)
+    return Principal(login=found[0], user=user, database=canonical, is_admin=False)
 
 
 def execute_batch(
@@ -81,5 +102,27 @@ def execute_batch(
     sql: str,
     cancel: threading.Event | None = None,
 ) -> BatchResult:
-    """Run one T-SQL batch as ``principal``."""
-    raise NotImplementedError
+    """Run one T-SQL batch in ``database`` as ``principal`` and return what it produced.
+
+    The whole batch is parsed first (a syntax error or unsupported statement means nothing
+    runs); then statements run in order, each committing on its own; the first error ends the
+    batch and is raised with the messages printed before it in ``error.messages``. ``cancel``
+    is checked between statements, inside WAITFOR (every 50 ms) and during SQLite work.
+    """
+    batch = CompiledBatch(parse_batch(sql))
+    canonical = _canonical_database(catalog, database)
+    if canonical is None:
+        raise cannot_open_database(database)
+    conn = open_database(catalog.database_file(canonical), master=canonical.lower() == MASTER)
+    session = Session(catalog, canonical, principal, conn, cancel)
+    if cancel is not None:
+        conn.set_progress_handler(lambda: int(cancel.is_set()), 1000)
+    try:
+        sysviews.install(session)
+        Interpreter(session, batch).run()
+    except TsqlError as error:
+        error.messages = session.result.messages
+        raise
+    finally:
+        conn.close()
+    return session.result
