@@ -23,6 +23,7 @@ from airflow_elasticjobs.emulator.api import (
     sqlplane,
     steps,
     target_groups,
+    ui,
     versions,
 )
 from airflow_elasticjobs.emulator.api.auth import ArmAuthMiddleware
@@ -122,7 +123,10 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     for module in _ROUTERS:
         app.include_router(module.router)
+    ui.install(app, token)  # the emulator's own web pages (the provider's emulator links land there)
     # Added last = outermost: count and inject faults first, then authenticate.
-    app.add_middleware(ArmAuthMiddleware, token=token, unauthenticated_prefixes=(sqlplane.SQLPLANE_PREFIX,))
+    app.add_middleware(
+        ArmAuthMiddleware, token=token, unauthenticated_prefixes=(sqlplane.SQLPLANE_PREFIX, ui.UI_PREFIX)
+    )
     app.add_middleware(controls.ControlsMiddleware, controls=app.state.controls)
     return app
