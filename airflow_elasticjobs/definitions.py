@@ -367,3 +367,18 @@ class JobSpec:
     steps: tuple[StepSpec, ...]
     description: str = ""
     schedule: ScheduleSpec | None = None
+
+
+def build_schedule(value: Any, field_name: str = "schedule") -> ScheduleSpec | None:
+    """Coerce and validate an optional schedule (``ScheduleSpec`` or dict)."""
+    if value is None:
+        return None
+    spec = coerce(ScheduleSpec, value, field_name)
+    spec.validate(field_name)
+    return spec
+
+
+def build_job(name: str, steps: Any, description: str = "", schedule: Any = None) -> JobSpec:
+    """Coerce and validate a whole job definition."""
+    check_name("job_name", name)
+    return JobSpec(name, build_steps(steps), description or "", build_schedule(schedule))

@@ -40,7 +40,9 @@ def invalid(field: str, value: Any, fix: str) -> ElasticJobsValidationError:
 
 
 def is_templated(value: Any) -> bool:
-    """Whether ``value`` is a string still holding a Jinja expression."""
+    """Whether ``value`` is only known at run time: a Jinja string or an ``XComArg``/other reference."""
+    if hasattr(value, "iter_references"):
+        return True
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -134,6 +135,10 @@ class ElasticJobsHook(BaseHook):
         """Return the cached ``SqlManagementClient`` for this connection."""
         if self._client is None:
             from azure.mgmt.sql import SqlManagementClient
+
+            # azure-core logs every request and response header at INFO; keep task logs readable
+            # (the Azure provider's WASB hook does the same).
+            logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
             settings = self.settings
             self.log.info(
@@ -522,7 +527,7 @@ def describe_error(err: BaseException) -> str:
         status = err.status_code or "no token"
         return f"Authentication failed ({status}): check the client id, secret/token and tenant."
     if isinstance(err, ResourceNotFoundError):
-        return f"Not found: {_arm_message(err)} Check resource group, server and agent names."
+        return f"Not found: {_arm_message(err)} (check the resource group, server and agent names)"
     if isinstance(err, HttpResponseError):
         return f"ARM answered {err.status_code}: {_arm_message(err)}"
     if isinstance(err, ServiceRequestError):

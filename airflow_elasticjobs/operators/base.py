@@ -1,0 +1,123 @@
+"""Shared base of the Elastic Jobs operators: connection id, default overrides, hook construction.
+
+The hook is built lazily inside ``execute`` (never in ``__init__``), so DAG parsing looks up no
+connection and imports no Azure SDK. Subclasses implement :meth:`validate` and call it at the end of
+their ``__init__`` (literal values); ``execute`` calls it again after templates are rendered, before any
+remote call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseHook, BaseOperator
+
+from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+from airflow_elasticjobs.validation import check_conn_id, check_name, check_server_name, invalid
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class ElasticJobsBaseOperator(BaseOperator):
+    """Base for every Elastic Jobs operator.
+
+    :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection.
+    :param resource_group_name: overrides the connection's resource group.
+    :param server_name: overrides the connection's server (the job agent's server).
+    :param agent_name: overrides the connection's job agent.
+    """
+
+    template_fields: Sequence[str] = (
+        "elastic_jobs_conn_id",
+        "resource_group_name",
+        "server_name",
+        "agent_name",
+    )
+    ui_color = "#c4e1f5"
+
+    def __init__(
+        self,
+        *,
+        elastic_jobs_conn_id: str = DEFAULT_CONN_ID,
+        resource_group_name: str | None = None,
+        server_name: str | None = None,
+        agent_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.elastic_jobs_conn_id = elastic_jobs_conn_id
+        self.resource_group_name = resource_group_name
+        self.server_name = server_name
+        self.agent_name = agent_name
+        self._validate_common()
+
+    def _validate_common(self) -> None:
+        check_conn_id("elastic_jobs_conn_id", self.elastic_jobs_conn_id)
+        check_server_name("server_name", self.server_name, required=False)
+        check_name("agent_name", self.agent_name, required=False)
+
+    def validate(self) -> None:
+        """Check the operator's own arguments; raise ``ElasticJobsValidationError`` naming the field."""
+
+    @cached_property
+    def hook(self) -> ElasticJobsHook:
+        """The hook, built on first use inside ``execute``."""
+        return ElasticJobsHook(
+            self.elastic_jobs_conn_id,
+            resource_group_name=self.resource_group_name,
+            server_name=self.server_name,
+            agent_name=self.agent_name,
+        )
+
+    def execute(self, context: Context) -> Any:
+        """Validate the rendered arguments, then run :meth:`run` with the hook."""
+        self._validate_common()
+        self.validate()
+        try:
+            return self.run(context)
+        finally:
+            self.hook.close()
+
+    def run(self, context: Context) -> Any:
+        """The operator's work; the return value goes to XCom."""
+        raise NotImplementedError
+
+
+def login_and_password(field: str, conn_id: str) -> tuple[str, str]:
+    """Read login and password from an Airflow connection; errors never include the password."""
+    conn = BaseHook.get_connection(conn_id)
+    if not conn.login or not conn.password:
+        missing = "login" if not conn.login else "password"
+        raise invalid(field, conn_id, f"connection {conn_id!r} has no {missing}; set its login and password")
+    return conn.login, conn.password
+
+
+class ElasticJobsDeleteOperatorBase(ElasticJobsBaseOperator):
+    """Shared body of the ``ElasticJobsDelete<Thing>Operator`` classes: validate the name, delete,
+    tolerate "already gone", return ``{"name", "deleted"}``.
+
+    Subclasses set ``name_arg`` (the attribute holding the resource name), ``resource_kind`` and
+    implement :meth:`delete`.
+    """
+
+    name_arg: ClassVar[str]
+    resource_kind: ClassVar[str]
+
+    def validate(self) -> None:
+        """The resource name."""
+        check_name(self.name_arg, getattr(self, self.name_arg))
+
+    def delete(self, name: str) -> bool:
+        """Delete ``name``; ``False`` when it did not exist."""
+        raise NotImplementedError
+
+    def run(self, context: Context) -> dict[str, Any]:
+        """Delete and report."""
+        name = getattr(self, self.name_arg)
+        deleted = self.delete(name)
+        self.log.info("%s %s %s", self.resource_kind, name, "deleted" if deleted else "did not exist")
+        return {"name": name, "deleted": deleted}

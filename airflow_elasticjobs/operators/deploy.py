@@ -1,0 +1,138 @@
+"""``ElasticJobsDeployOperator``: reconcile a whole job definition to a desired state, idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec, build_job, coerce
+from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, login_and_password
+from airflow_elasticjobs.operators.job import job_result
+from airflow_elasticjobs.reconcile import reconcile_credential, reconcile_job, reconcile_target_group
+from airflow_elasticjobs.validation import invalid, is_templated
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+def _specs(cls: type, values: Any, field_name: str) -> list[Any]:
+    if values is None:
+        return []
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise invalid(field_name, values, f"give a list of {cls.__name__} entries (objects or dicts)")
+    specs = [coerce(cls, v, f"{field_name}[{i}]") for i, v in enumerate(values)]
+    names = [s.name.lower() for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise invalid(field_name, duplicates, "declare each name once")
+    return specs
+
+
+class ElasticJobsDeployOperator(ElasticJobsBaseOperator):
+    """Reconcile credentials, target groups, a job, its ordered steps and its schedule to a desired state.
+
+    Like ``terraform apply`` inside the DAG: each resource is compared with what the agent holds and
+    only differences are written (credentials when missing or their username changed, target groups
+    when their member set differs, steps when missing, moved or changed, steps not declared are
+    removed, the schedule last). The diff is logged line by line (``+`` create, ``~`` update,
+    ``-`` delete); a second run with the same input writes nothing. Target groups and credentials
+    that are not declared are left alone (they may be shared with other jobs).
+
+    ARM never returns a credential's password, so a password change alone is not detected; set
+    ``always_update_credentials=True`` to rewrite them on every run (e.g. after rotation).
+
+    Example::
+
+        ElasticJobsDeployOperator(
+            task_id="deploy_job1",
+            credentials=[{"name": "masteruser", "conn_id": "ej_masteruser"},
+                         {"name": "jobuser", "conn_id": "ej_jobuser"}],
+            target_groups=[{"name": "ServerGroup", "members": [
+                {"type": "SqlServer", "server_name": "ej-target-srv", "refresh_credential": "masteruser"}]}],
+            job_name="Job1",
+            steps=[{"name": "Step1", "target_group": "ServerGroup", "credential": "jobuser",
+                    "command": "CREATE TABLE ..."}],
+            schedule={"type": "Recurring", "interval": "PT1H", "enabled": True},
+        )
+
+    :param job_name: the job.
+    :param steps: ordered steps (``StepSpec`` or dicts).
+    :param description: job description.
+    :param credentials: ``CredentialSpec`` or ``{"name", "conn_id"}`` dicts (login/password from the conn).
+    :param target_groups: ``{"name", "members"}`` dicts (or ``TargetGroupSpec``).
+    :param schedule: optional agent-side schedule; ``None`` leaves the job's schedule as it is.
+    :param always_update_credentials: rewrite credentials on every run.
+
+    XCom: ``{"id", "name", "version", "steps", "changes", "changed"}`` (changes list only writes).
+    """
+
+    template_fields: Sequence[str] = (
+        *ElasticJobsBaseOperator.template_fields,
+        "job_name",
+        "steps",
+        "description",
+        "credentials",
+        "target_groups",
+        "schedule",
+    )
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        steps: list[Any],
+        description: str = "",
+        credentials: list[Any] | None = None,
+        target_groups: list[Any] | None = None,
+        schedule: Any = None,
+        always_update_credentials: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.steps = steps
+        self.description = description
+        self.credentials = credentials
+        self.target_groups = target_groups
+        self.schedule = schedule
+        self.always_update_credentials = always_update_credentials
+        self.validate()
+
+    def validate(self) -> None:
+        """The whole definition, before anything is written."""
+        values = (self.job_name, self.steps, self.schedule, self.credentials, self.target_groups)
+        if not any(is_templated(v) for v in values):
+            self._definition()
+
+    def _definition(self) -> tuple[list[CredentialSpec], list[TargetGroupSpec], Any]:
+        credentials = _specs(CredentialSpec, self.credentials, "credentials")
+        for i, credential in enumerate(credentials):
+            credential.validate(f"credentials[{i}]")
+        groups = [
+            TargetGroupSpec.build(g.name, g.members, f"target_groups[{i}].members")
+            for i, g in enumerate(_specs(TargetGroupSpec, self.target_groups, "target_groups"))
+        ]
+        job = build_job(self.job_name, self.steps, self.description, self.schedule)
+        return credentials, groups, job
+
+    def run(self, context: Context) -> dict[str, Any]:
+        """Credentials, then target groups, then the job (steps, schedule)."""
+        credentials, groups, job = self._definition()
+        secrets = {
+            c.name: login_and_password(f"credentials[{c.name}].conn_id", c.conn_id) for c in credentials
+        }
+        changes = [
+            reconcile_credential(
+                self.hook, name, *secrets[name], always_update=self.always_update_credentials
+            )
+            for name in secrets
+        ]
+        changes += [reconcile_target_group(self.hook, group) for group in groups]
+        changes += reconcile_job(self.hook, job)
+        for change in changes:
+            self.log.info("%s", change)
+        written = sum(c.changed for c in changes)
+        self.log.info(
+            "Deploy of job %s: %d change(s) applied, %d unchanged", job.name, written, len(changes) - written
+        )
+        return job_result(self.hook, job, changes)

@@ -1,0 +1,118 @@
+"""Job operators: a job and its ordered steps (``New-AzSqlElasticJob`` + ``Add-AzSqlElasticJobStep``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_elasticjobs.definitions import build_job
+from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, ElasticJobsDeleteOperatorBase
+from airflow_elasticjobs.reconcile import Change, reconcile_job
+from airflow_elasticjobs.validation import check_name, is_templated
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_elasticjobs.definitions import JobSpec
+    from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+
+
+def job_result(hook: ElasticJobsHook, spec: JobSpec, changes: list[Change]) -> dict[str, Any]:
+    """XCom payload of the job and deploy operators: id, name, version, ordered steps, changes."""
+    job = hook.get_job(spec.name)
+    return {
+        "id": hook.agent.job_id(spec.name),
+        "name": spec.name,
+        "version": job.properties.version if job and job.properties else None,
+        "steps": [s.name for s in spec.steps],
+        "changes": [c.as_dict() for c in changes if c.changed],
+        "changed": any(c.changed for c in changes),
+    }
+
+
+class ElasticJobsJobOperator(ElasticJobsBaseOperator):
+    """Create or update a job and reconcile its ordered steps (add, update, reorder/renumber, remove).
+
+    Steps are :class:`~airflow_elasticjobs.definitions.StepSpec` or dicts with the same keys; they run
+    in list order. Only differences are written, and the applied diff is logged. Target groups and
+    credentials are referenced by name and must exist (see :class:`ElasticJobsDeployOperator` to
+    manage them together).
+
+    Example (the tutorial's Job1)::
+
+        ElasticJobsJobOperator(task_id="job1", job_name="Job1", description="Create tables", steps=[
+            {"name": "Step1", "target_group": "ServerGroup", "credential": "jobuser",
+             "command": "IF NOT EXISTS (...) CREATE TABLE [dbo].[Step1Table]([TestId] [int] NOT NULL);"},
+            {"name": "Step2", "target_group": "ServerGroupExcludingDb2", "credential": "jobuser",
+             "command": "...Step2Table..."},
+        ])
+
+    :param job_name: the job.
+    :param steps: ordered list of steps (at least one).
+    :param description: job description.
+    :param schedule: optional agent-side schedule (``ScheduleSpec`` or dict); ``None`` leaves it as is.
+
+    XCom: ``{"id", "name", "version", "steps", "changes", "changed"}``.
+    """
+
+    template_fields: Sequence[str] = (
+        *ElasticJobsBaseOperator.template_fields,
+        "job_name",
+        "steps",
+        "description",
+        "schedule",
+    )
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        steps: list[Any],
+        description: str = "",
+        schedule: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.steps = steps
+        self.description = description
+        self.schedule = schedule
+        self.validate()
+
+    def validate(self) -> None:
+        """Job name, steps (names, ids, options) and schedule."""
+        check_name("job_name", self.job_name)
+        if not any(is_templated(v) for v in (self.job_name, self.steps, self.schedule)):
+            build_job(self.job_name, self.steps, self.description, self.schedule)
+
+    def run(self, context: Context) -> dict[str, Any]:
+        """Reconcile the job, log the diff."""
+        spec = build_job(self.job_name, self.steps, self.description, self.schedule)
+        changes = reconcile_job(self.hook, spec)
+        for change in changes:
+            self.log.info("%s", change)
+        return job_result(self.hook, spec, changes)
+
+
+class ElasticJobsDeleteJobOperator(ElasticJobsDeleteOperatorBase):
+    """Delete a job with its steps and history (``Remove-AzSqlElasticJob``); no error if already gone.
+
+    Example::
+
+        ElasticJobsDeleteJobOperator(task_id="drop_job1", job_name="Job1")
+
+    XCom: ``{"name", "deleted"}``.
+    """
+
+    template_fields: Sequence[str] = (*ElasticJobsBaseOperator.template_fields, "job_name")
+    name_arg = "job_name"
+    resource_kind = "Job"
+
+    def __init__(self, *, job_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.validate()
+
+    def delete(self, name: str) -> bool:
+        """DELETE the job."""
+        return self.hook.delete_job(name)
