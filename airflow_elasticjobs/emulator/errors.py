@@ -109,3 +109,8 @@ def no_such_route(method: str, path: str, allowed: bool = False) -> ArmError:
         f"No resource type of namespace 'Microsoft.Sql' is served at '{path}' for api version "
         "'2025-01-01'. Check the path against docs/emulator.md.",
     )
+
+
+def bad_request(code: str, message: str) -> ArmError:
+    """400 for an operation that is not allowed on this resource (e.g. deleting ``master``)."""
+    return ArmError(400, code, message)

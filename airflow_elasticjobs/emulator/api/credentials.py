@@ -1,7 +1,75 @@
-"""ARM routes of credentials (api-version 2025-01-01)."""
+"""ARM routes of ``Microsoft.Sql/servers/jobAgents/credentials``.
+
+The password is write-only: only its keyed digest is stored (``Store.set_secret``); it is never
+returned, logged or put in an error message. A credential still referenced by a job step or by a
+target group member cannot be deleted (409 ``CredentialInUse``): the emulator's choice, so a job
+never points at a missing credential (Azure's behaviour here is not documented).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from starlette.responses import JSONResponse
+
+from airflow_elasticjobs.emulator import errors
+from airflow_elasticjobs.emulator.api import arm, validation
+from airflow_elasticjobs.emulator.api.usage import references_to
 
 router = APIRouter()
+_PATH = arm.AGENT_PREFIX + "/credentials"
+
+
+@router.get(_PATH)
+def list_credentials(request: Request) -> dict[str, Any]:
+    """Credentials of a job agent."""
+    context = arm.ctx(request)
+    agent_id = arm.path_id(request).rsplit("/", 1)[0]
+    arm.require(context, agent_id)
+    return arm.list_answer(request, context.store.children(agent_id, "credentials"))
+
+
+@router.get(_PATH + "/{credential}")
+def get_credential(request: Request) -> dict[str, Any]:
+    """One credential (username only)."""
+    return arm.require(arm.ctx(request), arm.path_id(request))
+
+
+@router.put(_PATH + "/{credential}")
+def put_credential(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
+    """Create (201) or update (200) a credential; both username and password are required."""
+    context = arm.ctx(request)
+    credential_id = arm.path_id(request)
+    arm.require_ancestors(context, credential_id)
+    properties = arm.properties_of(arm.object_body(body), required=True)
+    username = validation.text(properties, "username", "properties.")
+    password = properties.get("password")
+    if not isinstance(password, str) or not password:
+        raise errors.invalid(
+            "properties.password", "is required; pass the password of the login as a string."
+        )
+    existing = context.store.get(credential_id)
+    doc = arm.new_doc(existing["id"] if existing else credential_id, {"username": username})
+    with context.store.transaction():
+        created = context.store.put(credential_id, doc)
+        context.store.set_secret(credential_id, context.hasher.digest(password))
+    return arm.put_answer(doc, created)
+
+
+@router.delete(_PATH + "/{credential}")
+def delete_credential(request: Request) -> Response:
+    """Delete a credential that no step or target group uses (200; 204 when absent)."""
+    context = arm.ctx(request)
+    credential_id = arm.path_id(request)
+    arm.require_ancestors(context, credential_id)
+    if not context.store.exists(credential_id):
+        return arm.delete_answer(False)
+    users = references_to(context, credential_id)
+    if users:
+        raise errors.conflict(
+            "CredentialInUse",
+            f"The credential '{arm.resource_name(credential_id)}' is used by {', '.join(users)}; "
+            "change or delete those first.",
+        )
+    return arm.delete_answer(context.store.delete(credential_id))

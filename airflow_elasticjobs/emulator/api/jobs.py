@@ -1,7 +1,94 @@
-"""ARM routes of jobs (api-version 2025-01-01)."""
+"""ARM routes of ``Microsoft.Sql/servers/jobAgents/jobs``.
+
+A new job has ``version`` 0; only step changes make new versions (``api/steps.py``): description
+and schedule changes do not. Schedule defaults follow Azure's examples (type Once, disabled,
+start ``0001-01-01T00:00:00Z``, end ``9999-12-31T11:59:59Z``); ``interval`` is an ISO 8601
+duration, required for Recurring. Deleting a job cancels its active executions first, then
+removes the job, its steps, versions and executions (documented choice).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from starlette.responses import JSONResponse
+
+from airflow_elasticjobs.emulator import errors
+from airflow_elasticjobs.emulator.api import arm, validation
 
 router = APIRouter()
+_PATH = arm.AGENT_PREFIX + "/jobs"
+DEFAULT_START = "0001-01-01T00:00:00Z"
+DEFAULT_END = "9999-12-31T11:59:59Z"
+
+
+def _schedule(properties: dict[str, Any]) -> dict[str, Any]:
+    where = "properties.schedule."
+    raw = validation.sub_object(properties, "schedule", "properties.") or {}
+    kind = validation.choice(raw, "type", where, ["Once", "Recurring"], "Once")
+    enabled = validation.boolean(raw, "enabled", where, False)
+    start = validation.timestamp(raw.get("startTime") or DEFAULT_START, f"{where}startTime")
+    end = validation.timestamp(raw.get("endTime") or DEFAULT_END, f"{where}endTime")
+    if end <= start:
+        raise errors.invalid(f"{where}endTime", "must be later than startTime; move it after the start.")
+    schedule: dict[str, Any] = {
+        "startTime": validation.format_timestamp(start),
+        "endTime": validation.format_timestamp(end),
+        "type": kind,
+        "enabled": enabled,
+    }
+    interval = raw.get("interval")
+    if kind == "Recurring" and interval is None:
+        raise errors.invalid(
+            f"{where}interval", "is required for a Recurring schedule; pass e.g. PT1H or P1D."
+        )
+    if interval is not None:
+        schedule["interval"] = validation.duration(interval, f"{where}interval")
+    return schedule
+
+
+@router.get(_PATH)
+def list_jobs(request: Request) -> dict[str, Any]:
+    """Jobs of a job agent."""
+    context = arm.ctx(request)
+    agent_id = arm.path_id(request).rsplit("/", 1)[0]
+    arm.require(context, agent_id)
+    return arm.list_answer(request, context.store.children(agent_id, "jobs"))
+
+
+@router.get(_PATH + "/{job}")
+def get_job(request: Request) -> dict[str, Any]:
+    """One job."""
+    return arm.require(arm.ctx(request), arm.path_id(request))
+
+
+@router.put(_PATH + "/{job}")
+def put_job(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
+    """Create (201) or update (200) a job's description and schedule; its version is kept."""
+    context = arm.ctx(request)
+    job_id = arm.path_id(request)
+    arm.require_ancestors(context, job_id)
+    properties = arm.properties_of(arm.object_body(body))
+    description = properties.get("description", "")
+    if not isinstance(description, str):
+        raise errors.invalid("properties.description", "must be a string.")
+    existing = context.store.get(job_id)
+    version = existing["properties"]["version"] if existing else 0
+    doc = arm.new_doc(
+        existing["id"] if existing else job_id,
+        {"description": description, "version": version, "schedule": _schedule(properties)},
+    )
+    return arm.put_answer(doc, context.store.put(job_id, doc))
+
+
+@router.delete(_PATH + "/{job}")
+def delete_job(request: Request) -> Response:
+    """Cancel the job's active executions, then delete it (200; 204 when absent)."""
+    context = arm.ctx(request)
+    job_id = arm.path_id(request)
+    arm.require_ancestors(context, job_id)
+    if not context.store.exists(job_id):
+        return arm.delete_answer(False)
+    arm.cancel_active_executions(context, job_id)
+    return arm.delete_answer(context.store.delete(job_id))

@@ -1,7 +1,47 @@
-"""ARM routes of versions (api-version 2025-01-01)."""
+"""ARM routes of job versions and their steps (``…/jobs/{job}/versions[/{v}/steps[/{step}]]``).
+
+Versions are the snapshots written by ``api/steps.py``: bare ``{id, name, type}`` entries, and
+the steps as they were in that version.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from airflow_elasticjobs.emulator.api import arm
 
 router = APIRouter()
+_PATH = arm.JOB_PREFIX + "/versions"
+
+
+@router.get(_PATH)
+def list_versions(request: Request) -> dict[str, Any]:
+    """Versions of a job, oldest first."""
+    context = arm.ctx(request)
+    job_id = arm.path_id(request).rsplit("/", 1)[0]
+    arm.require(context, job_id)
+    return arm.list_answer(request, context.store.children(job_id, "versions"))
+
+
+@router.get(_PATH + "/{version}")
+def get_version(request: Request, version: int) -> dict[str, Any]:
+    """One version of a job."""
+    return arm.require(arm.ctx(request), arm.path_id(request))
+
+
+@router.get(_PATH + "/{version}/steps")
+def list_version_steps(request: Request, version: int) -> dict[str, Any]:
+    """Steps of one version, ordered by ``stepId``."""
+    context = arm.ctx(request)
+    version_id = arm.path_id(request).rsplit("/", 1)[0]
+    arm.require(context, version_id)
+    steps = sorted(context.store.children(version_id, "steps"), key=lambda s: s["properties"]["stepId"])
+    return arm.list_answer(request, steps)
+
+
+@router.get(_PATH + "/{version}/steps/{step}")
+def get_version_step(request: Request, version: int) -> dict[str, Any]:
+    """One step as it was in a version."""
+    return arm.require(arm.ctx(request), arm.path_id(request))

@@ -1,0 +1,142 @@
+"""Shared plumbing of the ARM routers: resource ids and types, parents, bodies, answers.
+
+A resource id is the request path itself (``/subscriptions/…/providers/Microsoft.Sql/servers/s/…``),
+so ids keep the caller's casing while the store matches them case-insensitively.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from starlette.responses import JSONResponse
+
+from airflow_elasticjobs.emulator import errors
+from airflow_elasticjobs.emulator.api import lro
+from airflow_elasticjobs.emulator.api.paging import paged
+from airflow_elasticjobs.emulator.context import EmulatorContext
+from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+
+PROVIDER = "Microsoft.Sql"
+RG_PREFIX = "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Sql"
+SERVER_PREFIX = RG_PREFIX + "/servers/{server}"
+AGENT_PREFIX = SERVER_PREFIX + "/jobAgents/{agent}"
+JOB_PREFIX = AGENT_PREFIX + "/jobs/{job}"
+
+
+def ctx(request: Request) -> EmulatorContext:
+    """The emulator context of the app serving ``request``."""
+    return request.app.state.emulator
+
+
+def path_id(request: Request) -> str:
+    """The ARM id addressed by the request (its path without a trailing slash)."""
+    return request.url.path.rstrip("/")
+
+
+_MARKER = f"/providers/{PROVIDER.lower()}/"
+
+
+def _split(resource_id: str) -> tuple[str, list[str]]:
+    """``(…/providers/Microsoft.Sql, [collection, name, collection, name, …])``."""
+    start = resource_id.lower().index(_MARKER) + len(_MARKER)
+    return resource_id[: start - 1], resource_id[start:].strip("/").split("/")
+
+
+def _provider_segments(resource_id: str) -> list[str]:
+    return _split(resource_id)[1]
+
+
+def resource_type(resource_id: str) -> str:
+    """``Microsoft.Sql/servers/jobAgents/jobs`` for a job id (collection segments joined)."""
+    return "/".join([PROVIDER, *_provider_segments(resource_id)[0::2]])
+
+
+def resource_name(resource_id: str) -> str:
+    """The last segment of an id."""
+    return resource_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def new_doc(resource_id: str, properties: dict[str, Any], **top_level: Any) -> dict[str, Any]:
+    """An ARM resource body: id, name, type, optional top-level fields, then properties."""
+    doc: dict[str, Any] = {
+        "id": resource_id,
+        "name": resource_name(resource_id),
+        "type": resource_type(resource_id),
+    }
+    doc.update({key: value for key, value in top_level.items() if value is not None})
+    doc["properties"] = properties
+    return doc
+
+
+def require_ancestors(context: EmulatorContext, resource_id: str) -> None:
+    """Raise 404 ``ParentResourceNotFound`` naming the first missing ancestor of ``resource_id``."""
+    current, segments = _split(resource_id)
+    for index in range(0, len(segments) - 2, 2):
+        current = f"{current}/{segments[index]}/{segments[index + 1]}"
+        if segments[index].lower() == "jobagents":
+            lro.settle_agent(context.store, current)
+        if not context.store.exists(current):
+            raise errors.parent_not_found(resource_type(current), segments[index + 1])
+
+
+def require(context: EmulatorContext, resource_id: str) -> dict[str, Any]:
+    """The stored document of ``resource_id``; 404 for it or its first missing ancestor."""
+    require_ancestors(context, resource_id)
+    doc = context.store.get(resource_id)
+    if doc is None:
+        raise errors.not_found(resource_type(resource_id), resource_name(resource_id))
+    return doc
+
+
+def object_body(body: Any, where: str = "body") -> dict[str, Any]:
+    """The request body as a JSON object, else 400 naming it."""
+    if not isinstance(body, dict):
+        raise errors.invalid(
+            where, "the request body must be a JSON object.", code="InvalidResourceRequestBody"
+        )
+    return body
+
+
+def properties_of(body: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    """``body["properties"]`` as an object (``{}`` when absent and not required)."""
+    properties = body.get("properties")
+    if properties is None:
+        if required:
+            raise errors.invalid("properties", 'is required; send {"properties": {...}}.')
+        return {}
+    return object_body(properties, "properties")
+
+
+def put_answer(doc: dict[str, Any], created: bool) -> JSONResponse:
+    """201 with the body when the PUT created the resource, else 200."""
+    return JSONResponse(doc, status_code=201 if created else 200)
+
+
+def delete_answer(existed: bool) -> Response:
+    """200 when something was deleted, 204 when it did not exist (as the Azure spec answers)."""
+    return Response(status_code=200 if existed else 204)
+
+
+def list_answer(request: Request, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One ARM page of ``docs`` for this request."""
+    return paged(request, docs, ctx(request).page_size)
+
+
+def is_child_of(resource_id: str, parent_id: str, child_type: str) -> bool:
+    """Whether ``resource_id`` is ``{parent_id}/{child_type}/{name}`` (case-insensitive)."""
+    key = resource_key(resource_id)
+    prefix = f"{resource_key(parent_id)}/{child_type.lower()}/"
+    return key.startswith(prefix) and "/" not in key[len(prefix) :] and len(key) > len(prefix)
+
+
+def cancel_active_executions(context: EmulatorContext, scope_id: str) -> None:
+    """Cancel every active root execution of the jobs under ``scope_id`` (a server, agent or job)."""
+    key = resource_key(scope_id)
+    like = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+    active = context.store.query_executions(
+        "kind = 'job' AND active = 1 AND (job_key = ? OR job_key LIKE ? ESCAPE '\\')", (key, like)
+    )
+    for execution in active:
+        job_id, execution_id = execution["id"].rsplit("/executions/", 1)
+        context.engine.cancel(job_id, execution_id)
