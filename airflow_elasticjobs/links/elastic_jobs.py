@@ -52,16 +52,30 @@ class ElasticJobsExecutionLink(_XComUrlLink):
 
     name = "Elastic Job Execution"
     url_key = "elastic_jobs_execution_url"
+    #: XCom key of where the execution lives (connection id and names, never a secret); the Airflow UI
+    #: plugin (:mod:`airflow_elasticjobs.plugins`) reads it to show the execution on the task's page.
+    ref_key = "elastic_jobs_execution_ref"
 
     @classmethod
     def persist(cls, context: Context, hook: ElasticJobsHook, job_name: str, job_execution_id: str) -> str:
-        """Push the execution URL for this task instance; returns it.
+        """Push the execution URL and reference for this task instance; returns the URL.
 
         The portal has no page per execution, so on Azure the link opens the job (whose blade lists its
         executions); the emulator serves a page per execution.
         """
         settings = hook.settings
         agent = hook.agent
+        context["ti"].xcom_push(
+            key=cls.ref_key,
+            value={
+                "conn_id": hook.elastic_jobs_conn_id,
+                "resource_group_name": agent.resource_group_name,
+                "server_name": agent.server_name,
+                "agent_name": agent.agent_name,
+                "job_name": job_name,
+                "execution_id": job_execution_id,
+            },
+        )
         resource = (
             agent.job_id(job_name) if settings.is_azure else agent.execution_id(job_name, job_execution_id)
         )
