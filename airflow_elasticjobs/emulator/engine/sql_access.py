@@ -1,8 +1,8 @@
 """The engine's door to the emulated databases: logins and T-SQL batches through ``tsql``.
 
 Kept behind a small interface (:class:`SqlAccess`) so engine tests can fake the databases.
-Servers named by target group members are looked up in the job agent's subscription and
-resource group (an emulator simplification: Azure server names are global).
+Servers named by target group members are found by name: in the job agent's resource group
+first, else in any resource group (Azure server names are global, as the SQL data plane assumes).
 """
 
 from __future__ import annotations
@@ -32,10 +32,15 @@ class SqlAccess(Protocol):
         """What target enumeration may see of the servers next to ``agent_id``."""
 
 
-def server_id_for(agent_id: str, server_name: str) -> str:
-    """ARM id of server ``server_name`` in the job agent's resource group."""
-    prefix = agent_id.rsplit("/servers/", 1)[0]
-    return f"{prefix}/servers/{server_name}"
+def server_id_for(store: Store, agent_id: str, server_name: str) -> str | None:
+    """ARM id of the server named ``server_name`` (the agent's resource group first), or None."""
+    nearby = f"{agent_id.rsplit('/servers/', 1)[0]}/servers/{server_name}"
+    if store.exists(nearby):
+        return nearby
+    for doc in store.resources_of_type("servers"):
+        if str(doc.get("name", "")).lower() == server_name.lower():
+            return str(doc["id"])
+    return None
 
 
 class TsqlAccess:
@@ -46,11 +51,20 @@ class TsqlAccess:
         self._state_dir = state_dir
         self._hasher = hasher
 
+    def _server_id(self, agent_id: str, server: str) -> str:
+        server_id = server_id_for(self._store, agent_id, server)
+        if server_id is None:
+            raise MemberError(
+                f"Failed to determine members of target (server '{server}'): the server does not exist; "
+                "create it (Microsoft.Sql/servers PUT) or fix the target group member's serverName."
+            )
+        return server_id
+
     def _catalog(self, agent_id: str, server: str) -> Any:
         from airflow_elasticjobs.emulator.catalog import ServerCatalog
 
         return ServerCatalog.from_store(
-            self._store, self._hasher, self._state_dir, server_id_for(agent_id, server)
+            self._store, self._hasher, self._state_dir, self._server_id(agent_id, server)
         )
 
     def _credential(self, credential_id: str) -> tuple[str, str | None]:
@@ -70,7 +84,10 @@ class TsqlAccess:
         from airflow_elasticjobs.emulator import tsql
 
         username, digest = self._credential(credential_id)
-        catalog = self._catalog(agent_id, server)
+        try:
+            catalog = self._catalog(agent_id, server)
+        except MemberError as exc:
+            raise AttemptError(str(exc)) from None
         try:
             principal = tsql.connect(catalog, database, username, digest)
         except tsql.TsqlError as exc:
@@ -86,12 +103,7 @@ class TsqlAccess:
         """Databases of, and refresh-credential logins to, servers next to the agent."""
 
         def databases(server: str) -> list[tuple[str, dict[str, Any]]]:
-            server_id = server_id_for(agent_id, server)
-            if self._store.get(server_id) is None:
-                raise MemberError(
-                    f"Failed to determine members of target (server '{server}'): the server does not "
-                    "exist in the job agent's resource group."
-                )
+            server_id = self._server_id(agent_id, server)
             return [
                 (d["name"], d.get("properties", {})) for d in self._store.children(server_id, "databases")
             ]
