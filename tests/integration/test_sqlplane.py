@@ -1,0 +1,172 @@
+"""The SQL data plane over HTTPS: the DB-API driver and the Airflow hook against the running emulator.
+
+Servers and databases are created with the real ``azure-mgmt-sql`` client; T-SQL then goes through
+``airflow_elasticjobs.dbapi`` exactly as the target-setup operator sends it in local mode.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from airflow_elasticjobs import dbapi
+from tests.support.emulator import EmulatorProcess, unique_name
+
+pytestmark = pytest.mark.integration
+
+ADMIN = "sqladmin"
+ADMIN_PASSWORD = "Adm1n-Sql-Pass!"
+JOB_PASSWORD = "password!123"
+STEP1 = (
+    "IF NOT EXISTS (SELECT * FROM sys.tables WHERE object_id = object_id('Step1Table')) "
+    "CREATE TABLE [dbo].[Step1Table]([TestId] [int] NOT NULL);"
+)
+
+
+@dataclass
+class Server:
+    """An emulated server with TargetDb1 and TargetDb2."""
+
+    emulator: EmulatorProcess
+    name: str
+
+    def connect(
+        self, database: str, user: str = ADMIN, password: str = ADMIN_PASSWORD, **kwargs
+    ) -> dbapi.Connection:
+        """A DB-API connection to ``database`` over HTTPS, trusting the emulator's certificate."""
+        return dbapi.connect(
+            host="127.0.0.1",
+            port=self.emulator.port,
+            server=self.name,
+            database=database,
+            user=user,
+            password=password,
+            verify=str(self.emulator.cert_path),
+            **kwargs,
+        )
+
+    def run(self, database: str, sql: str, params=None, **kwargs) -> list[tuple]:
+        """Run one batch as the admin; return the rows of its first result set ([] if none)."""
+        with self.connect(database, **kwargs) as conn:
+            cur = conn.cursor()
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+
+@pytest.fixture(scope="module")
+def server(emulator: EmulatorProcess) -> Iterator[Server]:
+    """A server made with the real SDK, with the tutorial's logins set up through the driver."""
+    rg, name = unique_name("rg"), unique_name("sqlsrv")
+    with emulator.management_client() as client:
+        client.servers.begin_create_or_update(
+            rg,
+            name,
+            {
+                "location": "westus2",
+                "properties": {"administratorLogin": ADMIN, "administratorLoginPassword": ADMIN_PASSWORD},
+            },
+        ).result()
+        for db in ("TargetDb1", "TargetDb2"):
+            client.databases.begin_create_or_update(rg, name, db, {"location": "westus2"}).result()
+    srv = Server(emulator, name)
+    srv.run("master", f"CREATE LOGIN jobuser WITH PASSWORD = '{JOB_PASSWORD}'")
+    srv.run(
+        "TargetDb1",
+        "CREATE USER jobuser FROM LOGIN jobuser; GRANT ALTER ON SCHEMA::dbo TO jobuser; "
+        "GRANT CREATE TABLE TO jobuser",
+    )
+    yield srv
+
+
+def test_tutorial_step_runs_as_jobuser_where_it_has_a_user(server: Server) -> None:
+    with server.connect("TargetDb1", "jobuser", JOB_PASSWORD) as conn:
+        cur = conn.cursor()
+        cur.execute(STEP1)
+        cur.execute(STEP1)  # idempotent: the IF NOT EXISTS guard sees the table
+        cur.execute("SELECT name FROM sys.tables WHERE name = ?", ("Step1Table",))
+        assert cur.fetchall() == [("Step1Table",)]
+        cur.execute("SELECT DB_NAME(), USER_NAME()")
+        assert cur.fetchone() == ("TargetDb1", "jobuser")
+
+
+def test_login_without_user_in_database_fails_like_azure(server: Server) -> None:
+    with pytest.raises(dbapi.OperationalError) as info:
+        server.connect("TargetDb2", "jobuser", JOB_PASSWORD)
+    assert info.value.number == 18456
+    assert "Login failed for user 'jobuser'." in str(info.value)
+
+
+def test_wrong_password_and_unknown_server_and_database(server: Server) -> None:
+    with pytest.raises(dbapi.OperationalError) as wrong:
+        server.connect("master", ADMIN, "Not-The-Passw0rd")
+    assert wrong.value.number == 18456
+    assert "Not-The-Passw0rd" not in str(wrong.value)
+    with pytest.raises(dbapi.OperationalError) as missing_db:
+        server.connect("NoSuchDb")
+    assert missing_db.value.number == 4060
+    with pytest.raises(dbapi.OperationalError) as missing_server:
+        Server(server.emulator, "no-such-server").connect("master")
+    assert missing_server.value.number == 40532
+
+
+def test_errors_map_to_dbapi_exceptions(server: Server) -> None:
+    with pytest.raises(dbapi.NotSupportedError) as unsupported:
+        server.run("TargetDb1", "EXEC sp_who")
+    assert "'EXEC' is not supported by the emulator" in str(unsupported.value)
+    with (
+        server.connect("TargetDb1", "jobuser", JOB_PASSWORD) as conn,
+        pytest.raises(dbapi.ProgrammingError) as denied,
+    ):
+        conn.cursor().execute("INSERT INTO Step1Table VALUES (1)")
+    assert denied.value.number == 229
+    with pytest.raises(dbapi.ProgrammingError) as thrown:
+        server.run("TargetDb1", "PRINT 'before'; THROW 50001, 'custom failure', 1;")
+    assert (thrown.value.number, thrown.value.messages) == (50001, ["before"])
+
+
+def test_parameters_are_bound_as_literals_not_sql(server: Server) -> None:
+    server.run("TargetDb1", "CREATE TABLE [dbo].[Params] ([v] NVARCHAR(100), [n] INT)")
+    evil = "x'); DROP TABLE [Params]; --"
+    with server.connect("TargetDb1") as conn:
+        cur = conn.cursor()
+        cur.executemany("INSERT INTO Params (v, n) VALUES (?, ?)", [(evil, 1), ("it's [ok]", None)])
+        assert cur.rowcount == 2
+        cur.execute("SELECT v, n FROM Params WHERE v = ? ORDER BY v", (evil,))
+        assert cur.fetchall() == [(evil, 1)]
+        cur.execute("SELECT COUNT(*) FROM sys.tables WHERE name = 'Params'; SELECT '?' AS q")
+        assert cur.fetchone() == (1,)
+        assert cur.nextset() and cur.fetchall() == [("?",)]
+
+
+def test_messages_and_result_sets(server: Server) -> None:
+    with server.connect("master") as conn:
+        cur = conn.cursor()
+        cur.execute(
+            "PRINT 'hello'; SELECT name FROM sys.databases ORDER BY database_id; RAISERROR('n=%d', 10, 1, 7)"
+        )
+        assert cur.messages == ["hello", "n=7"]
+        assert [r[0] for r in cur.fetchall()] == ["master", "TargetDb1", "TargetDb2"]
+        assert cur.nextset() is None and cur.description is None
+
+
+def test_batch_timeout_cancels_waitfor(server: Server) -> None:
+    started = time.monotonic()
+    with pytest.raises(dbapi.OperationalError) as info:
+        server.run("TargetDb1", "WAITFOR DELAY '00:00:20'", timeout=0.3)
+    assert info.value.number == 3980
+    assert time.monotonic() - started < 5
+
+
+def test_basic_auth_is_required_and_password_never_logged(server: Server) -> None:
+    path = f"/_emulator/sql/servers/{server.name}/databases/master/query"
+    with httpx.Client(base_url=server.emulator.url, verify=str(server.emulator.cert_path)) as client:
+        response = client.post(path, json={"batch": "SELECT 1"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].lower().startswith("basic")
+    assert response.json()["error"]["number"] == 18456
+    assert ADMIN_PASSWORD not in server.emulator.log_text()
+    assert JOB_PASSWORD not in server.emulator.log_text()
