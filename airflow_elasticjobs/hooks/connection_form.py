@@ -97,14 +97,17 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 }
 
 
-def connection_form_widgets() -> dict[str, Any]:
-    """wtforms widgets for UIs that still call ``get_connection_form_widgets()`` (needs wtforms)."""
+def connection_form_widgets(fields: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """wtforms widgets for UIs that still call ``get_connection_form_widgets()`` (needs wtforms).
+
+    ``fields`` defaults to this form's ``CONN_FIELDS``; other connection types pass their own.
+    """
     from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
     from flask_babel import lazy_gettext
     from wtforms import PasswordField, StringField
 
     widgets: dict[str, Any] = {}
-    for name, spec in CONN_FIELDS.items():
+    for name, spec in (CONN_FIELDS if fields is None else fields).items():
         if spec["schema"].get("format") == "password":
             widgets[name] = PasswordField(lazy_gettext(spec["label"]), widget=BS3PasswordFieldWidget())
         else:
@@ -112,6 +115,7 @@ def connection_form_widgets() -> dict[str, Any]:
     return widgets
 
 
-def ui_field_behaviour() -> dict[str, Any]:
-    """``UI_FIELD_BEHAVIOUR`` in the Python-style keys of ``get_ui_field_behaviour()``."""
-    return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
+def ui_field_behaviour(behaviour: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``UI_FIELD_BEHAVIOUR`` (or ``behaviour``) in the Python-style keys of ``get_ui_field_behaviour()``."""
+    source = UI_FIELD_BEHAVIOUR if behaviour is None else behaviour
+    return {key.replace("-", "_"): value for key, value in source.items()}

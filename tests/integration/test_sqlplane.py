@@ -170,3 +170,39 @@ def test_basic_auth_is_required_and_password_never_logged(server: Server) -> Non
     assert response.json()["error"]["number"] == 18456
     assert ADMIN_PASSWORD not in server.emulator.log_text()
     assert JOB_PASSWORD not in server.emulator.log_text()
+
+
+def _emulator_sql_connection(server: Server, conn_id: str) -> None:
+    """Register an ``elastic_jobs_emulator_sql`` connection for the admin in the environment."""
+    import json
+    import os
+
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
+        {
+            "conn_type": "elastic_jobs_emulator_sql",
+            "host": "127.0.0.1",
+            "port": server.emulator.port,
+            "login": ADMIN,
+            "password": ADMIN_PASSWORD,
+            "extra": {"server_name": server.name, "verify": str(server.emulator.cert_path)},
+        }
+    )
+
+
+def test_hook_reaches_each_database_through_get_hook(server: Server) -> None:
+    from airflow.sdk import BaseHook
+
+    from airflow_elasticjobs.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
+
+    _emulator_sql_connection(server, "sqlplane_admin")
+    connection = BaseHook.get_connection("sqlplane_admin")
+    for database in ("master", "TargetDb1"):
+        hook = connection.get_hook(hook_params={"database": database})
+        assert isinstance(hook, ElasticJobsEmulatorSqlHook)
+        assert hook.get_first("SELECT DB_NAME()") == (database,)
+    hook = ElasticJobsEmulatorSqlHook("sqlplane_admin", database="TargetDb1")
+    hook.run("CREATE TABLE HookRows ([id] INT)")
+    hook.insert_rows("HookRows", [(1,), (2,)], target_fields=["id"])
+    assert hook.get_records("SELECT id FROM HookRows ORDER BY id") == [(1,), (2,)]
+    assert hook.test_connection() == (True, "Connection successfully tested")
+    assert ADMIN_PASSWORD not in hook.get_uri()
