@@ -12,6 +12,8 @@ from typing import Any
 from airflow_elasticjobs import __version__
 from airflow_elasticjobs.hooks.connection import CONN_TYPE
 from airflow_elasticjobs.hooks.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_elasticjobs.hooks.emulator_sql_form import CONN_FIELDS as EMULATOR_SQL_CONN_FIELDS
+from airflow_elasticjobs.hooks.emulator_sql_form import UI_FIELD_BEHAVIOUR as EMULATOR_SQL_UI_FIELD_BEHAVIOUR
 
 INTEGRATION = "Azure SQL Elastic Jobs"
 _PKG = "airflow_elasticjobs"
@@ -72,6 +74,8 @@ PROVIDER_INFO: dict[str, Any] = {
             "connection-type": "elastic_jobs_emulator_sql",
             "hook-class-name": f"{_PKG}.hooks.emulator_sql.ElasticJobsEmulatorSqlHook",
             "hook-name": "Elastic Jobs Emulator SQL",
+            "conn-fields": EMULATOR_SQL_CONN_FIELDS,
+            "ui-field-behaviour": EMULATOR_SQL_UI_FIELD_BEHAVIOUR,
         },
     ],
     "extra-links": [
