@@ -1,0 +1,174 @@
+"""Connection parsing, credential selection and secret hygiene."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from airflow_elasticjobs.hooks.connection import (
+    AsyncStaticTokenCredential,
+    ConnectionSettingsError,
+    ElasticJobsConnectionSettings,
+    StaticTokenCredential,
+    build_async_credential,
+    build_sync_credential,
+)
+
+
+class Conn:
+    def __init__(
+        self, login: str | None = None, password: str | None = None, host: str | None = None, **extra: Any
+    ):
+        self.conn_id = "ej"
+        self.login = login
+        self.password = password
+        self.host = host
+        self.extra_dejson = {"subscription_id": "sub-1", **extra}
+
+
+def parse(**kwargs: Any) -> ElasticJobsConnectionSettings:
+    return ElasticJobsConnectionSettings.from_connection(Conn(**kwargs))
+
+
+def test_defaults_to_public_cloud() -> None:
+    settings = parse()
+    assert settings.endpoint == "https://management.azure.com"
+    assert settings.credential_scopes == ["https://management.azure.com/.default"]
+    assert settings.is_azure
+    assert settings.auth_method == "DefaultAzureCredential"
+    kwargs = settings.client_kwargs()
+    assert kwargs["base_url"] == "https://management.azure.com"
+    assert kwargs["connection_verify"] is True
+    assert kwargs["retry_total"] == 10
+
+
+def test_sovereign_cloud_sets_endpoint_scope_and_authority() -> None:
+    settings = parse(cloud="AzureChinaCloud")
+    assert settings.endpoint == "https://management.chinacloudapi.cn"
+    assert settings.credential_scopes == ["https://management.chinacloudapi.cn/.default"]
+    assert settings.cloud.authority == "login.chinacloudapi.cn"
+    assert settings.is_azure
+
+
+def test_emulator_settings(tmp_path) -> None:
+    ca = tmp_path / "cert.pem"
+    ca.write_text("pem")
+    settings = parse(
+        endpoint="https://127.0.0.1:8443/", token="emulator-token", verify=str(ca), retry_total="2"
+    )
+    assert settings.endpoint == "https://127.0.0.1:8443"
+    assert not settings.is_azure
+    assert settings.verify == str(ca)
+    assert settings.retry.total == 2
+    assert settings.auth_method == "static bearer token"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "fix"),
+    [
+        ({"subscription_id": ""}, "'subscription_id'", "set the Azure subscription id"),
+        ({"cloud": "Mars"}, "'cloud'", "AzureChinaCloud"),
+        ({"endpoint": "management.azure.com"}, "'endpoint'", "https://management.azure.com"),
+        ({"verify": "/nowhere/ca.pem"}, "'verify'", "true, false or a PEM file path"),
+        ({"login": "app", "password": "s3cret-value"}, "'tenant_id'", "needs its tenant id"),
+        ({"login": "app", "tenant_id": "t", "certificate_path": "/nowhere.pem"}, "'certificate_path'", "PEM"),
+        ({"retry_total": "many"}, "'retry_*'", "integer"),
+    ],
+)
+def test_invalid_connections_name_field_and_fix(kwargs: dict[str, Any], field: str, fix: str) -> None:
+    with pytest.raises(ConnectionSettingsError) as caught:
+        parse(**kwargs)
+    assert field in str(caught.value)
+    assert fix in str(caught.value)
+    assert "s3cret-value" not in str(caught.value)
+
+
+def test_repr_hides_every_secret() -> None:
+    settings = parse(
+        login="app",
+        password="client-secret-value",
+        tenant_id="t",
+        token="token-value",
+        certificate_password="cert-pass-value",
+    )
+    text = repr(settings)
+    for secret in ("client-secret-value", "token-value", "cert-pass-value"):
+        assert secret not in text
+    assert "token-value" not in repr(StaticTokenCredential("token-value"))
+    assert "token-value" not in repr(AsyncStaticTokenCredential("token-value"))
+
+
+def test_credential_selection() -> None:
+    from azure.identity import ClientSecretCredential, DefaultAzureCredential
+
+    assert isinstance(build_sync_credential(parse(token="t")), StaticTokenCredential)
+    assert isinstance(
+        build_sync_credential(parse(login="app", password="pw", tenant_id="t")), ClientSecretCredential
+    )
+    assert isinstance(build_sync_credential(parse()), DefaultAzureCredential)
+    assert isinstance(build_sync_credential(parse(cloud="AzureUSGovernment")), DefaultAzureCredential)
+    assert parse(managed_identity_client_id="mi").auth_method.startswith(
+        "DefaultAzureCredential (user-assigned"
+    )
+
+
+def test_certificate_credential(tmp_path) -> None:
+    from azure.identity import CertificateCredential
+
+    pem = tmp_path / "sp.pem"
+    pem.write_bytes(_self_signed_pem())
+    settings = parse(login="app", tenant_id="t", certificate_path=str(pem))
+    assert settings.auth_method == "service principal (certificate)"
+    assert isinstance(build_sync_credential(settings), CertificateCredential)
+
+
+def _self_signed_pem() -> bytes:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sp")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem + cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_async_credential_selection() -> None:
+    from azure.identity.aio import ClientSecretCredential
+
+    async def check() -> None:
+        async with build_async_credential(parse(token="tok")) as credential:
+            token = await credential.get_token("scope")
+            info = await credential.get_token_info("scope")
+            assert token.token == info.token == "tok"
+        credential = build_async_credential(parse(login="app", password="pw", tenant_id="t"))
+        assert isinstance(credential, ClientSecretCredential)
+        await credential.close()
+
+    asyncio.run(check())
+
+
+def test_static_token_credential_protocols() -> None:
+    credential = StaticTokenCredential("tok")
+    token = credential.get_token("https://management.azure.com/.default")
+    info = credential.get_token_info("https://management.azure.com/.default")
+    assert token.token == info.token == "tok"
+    assert info.expires_on > 0
