@@ -1,0 +1,149 @@
+// Task-instance tab of the Elastic Jobs plugin: renders GET execution?dag_id=…&run_id=…&task_id=…
+// with the browser's Airflow session (cookie); refreshes while the execution is active.
+"use strict";
+
+const REFRESH_MS = 5000;
+const query = new URLSearchParams(window.location.search);
+const state = { data: null, filter: "", timer: null };
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  if (className) td.className = className;
+  row.appendChild(td);
+}
+
+function lifecycleCell(row, lifecycle) {
+  cell(row, lifecycle, "lifecycle " + (lifecycle || ""));
+}
+
+function time(value) {
+  return value ? new Date(value).toLocaleString() : "";
+}
+
+function renderSteps(steps) {
+  const body = document.querySelector("#steps tbody");
+  body.replaceChildren();
+  for (const step of steps) {
+    const row = body.insertRow();
+    cell(row, step.step_id);
+    cell(row, step.step_name);
+    lifecycleCell(row, step.lifecycle);
+    cell(row, step.attempts);
+    cell(row, time(step.start_time));
+    cell(row, time(step.end_time));
+    cell(row, step.last_message);
+  }
+}
+
+function renderTargets(targets) {
+  const body = document.querySelector("#targets tbody");
+  body.replaceChildren();
+  for (const target of targets) {
+    if (state.filter && target.lifecycle !== state.filter) continue;
+    const row = body.insertRow();
+    row.dataset.lifecycle = target.lifecycle || "";
+    cell(row, target.step_id + (target.step_name ? " " + target.step_name : ""));
+    cell(row, target.server_name);
+    cell(row, target.database_name || "(" + (target.target_type || "member") + ")");
+    lifecycleCell(row, target.lifecycle);
+    cell(row, target.attempts);
+    cell(row, time(target.start_time));
+    cell(row, time(target.end_time));
+    cell(row, target.last_message);
+  }
+}
+
+function setFilter(lifecycle) {
+  state.filter = lifecycle;
+  document.getElementById("state-filter").value = lifecycle;
+  render();
+}
+
+function renderCounts(counts) {
+  const box = document.getElementById("counts");
+  box.replaceChildren();
+  const select = document.getElementById("state-filter");
+  select.replaceChildren(new Option("every lifecycle", ""));
+  for (const [lifecycle, count] of Object.entries(counts)) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = lifecycle;
+    button.textContent = lifecycle + ": " + count;
+    button.setAttribute("aria-pressed", String(state.filter === lifecycle));
+    button.addEventListener("click", () => setFilter(state.filter === lifecycle ? "" : lifecycle));
+    box.appendChild(button);
+    select.appendChild(new Option(lifecycle + " (" + count + ")", lifecycle));
+  }
+  select.value = state.filter;
+}
+
+function render() {
+  const data = state.data;
+  const execution = data.execution;
+  document.getElementById("title").textContent =
+    "Job " + execution.job_name + ", execution " + execution.execution_id;
+  const summary = document.getElementById("summary");
+  summary.replaceChildren();
+  const lifecycle = document.createElement("span");
+  lifecycle.className = "lifecycle " + execution.lifecycle;
+  lifecycle.id = "execution-lifecycle";
+  lifecycle.textContent = execution.lifecycle;
+  summary.append(
+    "Agent " + data.agent.agent_name + " on server " + data.agent.server_name + ": ",
+    lifecycle,
+    execution.last_message ? " — " + execution.last_message : ""
+  );
+  if (data.url) {
+    const link = document.createElement("a");
+    link.href = data.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = "open in the Azure portal / emulator";
+    summary.append(" (", link, ")");
+  }
+  renderCounts(data.counts);
+  renderSteps(data.steps);
+  renderTargets(data.targets);
+  document.getElementById("refresh-note").textContent = data.active
+    ? "Refreshing every " + REFRESH_MS / 1000 + " s while the execution runs."
+    : "Updated " + new Date().toLocaleTimeString() + ".";
+  document.getElementById("content").hidden = false;
+}
+
+function showError(message) {
+  const error = document.getElementById("error");
+  error.textContent = message;
+  error.hidden = false;
+  document.getElementById("summary").textContent = "";
+}
+
+async function load() {
+  clearTimeout(state.timer);
+  let response;
+  try {
+    response = await fetch("execution?" + query.toString(), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+  } catch (err) {
+    showError("Could not reach the Airflow API server: " + err);
+    state.timer = setTimeout(load, REFRESH_MS);
+    return;
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail || body);
+    showError(response.status === 401 ? "Sign in to Airflow to see this execution." : detail);
+    // The task may not have started its execution yet: look again shortly.
+    if (response.status === 404 || response.status === 502) state.timer = setTimeout(load, REFRESH_MS);
+    return;
+  }
+  document.getElementById("error").hidden = true;
+  state.data = body;
+  render();
+  if (body.active) state.timer = setTimeout(load, REFRESH_MS);
+}
+
+document.getElementById("state-filter").addEventListener("change", (event) => setFilter(event.target.value));
+load();
