@@ -1,0 +1,408 @@
+"""Start (``Start-AzSqlElasticJob``) and cancel (``Stop-AzSqlElasticJob``) job executions.
+
+The rules — start exactly once per task instance, what a retry does, cancellation paths, which
+terminal states fail the task, the transient-fault policy — are in ``docs/execution-semantics.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import conf
+from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout
+
+from airflow_elasticjobs.execution_id import ExecutionKey, attempt_execution_id
+from airflow_elasticjobs.execution_state import (
+    DEFAULT_FAIL_ON,
+    TERMINAL,
+    ExecutionSummary,
+    Lifecycle,
+    ProgressTracker,
+    TargetResult,
+)
+from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
+from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
+from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
+from airflow_elasticjobs.validation import check_name, invalid, is_templated
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+
+EXECUTION_ID_KEY = "execution_id"
+"""XCom key under which the start operator pushes the execution id before it waits."""
+
+# The deferral's own timeout is only a safety net behind the trigger's deadline (which cancels).
+_DEFER_GRACE_SECONDS = 300.0
+
+
+def seconds(field: str, value: float | timedelta | None, *, allow_none: bool = True) -> float | None:
+    """A positive duration in seconds from a number or a ``timedelta``; the error names ``field``."""
+    if value is None and allow_none:
+        return None
+    if is_templated(value):
+        return None
+    number = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
+        raise invalid(field, value, "use a positive number of seconds or a timedelta")
+    return float(number)
+
+
+def parse_fail_states(field: str, values: Iterable[str | Lifecycle]) -> frozenset[Lifecycle]:
+    """Parse terminal lifecycles for ``field`` (an active lifecycle can never end a wait)."""
+    try:
+        states = Lifecycle.parse_many(field, values)
+    except ValueError as err:
+        raise invalid(field, values, str(err)) from None
+    if not states <= TERMINAL:
+        active = sorted(s.value for s in states - TERMINAL)
+        raise invalid(
+            field, values, f"{active} are not terminal; choose from {sorted(s.value for s in TERMINAL)}"
+        )
+    return states
+
+
+def summarize(hook: ElasticJobsHook, job_name: str, execution: Any) -> ExecutionSummary:
+    """The execution and all its target executions as an :class:`ExecutionSummary`."""
+    targets = hook.list_target_executions(job_name, execution.name)
+    return ExecutionSummary(
+        execution_id=execution.name,
+        job_name=job_name,
+        lifecycle=Lifecycle.parse(execution.lifecycle),
+        targets=tuple(TargetResult.from_model(t) for t in targets),
+        last_message=execution.last_message,
+    )
+
+
+def check_event(event: Any, execution_id: str | None = None) -> Mapping[str, Any]:
+    """Validate a trigger event payload; raise with its message unless it says ``done``."""
+    if not isinstance(event, Mapping) or event.get("status") not in ("done", "timeout", "error"):
+        raise AirflowException(
+            f"Unexpected trigger event {event!r}; expected a status of done/timeout/error."
+        )
+    if execution_id is not None and event.get("execution_id") != execution_id:
+        raise AirflowException(
+            f"Trigger event for execution {event.get('execution_id')}, expected {execution_id}."
+        )
+    if event["status"] == "timeout":
+        raise AirflowTaskTimeout(event.get("message"))
+    if event["status"] == "error":
+        raise AirflowException(
+            f"Waiting for execution {event.get('execution_id')} failed: {event.get('message')} "
+            "(the execution was not cancelled)."
+        )
+    return event
+
+
+class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
+    """Start a job execution exactly once per task instance and (optionally) wait for it.
+
+    The execution id is derived from the task instance (see :mod:`airflow_elasticjobs.execution_id`):
+    a retry or a restarted worker re-attaches to the running execution instead of starting a second
+    one; after an execution that ended in one of ``fail_on``, a retry starts a new one.
+
+    Example::
+
+        ElasticJobsStartJobOperator(task_id="run_job1", job_name="Job1", deferrable=True, timeout=3600)
+
+    :param job_name: the job to start.
+    :param wait_for_completion: wait until the execution ends (default) or return once it started.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    :param poll_interval: seconds between status checks.
+    :param timeout: seconds (or ``timedelta``) to wait before cancelling the execution and failing;
+        ``execution_timeout`` also cancels it.
+    :param fail_on: terminal lifecycles that fail the task (default Failed, TimedOut, Canceled, Skipped).
+    :param progress_interval: deferred mode: at most this many seconds between progress refreshes.
+    :param error_budget: seconds of failing polls (after the SDK's own retries) before the task fails;
+        the execution is never cancelled because of a transient error.
+    :param failure_cap: failing targets listed in the failure message (all of them are in XCom).
+
+    XCom: ``{"execution_id", "job_name", "lifecycle", "last_message", "counts", "targets"}`` (also
+    pushed when the task fails); the execution id is pushed under ``execution_id`` before waiting.
+    """
+
+    template_fields: Sequence[str] = (*ElasticJobsBaseOperator.template_fields, "job_name")
+    operator_extra_links = (ElasticJobsAgentLink(), ElasticJobsExecutionLink())
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float | timedelta = 30.0,
+        timeout: float | timedelta | None = None,
+        fail_on: Iterable[str | Lifecycle] = DEFAULT_FAIL_ON,
+        progress_interval: float | timedelta = 60.0,
+        error_budget: float | timedelta = 900.0,
+        failure_cap: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = seconds("poll_interval", poll_interval, allow_none=False)
+        self.timeout = seconds("timeout", timeout)
+        self.fail_on = parse_fail_states("fail_on", fail_on)
+        self.progress_interval = seconds("progress_interval", progress_interval, allow_none=False)
+        self.error_budget = seconds("error_budget", error_budget, allow_none=False)
+        if isinstance(failure_cap, bool) or not isinstance(failure_cap, int) or failure_cap < 1:
+            raise invalid("failure_cap", failure_cap, "use a whole number >= 1")
+        self.failure_cap = failure_cap
+        self.execution_id: str | None = None
+        self._progress = ProgressTracker()
+        self.validate()
+
+    def validate(self) -> None:
+        """The job name."""
+        check_name("job_name", self.job_name)
+
+    # -- start ------------------------------------------------------------------------------------
+    def run(self, context: Context) -> dict[str, Any]:
+        """Start or re-attach, push the id and links, then wait (poll or defer) unless told not to."""
+        execution = self._start_or_attach(context)
+        self.execution_id = execution.name
+        context["ti"].xcom_push(key=EXECUTION_ID_KEY, value=self.execution_id)
+        ElasticJobsAgentLink.persist(context, self.hook)
+        ElasticJobsExecutionLink.persist(context, self.hook, self.job_name, self.execution_id)
+        lifecycle = Lifecycle.parse(execution.lifecycle)
+        if not self.wait_for_completion:
+            return {
+                "execution_id": self.execution_id,
+                "job_name": self.job_name,
+                "lifecycle": lifecycle.value,
+            }
+        if lifecycle.is_terminal:
+            return self._report(context, self._summary(execution))
+        end_time = self._end_time(context)
+        if self.deferrable:
+            self._defer(end_time)
+        return self._poll(context, end_time)
+
+    def _start_or_attach(self, context: Context) -> Any:
+        """Probe this task instance's execution ids in order; re-attach, reuse or start (see docs)."""
+        key = ExecutionKey.from_context(context, self.hook.agent.job_id(self.job_name))
+        for attempt in itertools.count():
+            execution_id = attempt_execution_id(key, attempt)
+            existing = self.hook.get_execution(self.job_name, execution_id)
+            if existing is None:
+                execution = self.hook.start_execution(self.job_name, execution_id)
+                self.log.info(
+                    "Started execution %s of job %r (attempt %d)", execution_id, self.job_name, attempt
+                )
+                return execution
+            lifecycle = Lifecycle.parse(existing.lifecycle)
+            if not lifecycle.is_terminal:
+                self.log.info(
+                    "Re-attaching to execution %s, still %s (attempt %d)", execution_id, lifecycle, attempt
+                )
+                return existing
+            if lifecycle not in self.fail_on:
+                self.log.info(
+                    "Execution %s already ended %s; not starting the job again", execution_id, lifecycle
+                )
+                return existing
+            self.log.info(
+                "Execution %s (attempt %d) ended %s; starting a new one", execution_id, attempt, lifecycle
+            )
+
+    def _end_time(self, context: Context) -> float | None:
+        """The absolute deadline: ``timeout`` from now, or the end of ``execution_timeout``."""
+        deadlines = []
+        if self.timeout is not None:
+            deadlines.append(time.time() + self.timeout)
+        if self.execution_timeout is not None:
+            started = getattr(context["ti"], "start_date", None)
+            start = started.timestamp() if started is not None else time.time()
+            deadlines.append(start + self.execution_timeout.total_seconds())
+        return min(deadlines, default=None)
+
+    # -- wait: deferred -----------------------------------------------------------------------------
+    def _defer(self, end_time: float | None) -> None:
+        from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
+
+        self.defer(
+            trigger=ElasticJobsExecutionTrigger(
+                elastic_jobs_conn_id=self.elastic_jobs_conn_id,
+                job_name=self.job_name,
+                execution_id=self.execution_id,
+                resource_group_name=self.resource_group_name,
+                server_name=self.server_name,
+                agent_name=self.agent_name,
+                end_time=end_time,
+                poll_interval=self.poll_interval,
+                progress_interval=self.progress_interval,
+                error_budget=self.error_budget,
+            ),
+            method_name="execute_complete",
+            timeout=None if end_time is None else end_time - time.time() + _DEFER_GRACE_SECONDS,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger: fail with its message, or finish with the execution's summary."""
+        try:
+            self.execution_id = event.get("execution_id") if isinstance(event, Mapping) else None
+            try:
+                check_event(event)
+            except AirflowTaskTimeout:
+                self._cancel("the deadline passed")
+                raise
+            return self._report(context, self._summary())
+        finally:
+            self.hook.close()
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Also cancel when the deferral itself timed out (e.g. the triggerer was down past the deadline)."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except TaskDeferralTimeout:
+            ti = context["ti"]
+            self.execution_id = ti.xcom_pull(
+                task_ids=ti.task_id, key=EXECUTION_ID_KEY, map_indexes=ti.map_index
+            )
+            self._cancel("the deferral timed out")
+            raise
+
+    # -- wait: polling --------------------------------------------------------------------------------
+    def _poll(self, context: Context, end_time: float | None) -> dict[str, Any]:
+        budget = FaultBudget(self.error_budget)
+        backoff = Backoff(initial=self.poll_interval, maximum=max(self.poll_interval, 60.0))
+        while True:
+            try:
+                summary = self._summary()
+            except Exception as err:
+                if not is_transient(err):
+                    raise
+                budget.record_failure()
+                if budget.exhausted():
+                    raise AirflowException(
+                        f"No successful status check of execution {self.execution_id} for "
+                        f"{budget.failing_for():.0f} s; last error: {err} (the execution was not cancelled)."
+                    ) from err
+                self.log.warning("Status check failed, retrying: %s", err)
+                time.sleep(backoff.next_delay(err))
+                continue
+            budget.record_success()
+            backoff.reset()
+            for line in self._progress.changed_lines(summary.targets):
+                self.log.info("%s", line)
+            if summary.lifecycle.is_terminal:
+                return self._report(context, summary)
+            remaining = None if end_time is None else end_time - time.time()
+            if remaining is not None and remaining <= 0:
+                self._cancel("the timeout passed")
+                raise AirflowTaskTimeout(
+                    f"Execution {self.execution_id} of job {self.job_name!r} did not finish in time; "
+                    "it was cancelled."
+                )
+            time.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
+
+    # -- finish and cancel ------------------------------------------------------------------------------
+    def _summary(self, execution: Any = None) -> ExecutionSummary:
+        """Summary of ``execution`` (fetched when not given) with all its target executions."""
+        if execution is None:
+            execution = self.hook.get_execution(self.job_name, self.execution_id)
+        if execution is None:
+            raise AirflowException(
+                f"Execution {self.execution_id} of job {self.job_name!r} no longer exists "
+                "(was the job deleted?)."
+            )
+        return summarize(self.hook, self.job_name, execution)
+
+    def _report(self, context: Context, summary: ExecutionSummary) -> dict[str, Any]:
+        """Log the final per-step lines; return the summary, or push it and fail per ``fail_on``."""
+        for line in self._progress.changed_lines(summary.targets):
+            self.log.info("%s", line)
+        self.log.info("Execution %s ended %s", summary.execution_id, summary.lifecycle)
+        result = summary.to_xcom()
+        if summary.lifecycle in self.fail_on:
+            context["ti"].xcom_push(key="return_value", value=result)
+            raise AirflowException(summary.failure_message(self.fail_on, cap=self.failure_cap))
+        return result
+
+    def _cancel(self, reason: str) -> None:
+        """Request cancellation of the tracked execution; never raises (it runs on failure paths)."""
+        if not self.execution_id:
+            return
+        from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook, describe_error
+
+        hook = ElasticJobsHook(
+            self.elastic_jobs_conn_id,
+            resource_group_name=self.resource_group_name,
+            server_name=self.server_name,
+            agent_name=self.agent_name,
+        )
+        try:
+            hook.cancel_execution(self.job_name, self.execution_id)
+            self.log.info("Cancelled execution %s because %s", self.execution_id, reason)
+        except Exception as err:
+            self.log.error("Could not cancel execution %s: %s", self.execution_id, describe_error(err))
+        finally:
+            hook.close()
+
+    def on_kill(self) -> None:
+        """The task was killed (or hit ``execution_timeout``) while waiting in a worker: cancel."""
+        self._cancel("the task was killed")
+
+
+class ElasticJobsCancelExecutionOperator(ElasticJobsBaseOperator):
+    """Cancel a job execution (``Stop-AzSqlElasticJob``); idempotent.
+
+    Cancelling an execution that already ended is a no-op; a missing execution is an error (it is
+    usually a wrong job name or id).
+
+    Example::
+
+        ElasticJobsCancelExecutionOperator(
+            task_id="stop_job1",
+            job_name="Job1",
+            execution_id="{{ ti.xcom_pull(task_ids='run_job1', key='execution_id') }}",
+        )
+
+    :param job_name: the job.
+    :param execution_id: the root execution to cancel.
+
+    XCom: ``{"execution_id", "job_name", "lifecycle", "cancel_requested"}``.
+    """
+
+    template_fields: Sequence[str] = (*ElasticJobsBaseOperator.template_fields, "job_name", "execution_id")
+
+    def __init__(self, *, job_name: str, execution_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.execution_id = execution_id
+        self.validate()
+
+    def validate(self) -> None:
+        """Job name and execution id."""
+        check_name("job_name", self.job_name)
+        check_name("execution_id", self.execution_id)
+
+    def run(self, context: Context) -> dict[str, Any]:
+        """Cancel unless already finished."""
+        execution = self.hook.get_execution(self.job_name, self.execution_id)
+        if execution is None:
+            raise invalid(
+                "execution_id",
+                self.execution_id,
+                f"no such execution of job {self.job_name!r}; check job_name and execution_id",
+            )
+        lifecycle = Lifecycle.parse(execution.lifecycle)
+        requested = not lifecycle.is_terminal
+        if requested:
+            self.hook.cancel_execution(self.job_name, self.execution_id)
+            self.log.info("Requested cancellation of execution %s (was %s)", self.execution_id, lifecycle)
+        else:
+            self.log.info("Execution %s already ended %s; nothing to cancel", self.execution_id, lifecycle)
+        return {
+            "execution_id": self.execution_id,
+            "job_name": self.job_name,
+            "lifecycle": lifecycle.value,
+            "cancel_requested": requested,
+        }
