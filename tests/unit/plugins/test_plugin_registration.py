@@ -1,0 +1,31 @@
+"""The plugin is found through its entry point and declares the task-instance tab and its app."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from airflow_elasticjobs.plugins.elastic_jobs import ElasticJobsPlugin
+
+
+def test_entry_point_names_the_plugin_class() -> None:
+    (entry_point,) = [ep for ep in entry_points(group="airflow.plugins") if ep.name == "elastic_jobs"]
+    assert entry_point.load() is ElasticJobsPlugin
+
+
+def test_tab_is_on_the_task_instance_page_with_its_placeholders() -> None:
+    (view,) = ElasticJobsPlugin.external_views
+    assert view["destination"] == "task_instance"
+    assert view["url_route"] == "elastic-jobs"
+    for placeholder in ("{DAG_ID}", "{RUN_ID}", "{TASK_ID}", "{MAP_INDEX}"):
+        assert placeholder in view["href"]
+    assert view["href"].startswith("/elastic-jobs/view?")
+
+
+def test_app_serves_the_authorised_endpoint_and_the_page() -> None:
+    (app_entry,) = ElasticJobsPlugin().fastapi_apps
+    assert app_entry["url_prefix"] == "/elastic-jobs"
+    routes = {route.path: route for route in app_entry["app"].routes}
+    assert {"/execution", "/view", "/static"} <= set(routes)
+    # Authorisation: the endpoint depends on Airflow's own DAG-access checks (which need a user).
+    dependency_names = {d.call.__qualname__ for d in routes["/execution"].dependant.dependencies}
+    assert any(name.startswith("requires_access_dag") for name in dependency_names)
