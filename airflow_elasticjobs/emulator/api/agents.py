@@ -95,7 +95,7 @@ def put_agent(request: Request, body: Annotated[Any, Body()] = None) -> Response
     assert server is not None
     body = arm.object_body(body)
     properties = arm.properties_of(body, required=True)
-    existing = context.store.get(agent_id)
+    existing = arm.current(context, agent_id)
     database_id = _database_id(context, properties, server_id)
     if existing is None:
         location = validation.text(body, "location", "", required=False) or server["location"]
@@ -148,7 +148,7 @@ def delete_agent(request: Request) -> Response:
     context = arm.ctx(request)
     agent_id = arm.path_id(request)
     arm.require_ancestors(context, agent_id)
-    agent = context.store.get(agent_id)
+    agent = arm.current(context, agent_id)
     if agent is None:
         return Response(status_code=204)
     _refuse_if_busy(context, agent_id)

@@ -74,16 +74,27 @@ def require_ancestors(context: EmulatorContext, resource_id: str) -> None:
     current, segments = _split(resource_id)
     for index in range(0, len(segments) - 2, 2):
         current = f"{current}/{segments[index]}/{segments[index + 1]}"
-        if segments[index].lower() == "jobagents":
-            lro.settle_agent(context.store, current)
+        _settle_if_agent(context, current)
         if not context.store.exists(current):
             raise errors.parent_not_found(resource_type(current), segments[index + 1])
+
+
+def _settle_if_agent(context: EmulatorContext, resource_id: str) -> None:
+    """Apply a due long-running operation of a job agent before it is read."""
+    if resource_id.rsplit("/", 2)[-2].lower() == "jobagents":
+        lro.settle_agent(context.store, resource_id)
+
+
+def current(context: EmulatorContext, resource_id: str) -> dict[str, Any] | None:
+    """The stored document of ``resource_id`` (after any due agent operation), or None."""
+    _settle_if_agent(context, resource_id)
+    return context.store.get(resource_id)
 
 
 def require(context: EmulatorContext, resource_id: str) -> dict[str, Any]:
     """The stored document of ``resource_id``; 404 for it or its first missing ancestor."""
     require_ancestors(context, resource_id)
-    doc = context.store.get(resource_id)
+    doc = current(context, resource_id)
     if doc is None:
         raise errors.not_found(resource_type(resource_id), resource_name(resource_id))
     return doc
