@@ -144,10 +144,16 @@ class ExecutionRecords:
         self._store = store
 
     def save(self, doc: dict[str, Any]) -> None:
-        """Persist one document (committed before this returns)."""
+        """Persist one document (committed before this returns).
+
+        Nothing is written once the job is gone: deleting a job deletes its executions, and a
+        still-running attempt must not bring them back.
+        """
         private = doc[PRIVATE]
         props = doc["properties"]
         job_id = private["job_id"]
+        if not self._store.exists(job_id):
+            return
         self._store.put_execution(
             resource_key(doc["id"]),
             agent_id=agent_id_of(job_id),

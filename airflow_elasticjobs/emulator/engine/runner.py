@@ -82,10 +82,16 @@ class Runner:
         self._busy: dict[tuple[str, str, str, str], str] = {}
         self._pools: dict[str, ThreadPoolExecutor] = {}
         self._control = ThreadPoolExecutor(CONTROL_THREADS, thread_name_prefix="elasticjobs-control")
+        self._stopping = False
 
     # -- lifecycle of the runner ------------------------------------------------------------
     def shutdown(self) -> None:
-        """Interrupt running attempts and stop the pools (state stays as persisted)."""
+        """Interrupt running attempts and stop the pools (state stays as persisted).
+
+        Interrupted attempts are not recorded: they stay InProgress in the store and recovery
+        treats them as failed attempts, exactly as after a crash.
+        """
+        self._stopping = True
         with self._lock:
             runs = list(self._runs.values())
             pools = list(self._pools.values())
@@ -324,6 +330,8 @@ class Runner:
         finally:
             with run.lock:
                 run.attempts.pop(doc["name"], None)
+        if self._stopping:
+            return
         if run.canceled.is_set():
             self._target_done(run, doc, target, lc.CANCELED, None)
         elif attempt.timed_out:
@@ -379,6 +387,8 @@ class Runner:
         pool = self._pool(rec.agent_id_of(run.job_id))
 
         def resume() -> None:
+            if self._stopping:
+                return
             with run.lock:
                 if run.retries.pop(name, None) is None:
                     return

@@ -215,3 +215,35 @@ def test_recovery_retries_an_interrupted_attempt(store, fake_sql, engine_factory
     assert resumed["properties"]["currentAttempts"] == 2
     assert [s["name"] for s in _steps(store, root["name"])] == ["Step1", "Step2"]
     assert fake_sql.calls.count(("tsrv", "db1")) == 1  # step 2 only: step 1 kept its result
+
+
+def test_graceful_stop_leaves_the_attempt_for_recovery(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {})]
+    fake_sql.behaviour = block_until_canceled
+    define_job(store, [SERVER_MEMBER], [fast_options(timeoutSeconds=30)])
+    first = engine_factory()
+    doc, _ = first.create_execution(JOB)
+    wait_for(lambda: fake_sql.calls)
+    first.stop()
+    [target] = _targets(store, doc["name"])
+    assert target["properties"]["lifecycle"] == "InProgress"
+
+    fake_sql.behaviour = lambda *_: None
+    engine_factory()
+    assert wait_for(lambda: _finished(store, doc["name"]))["properties"]["lifecycle"] == "Succeeded"
+    [target] = _targets(store, doc["name"])
+    assert target["properties"]["currentAttempts"] == 2
+
+
+def test_deleting_the_job_leaves_no_execution_rows_behind(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("db1", {})]
+    release = threading.Event()
+    fake_sql.behaviour = lambda *_: release.wait(10)
+    define_job(store, [SERVER_MEMBER], [fast_options()])
+    engine = engine_factory()
+    engine.create_execution(JOB)
+    wait_for(lambda: fake_sql.calls)
+    store.delete(JOB)
+    release.set()
+    wait_for(lambda: not engine._runner._runs)
+    assert store.query_executions() == []
