@@ -182,7 +182,7 @@ class ExecutionSummary:
             f" ended {self.lifecycle.value}"
         )
         if self.last_message:
-            head += f": {self.last_message}"
+            head += f": {self.last_message.rstrip('.')}"
         failing = self.failing_targets(fail_on)
         if not failing:
             return head + "."

@@ -76,7 +76,9 @@ def serialize_dag(dag: Any) -> None:
 def run_dag(dag: Any, logical_date: datetime | None = None) -> Any:
     """Serialize the DAG, run it with ``dag.test()`` and return the DagRun."""
     serialize_dag(dag)
-    return dag.test(logical_date=logical_date)
+    if logical_date is None:
+        return dag.test()
+    return dag.test(logical_date=logical_date, run_after=logical_date)
 
 
 def task_instance(dag_run: Any, task_id: str) -> Any:
@@ -104,7 +106,7 @@ def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
 
 
 def manual_run_id(logical_date: datetime) -> str:
-    """The run id ``dag.test(logical_date=...)`` gives its run."""
+    """The run id :func:`run_dag` gives a run with this logical date."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.types import DagRunType
 
