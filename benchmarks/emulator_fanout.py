@@ -25,10 +25,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from airflow_elasticjobs.emulator.engine.capacity import CAPACITY_ENV
 from benchmarks.common import parse_args, report
 from tests.support.emulator import EmulatorProcess
 
-CAPACITY_ENV = "AIRFLOW_ELASTICJOBS_EMULATOR_AGENT_CAPACITY"
 RG = "bench-rg"
 AGENT_SERVER = "bench-agentsrv"
 AGENT = "agent"

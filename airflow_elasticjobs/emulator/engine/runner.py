@@ -9,7 +9,6 @@ written to the store before anything else can observe it.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from typing import Any
 
 from airflow_elasticjobs.emulator.engine import lifecycle as lc
 from airflow_elasticjobs.emulator.engine import records as rec
+from airflow_elasticjobs.emulator.engine.capacity import AgentPools, BusyTargets
 from airflow_elasticjobs.emulator.engine.clock import Clock
 from airflow_elasticjobs.emulator.engine.options import ExecutionOptions
 from airflow_elasticjobs.emulator.engine.sql_access import AttemptError, SqlAccess
@@ -27,9 +27,6 @@ from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
 
 log = logging.getLogger(__name__)
 
-#: Hidden test/benchmark knob: force every job agent's capacity (e.g. 1 for serial execution).
-CAPACITY_ENV = "AIRFLOW_ELASTICJOBS_EMULATOR_AGENT_CAPACITY"
-DEFAULT_CAPACITY = 100
 CONTROL_THREADS = 4
 _STEP_FAILURE_WORDS = {lc.FAILED: "failed", lc.TIMED_OUT: "timed out"}
 
@@ -79,8 +76,8 @@ class Runner:
         self.timers = timers
         self._lock = threading.Lock()
         self._runs: dict[str, Run] = {}
-        self._busy: dict[tuple[str, str, str, str], str] = {}
-        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._busy = BusyTargets()
+        self._pools = AgentPools(store)
         self._control = ThreadPoolExecutor(CONTROL_THREADS, thread_name_prefix="elasticjobs-control")
         self._stopping = False
 
@@ -94,16 +91,13 @@ class Runner:
         self._stopping = True
         with self._lock:
             runs = list(self._runs.values())
-            pools = list(self._pools.values())
             self._runs.clear()
-            self._pools.clear()
         for run in runs:
             with run.lock:
                 for attempt in run.attempts.values():
                     attempt.event.set()
         self._control.shutdown(wait=False, cancel_futures=True)
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._pools.shutdown()
 
     def run_for(self, root_id: str) -> Run | None:
         """The in-memory run of an active execution, if any."""
@@ -127,43 +121,15 @@ class Runner:
         except Exception:
             log.exception("Execution engine step failed")
 
-    def _pool(self, agent_id: str) -> ThreadPoolExecutor:
-        key = resource_key(agent_id)
-        with self._lock:
-            pool = self._pools.get(key)
-            if pool is None:
-                pool = ThreadPoolExecutor(self._capacity(agent_id), thread_name_prefix="elasticjobs-target")
-                self._pools[key] = pool
-            return pool
-
-    def _capacity(self, agent_id: str) -> int:
-        forced = os.environ.get(CAPACITY_ENV)
-        if forced:
-            return max(1, int(forced))
-        agent = self.store.get(agent_id) or {}
-        return max(1, int((agent.get("sku") or {}).get("capacity") or DEFAULT_CAPACITY))
-
-    def _busy_key(self, run: Run, step_name: str, target: Target) -> tuple[str, str, str, str]:
-        return (
-            resource_key(run.job_id),
-            step_name.lower(),
-            target.server.lower(),
-            (target.database or "").lower(),
-        )
+    def _pool(self, run: Run) -> ThreadPoolExecutor:
+        return self._pools.pool(rec.agent_id_of(run.job_id))
 
     def claim(self, run: Run, step_name: str, target: Target) -> bool:
         """Mark a target busy for this execution; False when another execution holds it."""
-        key = self._busy_key(run, step_name, target)
-        owner = run.root["name"].lower()
-        with self._lock:
-            holder = self._busy.setdefault(key, owner)
-        return holder == owner
+        return self._busy.claim(run.job_id, step_name, target, run.root["name"])
 
     def _release(self, run: Run, step_name: str, target: Target) -> None:
-        key = self._busy_key(run, step_name, target)
-        with self._lock:
-            if self._busy.get(key) == run.root["name"].lower():
-                del self._busy[key]
+        self._busy.release(run.job_id, step_name, target, run.root["name"])
 
     def _save_root(self, run: Run, lifecycle: str | None = None, detail: str | None = None) -> None:
         with run.lock:
@@ -254,7 +220,7 @@ class Runner:
         if not runnable:
             self._control.submit(self._guard, self._finish_step, run)
             return
-        pool = self._pool(rec.agent_id_of(run.job_id))
+        pool = self._pool(run)
         for doc, target in runnable:
             pool.submit(self._guard, self._attempt, run, doc, target)
 
@@ -384,7 +350,7 @@ class Runner:
     def schedule_retry(self, run: Run, doc: dict[str, Any], target: Target, delay: float) -> None:
         """Run the next attempt of a waiting target after ``delay`` (or at once on cancel)."""
         name = doc["name"]
-        pool = self._pool(rec.agent_id_of(run.job_id))
+        pool = self._pool(run)
 
         def resume() -> None:
             if self._stopping:
