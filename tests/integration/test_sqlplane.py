@@ -206,3 +206,76 @@ def test_hook_reaches_each_database_through_get_hook(server: Server) -> None:
     assert hook.get_records("SELECT id FROM HookRows ORDER BY id") == [(1,), (2,)]
     assert hook.test_connection() == (True, "Connection successfully tested")
     assert ADMIN_PASSWORD not in hook.get_uri()
+
+
+def test_target_setup_operator_in_a_dag_run_is_idempotent_and_quotes_names(
+    emulator: EmulatorProcess, airflow_db, monkeypatch, capfd
+) -> None:
+    import json
+
+    from airflow.sdk import DAG
+
+    from airflow_elasticjobs.operators.target_setup import ElasticJobsTargetSetupOperator
+    from tests.integration.provider.execution_support import run_dag, task_instance, unique_logical_date, xcom
+
+    rg, name = unique_name("rg"), unique_name("setupsrv")
+    with emulator.management_client() as client:
+        client.servers.begin_create_or_update(
+            rg,
+            name,
+            {
+                "location": "westus2",
+                "properties": {"administratorLogin": ADMIN, "administratorLoginPassword": ADMIN_PASSWORD},
+            },
+        ).result()
+        for db in ("TargetDb1", "TargetDb2"):
+            client.databases.begin_create_or_update(rg, name, db, {"location": "westus2"}).result()
+    server = Server(emulator, name)
+    _emulator_sql_connection(server, "setup_admin")
+    job_login, job_password = "job]user'; --", "pa'ss;word]1A!"
+    for conn_id, login, password in (
+        ("setup_masteruser", "masteruser", "Master-Passw0rd!"),
+        ("setup_jobuser", job_login, job_password),
+    ):
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_{conn_id.upper()}",
+            json.dumps({"conn_type": "generic", "login": login, "password": password}),
+        )
+    with DAG(unique_name("target_setup"), schedule=None) as dag:
+        ElasticJobsTargetSetupOperator(
+            task_id="setup",
+            sql_conn_id="setup_admin",
+            logins=[
+                {"login_conn_id": "setup_masteruser", "master_user": True},
+                {"login_conn_id": "setup_jobuser", "databases": ["TargetDb1", "TargetDb2"]},
+            ],
+        )
+    first = run_dag(dag, unique_logical_date())
+    assert task_instance(first, "setup").state == "success"
+    assert xcom(first, "setup") == {
+        "logins": {"masteruser": "created", job_login: "created"},
+        "users": {
+            "master": {"masteruser": "created"},
+            "TargetDb1": {job_login: "created"},
+            "TargetDb2": {job_login: "created"},
+        },
+    }
+    second = run_dag(dag, unique_logical_date())
+    assert xcom(second, "setup") == {
+        "logins": {"masteruser": "existed", job_login: "existed"},
+        "users": {
+            "master": {"masteruser": "existed"},
+            "TargetDb1": {job_login: "existed"},
+            "TargetDb2": {job_login: "existed"},
+        },
+    }
+    for db in ("TargetDb1", "TargetDb2"):  # the tutorial's step now runs as the job user
+        server.run(db, STEP1, user=job_login, password=job_password)
+        assert server.run(db, "SELECT name FROM sys.tables") == [("Step1Table",)]
+    assert server.run("master", "SELECT USER_NAME()", user="masteruser", password="Master-Passw0rd!") == [
+        ("masteruser",)
+    ]
+    output = capfd.readouterr()
+    assert "WITH PASSWORD = N'***'" in output.out + output.err  # the batch was logged, redacted
+    assert job_password not in output.out + output.err
+    assert job_password not in emulator.log_text()
