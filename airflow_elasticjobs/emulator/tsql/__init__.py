@@ -54,7 +54,10 @@ __all__ = [
 
 
 def _canonical_database(catalog: ServerCatalog, database: str) -> str | None:
-    return next((name for name in catalog.database_names() if name.lower() == database.lower()), None)
+    # One keyed lookup (store keys are case-insensitive), not a scan of every database: a job
+    # step fanning out over N databases would otherwise cost O(N^2).
+    doc = catalog.store.get(f"{catalog.server_id}/databases/{database}")
+    return str(doc["name"]) if doc else None
 
 
 def connect(catalog: ServerCatalog, database: str, login: str, password_digest: str | None) -> Principal:
