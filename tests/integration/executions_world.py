@@ -171,9 +171,10 @@ class World:
         return name
 
     # -- executions --------------------------------------------------------------------------
-    def start(self, job: str) -> Any:
-        """``POST …/start`` through the SDK's LRO; the Created execution."""
-        return self.client.job_executions.begin_create(self.rg, self.agent_server, self.agent, job).result()
+    def start(self, job: str, *, poll: bool = False) -> Any:
+        """``POST …/start``; the new execution (``poll``: let the SDK's LRO poller follow Location)."""
+        ops = self.client.job_executions
+        return ops.begin_create(self.rg, self.agent_server, self.agent, job, polling=poll).result()
 
     def get(self, job: str, execution_id: str) -> Any:
         """One execution."""

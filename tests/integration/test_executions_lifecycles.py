@@ -200,16 +200,13 @@ def test_recurring_schedule_fires_on_time(world: World, groups):
     }
     job = world.job(_name(), [("s", groups["db1"], "SELECT 1", fast_options())], schedule=schedule)
     ops = world.client.job_executions
-    deadline = time.monotonic() + 20
-    while len(runs := list(ops.list_by_job(world.rg, world.agent_server, world.agent, job))) < 2:
-        assert time.monotonic() < deadline, f"schedule fired {len(runs)} times"
-        time.sleep(0.2)
+    try:
+        deadline = time.monotonic() + 20
+        while len(runs := list(ops.list_by_job(world.rg, world.agent_server, world.agent, job))) < 2:
+            assert time.monotonic() < deadline, f"schedule fired {len(runs)} times"
+            time.sleep(0.2)
+    finally:
+        disabled = {"properties": {"schedule": {**schedule, "enabled": False}}}
+        world.client.jobs.create_or_update(world.rg, world.agent_server, world.agent, job, disabled)
     first_created = min(r.create_time.timestamp() for r in runs)
     assert first_created >= int(start) + 1 - 0.01
-    world.client.jobs.create_or_update(
-        world.rg,
-        world.agent_server,
-        world.agent,
-        job,
-        {"properties": {"schedule": {**schedule, "enabled": False}}},
-    )

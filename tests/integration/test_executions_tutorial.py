@@ -38,7 +38,7 @@ def _tutorial_job(world: World) -> str:
 
 def test_tutorial_sequence(world: World):
     job = _tutorial_job(world)
-    created = world.start(job)
+    created = world.start(job, poll=True)
     assert created.lifecycle in {"Created", "InProgress", "WaitingForChildJobExecutions", "Succeeded"}
     assert created.job_version == 2 and created.create_time is not None
 
