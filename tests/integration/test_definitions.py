@@ -312,3 +312,34 @@ def test_lists_page_with_next_link(tmp_path: Path) -> None:
         assert "%24skip=2" in page["nextLink"] and "api-version=2025-01-01" in page["nextLink"]
     finally:
         emulator.stop()
+
+
+def test_deleting_a_job_cancels_and_removes_its_active_execution(
+    client: SqlManagementClient, setup: AgentSetup, emulator: EmulatorProcess
+) -> None:
+    credential_id = _credential(client, setup, "nologin")  # no such login: every attempt fails
+    members = [{"type": "SqlDatabase", "serverName": setup.server, "databaseName": setup.job_database}]
+    group = client.job_target_groups.create_or_update(
+        *setup.names(), "db", {"properties": {"members": members}}
+    )
+    client.jobs.create_or_update(*setup.names(), "Slow", {})
+    body = _step_body(group.id, "SELECT 1")
+    body["properties"]["credential"] = credential_id
+    body["properties"]["executionOptions"] = {
+        "initialRetryIntervalSeconds": 60,
+        "maximumRetryIntervalSeconds": 60,
+    }
+    client.job_steps.create_or_update(*setup.names(), "Slow", "only", body)
+    job_path = f"{setup.agent_id}/jobs/Slow"
+    with emulator.http() as http:
+        started = http.post(f"{job_path}/start", params={"api-version": "2025-01-01"})
+        assert started.status_code == 200, started.text
+        execution = started.json()
+        assert execution["properties"]["lifecycle"] in ("Created", "InProgress", "WaitingForRetry")
+
+        assert http.delete(job_path, params={"api-version": "2025-01-01"}).status_code == 200
+        gone = http.get(execution["id"], params={"api-version": "2025-01-01"})
+        listed = http.get(f"{setup.agent_id}/executions", params={"api-version": "2025-01-01"})
+    assert gone.status_code == 404
+    assert listed.status_code == 200
+    assert execution["id"] not in [e["id"] for e in listed.json()["value"]]

@@ -167,10 +167,16 @@ class Controls:
 
 
 def _close_connection(receive: Receive) -> None:
-    """Close the client's socket without an answer (uvicorn's request cycle holds the transport)."""
-    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    """Close the client's socket without an answer.
+
+    ``receive`` is a bound method of uvicorn's request cycle, which holds the transport; marking
+    the cycle disconnected stops uvicorn from trying to answer 500 on the closed socket.
+    """
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
     if transport is None:
         raise RuntimeError("fault 'drop' needs uvicorn's HTTP transport to close the connection")
+    cycle.disconnected = True
     transport.close()
 
 
