@@ -184,10 +184,18 @@ class ElasticJobsHook(BaseHook):
             return None
 
     @staticmethod
-    def delete_if_exists(call: Callable[[], Any]) -> bool:
-        """Run a delete (waiting for an LRO poller); ``False`` when it was already gone (404)."""
+    def delete_if_exists(existing: Any, call: Callable[[], Any]) -> bool:
+        """Run a delete (waiting for an LRO poller) when ``existing`` is not ``None``.
+
+        ARM answers a DELETE of a missing resource with 204 (REST spec, e.g. ``Jobs_Delete``: "204 The
+        specified job does not exist"), which the SDK does not surface, so the caller passes the result
+        of a GET; a 404 during the delete (a parent already gone) also counts as absent. Returns
+        whether something was deleted.
+        """
         from azure.core.exceptions import ResourceNotFoundError
 
+        if existing is None:
+            return False
         try:
             result = call()
             if hasattr(result, "result"):
@@ -222,7 +230,8 @@ class ElasticJobsHook(BaseHook):
     def delete_server(self, server_name: str) -> bool:
         """Delete a server (waits); ``False`` if it did not exist."""
         return self.delete_if_exists(
-            lambda: self.get_conn().servers.begin_delete(self.resource_group_name, server_name)
+            self.get_server(server_name),
+            lambda: self.get_conn().servers.begin_delete(self.resource_group_name, server_name),
         )
 
     def get_database(self, server_name: str, database_name: str) -> Database | None:
@@ -257,9 +266,10 @@ class ElasticJobsHook(BaseHook):
     def delete_database(self, server_name: str, database_name: str) -> bool:
         """Delete a database (waits); ``False`` if it did not exist."""
         return self.delete_if_exists(
+            self.get_database(server_name, database_name),
             lambda: self.get_conn().databases.begin_delete(
                 self.resource_group_name, server_name, database_name
-            )
+            ),
         )
 
     def _server_location(self, server_name: str) -> str:
@@ -323,9 +333,10 @@ class ElasticJobsHook(BaseHook):
         """Delete the job agent (waits for the LRO); ``False`` if it did not exist."""
         a = self.agent
         return self.delete_if_exists(
+            self.get_agent(),
             lambda: self.get_conn().job_agents.begin_delete(
                 a.resource_group_name, a.server_name, a.agent_name
-            )
+            ),
         )
 
     def _agent_args(self) -> tuple[str, str, str]:
@@ -355,7 +366,8 @@ class ElasticJobsHook(BaseHook):
     def delete_credential(self, credential_name: str) -> bool:
         """Delete a job credential; ``False`` if it did not exist."""
         return self.delete_if_exists(
-            lambda: self.get_conn().job_credentials.delete(*self._agent_args(), credential_name)
+            self.get_credential(credential_name),
+            lambda: self.get_conn().job_credentials.delete(*self._agent_args(), credential_name),
         )
 
     # -- target groups ----------------------------------------------------------------------------
@@ -381,7 +393,8 @@ class ElasticJobsHook(BaseHook):
     def delete_target_group(self, target_group_name: str) -> bool:
         """Delete a target group; ``False`` if it did not exist."""
         return self.delete_if_exists(
-            lambda: self.get_conn().job_target_groups.delete(*self._agent_args(), target_group_name)
+            self.get_target_group(target_group_name),
+            lambda: self.get_conn().job_target_groups.delete(*self._agent_args(), target_group_name),
         )
 
     # -- jobs, steps, versions --------------------------------------------------------------------
@@ -424,7 +437,9 @@ class ElasticJobsHook(BaseHook):
 
     def delete_job(self, job_name: str) -> bool:
         """Delete a job with its steps and history; ``False`` if it did not exist."""
-        return self.delete_if_exists(lambda: self.get_conn().jobs.delete(*self._agent_args(), job_name))
+        return self.delete_if_exists(
+            self.get_job(job_name), lambda: self.get_conn().jobs.delete(*self._agent_args(), job_name)
+        )
 
     def list_steps(self, job_name: str) -> list[JobStep]:
         """The job's current steps, ordered by ``stepId``."""
@@ -446,7 +461,8 @@ class ElasticJobsHook(BaseHook):
     def delete_step(self, job_name: str, step_name: str) -> bool:
         """Delete a step (a new job version); ``False`` if it did not exist."""
         return self.delete_if_exists(
-            lambda: self.get_conn().job_steps.delete(*self._agent_args(), job_name, step_name)
+            self.get_step(job_name, step_name),
+            lambda: self.get_conn().job_steps.delete(*self._agent_args(), job_name, step_name),
         )
 
     def list_versions(self, job_name: str) -> list[JobVersion]:

@@ -77,11 +77,12 @@ class ElasticJobsAgentOperator(ElasticJobsBaseOperator):
             poll_interval=self.poll_interval,
         )
         ElasticJobsAgentLink.persist(context, self.hook)
-        self.log.info("Job agent %s is %s (%s)", agent.name, agent.properties.state, self.sku)
+        state = getattr(agent.properties.state, "value", agent.properties.state)  # SDK enums → plain str
+        self.log.info("Job agent %s is %s (%s)", agent.name, state, self.sku)
         return {
             "id": agent.id,
             "name": agent.name,
-            "state": agent.properties.state,
+            "state": state,
             "sku": agent.sku.name if agent.sku else self.sku,
             "capacity": agent.sku.capacity if agent.sku else None,
             "database_id": agent.properties.database_id,
