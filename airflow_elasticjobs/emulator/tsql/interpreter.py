@@ -172,11 +172,7 @@ class Interpreter:
 
     def waitfor(self, st: Simple) -> None:
         """``WAITFOR DELAY 'hh:mm[:ss[.mmm]]'``, interruptible by the cancel flag."""
-        cur = TokenCursor(st.tokens, 1)
-        if not cur.accept_word("DELAY"):
-            raise TsqlError(
-                40517, 16, "'WAITFOR' is supported by the emulator only as WAITFOR DELAY 'hh:mm:ss'."
-            )
+        cur = TokenCursor(st.tokens, 2)  # WAITFOR DELAY (checked when the batch was parsed)
         text = cur.string("the delay as 'hh:mm:ss'")
         cur.expect_end()
         match = _DELAY.match(text.strip())

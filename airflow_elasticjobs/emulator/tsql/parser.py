@@ -296,6 +296,8 @@ def check_supported(simple: Simple) -> None:
         )
     if simple.kind not in SUPPORTED_KINDS:
         raise UnsupportedStatement(simple.kind)
+    if simple.kind == "WAITFOR" and not (len(simple.tokens) > 1 and simple.tokens[1].is_word("DELAY")):
+        raise UnsupportedStatement(" ".join(t.value for t in simple.tokens[:2]), "Only WAITFOR DELAY is.")
     if simple.kind == "SET" and not (len(simple.tokens) == 3 and simple.tokens[1].is_word("NOCOUNT")):
         raise UnsupportedStatement(
             " ".join(t.value for t in simple.tokens[:2]), "Only SET NOCOUNT ON|OFF is."

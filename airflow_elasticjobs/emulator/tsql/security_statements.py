@@ -65,7 +65,6 @@ def _password_clause(cur: TokenCursor, login: str) -> str:
     tok = cur.peek()
     if tok is not None:
         raise UnsupportedStatement(f"LOGIN option {tok.display()}", "Only WITH PASSWORD = '…' is.")
-    _check_password_policy(password, login)
     return password
 
 
@@ -82,6 +81,7 @@ def create_login(s: Session, st: Simple) -> None:
     login = _checked_name(cur.name("the login name"), "login name")
     password = _password_clause(cur, login)
     _require_login_admin(s)
+    _check_password_policy(password, login)
     admin = s.catalog.admin_login or ""
     if admin.lower() == login.lower() or security.login_digest(s.conn, login):
         raise TsqlError(15025, 16, f"The server principal '{login}' already exists.")
@@ -105,6 +105,7 @@ def alter_login(s: Session, st: Simple) -> None:
     login = cur.name("the login name")
     password = _password_clause(cur, login)
     _require_login_admin(s)
+    _check_password_policy(password, login)
     if (s.catalog.admin_login or "").lower() == login.lower():
         raise UnsupportedStatement(
             "ALTER LOGIN of the server admin",
