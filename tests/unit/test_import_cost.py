@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from airflow_elasticjobs.provider_info import PROVIDER_INFO
+from benchmarks.import_cost import public_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,16 +72,6 @@ for module in MODULES:
     result[module] = {"missing": False, "violations": found.get(module, {})}
 print(json.dumps(result))
 """
-
-
-def public_modules() -> list[str]:
-    """Every module ``get_provider_info()`` registers, plus the package itself (provider info)."""
-    modules = ["airflow_elasticjobs"]
-    for kind in ("hooks", "operators", "sensors", "triggers"):
-        for entry in PROVIDER_INFO.get(kind, []):
-            modules.extend(entry["python-modules"])
-    modules.extend(link.rsplit(".", 1)[0] for link in PROVIDER_INFO.get("extra-links", []))
-    return list(dict.fromkeys(modules))
 
 
 def run_probe(modules: list[str]) -> dict[str, Any]:
