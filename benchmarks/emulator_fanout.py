@@ -9,7 +9,9 @@ capacity (JA100: 100 targets in parallel) and one with capacity forced to 1 thro
 measured in the same run on the same machine.
 
 Two step bodies: ``ddl`` (the tutorial's IF NOT EXISTS … CREATE TABLE, CPU/disk bound) and
-``wait`` (``WAITFOR DELAY`` of 50 ms, latency bound, where parallelism should pay most).
+``wait`` (``WAITFOR DELAY`` of 50 ms, latency bound, where parallelism should pay most). A third
+mode, ``engine-only``, runs the engine in-process over a real store with a no-op database layer,
+so the engine's own cost per target is visible apart from the T-SQL interpreter's.
 
 Run: ``python -m benchmarks.emulator_fanout [--smoke]``; writes
 ``benchmarks/results/emulator_fanout.json``.
@@ -25,9 +27,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from airflow_elasticjobs.emulator.engine import Engine
 from airflow_elasticjobs.emulator.engine.capacity import CAPACITY_ENV
+from airflow_elasticjobs.emulator.passwords import PasswordHasher
+from airflow_elasticjobs.emulator.store import Store
+from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
 from benchmarks.common import parse_args, report
 from tests.support.emulator import EmulatorProcess
+from tests.unit.engine.fakes import JOB, FakeSql, define_job
 
 RG = "bench-rg"
 AGENT_SERVER = "bench-agentsrv"
@@ -149,6 +156,27 @@ class Bench:
         self.emulator.stop()
 
 
+def engine_only(size: int, state_dir: Path) -> float:
+    """Wall seconds of one execution over ``size`` targets with a no-op database layer."""
+    store = Store(state_dir / f"engine-only-{size}.db")
+    sql = FakeSql()
+    sql.databases["tsrv"] = [(f"db{i:05d}", {}) for i in range(size)]
+    member = {"type": "SqlServer", "serverName": "tsrv", "refreshCredential": "c"}
+    define_job(store, [member], [{"executionOptions": OPTIONS}])
+    engine = Engine(store, state_dir, PasswordHasher(b"bench"), sql=sql)
+    engine.start()
+    try:
+        started = time.perf_counter()
+        doc, _ = engine.create_execution(JOB)
+        key = resource_key(doc["id"])
+        while "endTime" not in store.get_execution(key)["properties"]:
+            time.sleep(0.005)
+        return time.perf_counter() - started
+    finally:
+        engine.stop()
+        store.close()
+
+
 def main() -> None:
     """Measure and report."""
     args = parse_args(__doc__.splitlines()[0])
@@ -180,6 +208,17 @@ def main() -> None:
         finally:
             parallel.close()
             serial.close()
+        for size in [*sizes, 10 * sizes[-1]]:
+            wall = engine_only(size, Path(tmp))
+            rows.append(
+                {
+                    "mode": "engine-only",
+                    "workload": "noop",
+                    "targets": size,
+                    "wall_s": round(wall, 3),
+                    "per_target_ms": round(1000 * wall / size, 2),
+                }
+            )
     summary = _summary(rows, sizes, serial_sizes)
     report("emulator_fanout", rows, summary, smoke=args.smoke, output=args.output)
 
@@ -191,11 +230,17 @@ def _summary(rows: list[dict[str, Any]], sizes: list[int], serial_sizes: list[in
         )
 
     summary: dict[str, Any] = {}
+    engine_sizes = [r["targets"] for r in rows if r["mode"] == "engine-only"]
+    for small, large in pairwise(engine_sizes):
+        growth = wall("engine-only", "noop", large) / wall("engine-only", "noop", small)
+        summary[f"engine-only: wall growth {small}->{large} targets (x{large / small:g} targets)"] = round(
+            growth, 2
+        )
     for workload in WORKLOADS:
         for small, large in pairwise(sizes):
             growth = wall("parallel", workload, large) / wall("parallel", workload, small)
             summary[
-                f"{workload}: parallel wall growth {small}->{large} targets (x{large // small} targets)"
+                f"{workload}: parallel wall growth {small}->{large} targets (x{large / small:g} targets)"
             ] = round(growth, 2)
         largest = max(serial_sizes)
         ratio = wall("serial", workload, largest) / wall("parallel", workload, largest)
