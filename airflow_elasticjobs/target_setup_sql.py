@@ -80,6 +80,8 @@ class Grant:
         name = match["name"]
         if name is None:
             return cls(permission)
+        if "::" in name:
+            raise invalid(field, text, "write the securable as SCHEMA::name, OBJECT::name or DATABASE::name")
         name = re.sub(r"^(?:dbo|\[dbo\])\.", "", name.strip(), flags=re.I)
         if name.startswith("[") and name.endswith("]"):
             name = name[1:-1].replace("]]", "]")
