@@ -22,6 +22,7 @@ from airflow_elasticjobs.emulator.engine.clock import Clock
 from airflow_elasticjobs.emulator.engine.options import ExecutionOptions
 from airflow_elasticjobs.emulator.engine.sql_access import AttemptError, SqlAccess
 from airflow_elasticjobs.emulator.engine.targets import MemberError, Target, enumerate_targets
+from airflow_elasticjobs.emulator.engine.timers import Timers
 from airflow_elasticjobs.emulator.store import Store
 from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
 
@@ -68,7 +69,7 @@ class Run:
 class Runner:
     """Drives executions through their lifecycles."""
 
-    def __init__(self, store: Store, sql: SqlAccess, clock: Clock, timers: Any) -> None:
+    def __init__(self, store: Store, sql: SqlAccess, clock: Clock, timers: Timers) -> None:
         self.store = store
         self.records = rec.ExecutionRecords(store)
         self.sql = sql
@@ -279,7 +280,7 @@ class Runner:
             run.attempts[doc["name"]] = attempt
         if run.canceled.is_set():
             attempt.event.set()
-        self.timers.call_later(options.timeout_seconds, lambda: self._time_out(attempt))
+        deadline = self.timers.call_later(options.timeout_seconds, lambda: self._time_out(attempt))
         error: str | None = None
         try:
             props = step_doc["properties"]
@@ -294,25 +295,20 @@ class Runner:
         except AttemptError as exc:
             error = str(exc)
         finally:
+            deadline.cancel()
             with run.lock:
                 run.attempts.pop(doc["name"], None)
         if self._stopping:
             return
-        if run.canceled.is_set():
+        if error is None:  # a batch that completed succeeded, even if a cancel or timeout raced it
+            self._target_done(run, doc, target, lc.SUCCEEDED, None)
+        elif run.canceled.is_set():
             self._target_done(run, doc, target, lc.CANCELED, None)
         elif attempt.timed_out:
-            self.attempt_failed(
-                run,
-                doc,
-                target,
-                options,
-                lc.TIMED_OUT,
-                f"Execution timed out after {options.timeout_seconds:g} seconds.",
-            )
-        elif error is not None:
-            self.attempt_failed(run, doc, target, options, lc.FAILED, error)
+            timed_out = f"Execution timed out after {options.timeout_seconds:g} seconds."
+            self.attempt_failed(run, doc, target, options, lc.TIMED_OUT, timed_out)
         else:
-            self._target_done(run, doc, target, lc.SUCCEEDED, None)
+            self.attempt_failed(run, doc, target, options, lc.FAILED, error)
 
     @staticmethod
     def _time_out(attempt: Attempt) -> None:

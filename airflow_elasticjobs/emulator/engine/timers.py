@@ -13,6 +13,23 @@ from airflow_elasticjobs.emulator.engine.clock import Clock
 log = logging.getLogger(__name__)
 
 
+class TimerHandle:
+    """A scheduled callback; :meth:`cancel` drops it (and what it references) before it runs."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self._callback: Callable[[], None] | None = callback
+
+    def cancel(self) -> None:
+        """Do not run the callback."""
+        self._callback = None
+
+    def fire(self) -> None:
+        """Run the callback unless cancelled."""
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
+
+
 class Timers:
     """Runs ``callback()`` once ``delay`` seconds have passed on the engine clock.
 
@@ -22,7 +39,7 @@ class Timers:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._heap: list[tuple[float, int, TimerHandle]] = []
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -43,15 +60,17 @@ class Timers:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
         """Schedule ``callback`` to run after ``delay`` seconds (0 or less: as soon as possible)."""
+        handle = TimerHandle(callback)
         with self._lock:
-            heapq.heappush(self._heap, (self._clock.now() + max(delay, 0.0), next(self._counter), callback))
+            heapq.heappush(self._heap, (self._clock.now() + max(delay, 0.0), next(self._counter), handle))
         self._wake.set()
+        return handle
 
-    def _next_due(self) -> tuple[list[Callable[[], None]], float | None]:
+    def _next_due(self) -> tuple[list[TimerHandle], float | None]:
         now = self._clock.now()
-        due: list[Callable[[], None]] = []
+        due: list[TimerHandle] = []
         with self._lock:
             while self._heap and self._heap[0][0] <= now:
                 due.append(heapq.heappop(self._heap)[2])
@@ -61,9 +80,9 @@ class Timers:
     def _run(self) -> None:
         while not self._stopping:
             due, wait = self._next_due()
-            for callback in due:
+            for handle in due:
                 try:
-                    callback()
+                    handle.fire()
                 except Exception:
                     log.exception("Engine timer callback failed")
             if not due:
