@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 from tests.support.emulator import EmulatorProcess, unique_name
 
 CONN_ID = "elastic_jobs_resources_it"
@@ -66,6 +67,20 @@ def names_fixture(emulator, resource_group, airflow_db, monkeypatch) -> Iterator
     monkeypatch.setenv(f"AIRFLOW_CONN_{MASTER_CONN_ID.upper()}", _login("masteruser", MASTER_PASSWORD))
     monkeypatch.setenv(f"AIRFLOW_CONN_{JOBUSER_CONN_ID.upper()}", _login("jobuser", JOBUSER_PASSWORD))
     yield names
+
+
+def build_agent(names: Names) -> ElasticJobsHook:
+    """Both servers, the job and target databases and a Ready agent, through the hook (fast setup)."""
+    hook = ElasticJobsHook(CONN_ID)
+    for server in (names.agent_server, names.target_server):
+        hook.create_or_get_server(
+            server, location=LOCATION, admin_login="sqladmin", admin_password="Adm1n-Secret!"
+        )
+    hook.create_or_get_database(names.agent_server, "JobDatabase")
+    for database in ("TargetDb1", "TargetDb2"):
+        hook.create_or_get_database(names.target_server, database)
+    hook.create_or_update_agent("JobDatabase", poll_interval=0.5)
+    return hook
 
 
 def server_member(names: Names) -> dict[str, str]:

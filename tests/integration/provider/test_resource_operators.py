@@ -8,7 +8,6 @@ from airflow.sdk import DAG
 from azure.core.exceptions import ResourceNotFoundError
 
 from airflow_elasticjobs.definitions import TargetMember
-from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 from airflow_elasticjobs.operators.agent import ElasticJobsAgentOperator, ElasticJobsDeleteAgentOperator
 from airflow_elasticjobs.operators.cleanup import ElasticJobsCleanupOperator
 from airflow_elasticjobs.operators.credential import (
@@ -32,6 +31,7 @@ from tests.integration.provider.resource_support import (
     MASTER_CONN_ID,
     MASTER_PASSWORD,
     Names,
+    build_agent,
     excluded_db2,
     names_fixture,  # noqa: F401 (fixture)
     server_member,
@@ -175,20 +175,11 @@ def test_tutorial_resources_through_operators(
 
 def build_with_hook(names: Names) -> None:
     """Agent, credentials, a target group and a job, made directly through the hook (fast setup)."""
-    hook = ElasticJobsHook(CONN_ID)
-    for server in (names.agent_server, names.target_server):
-        hook.create_or_get_server(
-            server, location=LOCATION, admin_login="sqladmin", admin_password="Adm1n-Secret!"
-        )
-    hook.create_or_get_database(names.agent_server, "JobDatabase")
-    hook.create_or_get_database(names.target_server, "TargetDb1")
-    hook.create_or_update_agent("JobDatabase", poll_interval=0.5)
+    hook = build_agent(names)
     for name in ("masteruser", "jobuser"):
         hook.create_or_update_credential(name, name, "Some-Passw0rd!")
-    hook.create_or_update_target_group(
-        "ServerGroup",
-        [TargetMember("SqlServer", names.target_server, refresh_credential="masteruser").to_arm(hook.agent)],
-    )
+    member = TargetMember("SqlServer", names.target_server, refresh_credential="masteruser")
+    hook.create_or_update_target_group("ServerGroup", [member.to_arm(hook.agent)])
     hook.create_or_update_job("Job1", description="to delete")
     hook.close()
 
