@@ -113,7 +113,9 @@ def _resolve_tables(s: Session, expression: exp.Expression) -> list[str]:
 
 
 def _fix_dialect(expression: exp.Expression) -> None:
-    """Bridge what sqlglot leaves as T-SQL: N'…' literals and ``+`` between strings."""
+    """Bridge what sqlglot leaves as T-SQL: N'…' literals, ``+`` between strings, SCHEMA_NAME()."""
+    for schema in list(expression.find_all(exp.CurrentSchema)):
+        schema.replace(exp.Literal.string("dbo"))
     for national in list(expression.find_all(exp.National)):
         national.replace(exp.Literal.string(national.name))
     for add in list(expression.find_all(exp.Add)):

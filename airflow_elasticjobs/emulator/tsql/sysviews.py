@@ -93,13 +93,14 @@ def install(s: Session) -> None:
         "__emulator_admin_login": (0, lambda: s.catalog.admin_login),
         "OBJECT_ID": (-1, object_id),
         "DB_NAME": (-1, lambda *_: s.database),
-        "CURRENT_USER": (0, lambda: principal.user),
+        # sqlglot reads SUSER_SNAME(), SUSER_NAME(), SYSTEM_USER and CURRENT_USER all as CURRENT_USER:
+        # answer the login name (the same as the user name for logins set up like the tutorial's).
+        "CURRENT_USER": (0, lambda: principal.login),
         "USER_NAME": (-1, lambda *_: principal.user),
-        "SUSER_SNAME": (-1, lambda *_: principal.login),
-        "SUSER_NAME": (-1, lambda *_: principal.login),
         "SYSUTCDATETIME": (0, _utc_now),
         "GETUTCDATE": (0, _utc_now),
-        "NEWID": (0, lambda: str(uuid.uuid4()).upper()),
+        "UUID": (0, lambda: str(uuid.uuid4()).upper()),  # NEWID()
+        "CONCAT": (-1, lambda *parts: "".join("" if p is None else str(p) for p in parts)),
     }
     for fname, (nargs, fn) in functions.items():
         conn.create_function(fname, nargs, fn)

@@ -219,6 +219,10 @@ def test_catalog_views_answer_truthfully(server) -> None:
     assert server.rows("TargetDb1", "SELECT OBJECT_ID('nothing'), DB_NAME(), USER_NAME()") == [
         [None, "TargetDb1", "dbo"]
     ]
+    functions = "SELECT SUSER_SNAME(), SCHEMA_NAME(), CONCAT('a', NULL, 1), LEN(NEWID())"
+    assert server.rows("TargetDb1", functions, login="jobuser", password=JOB_PW) == [
+        ["jobuser", "dbo", "a1", 36]
+    ]
 
 
 def test_internal_tables_are_invisible(server) -> None:
