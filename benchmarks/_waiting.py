@@ -23,10 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tests.integration.executions_world import World, fast_options
-from tests.support.emulator import EmulatorProcess, unique_name
+if TYPE_CHECKING:  # imported lazily: a triggerer child process measures its memory without them
+    from tests.integration.executions_world import World
+    from tests.support.emulator import EmulatorProcess
 
 CONN_ID = "elastic_jobs_benchmark"
 TARGET_DB = "TargetDb1"
@@ -51,6 +52,9 @@ class WaitingAgent:
     @contextmanager
     def running(cls) -> Iterator[WaitingAgent]:
         """Start the emulator, build the world and the Airflow connection; stop everything after."""
+        from tests.integration.executions_world import World
+        from tests.support.emulator import EmulatorProcess, unique_name
+
         with tempfile.TemporaryDirectory(prefix="elasticjobs-bench-") as tmp:
             emulator = EmulatorProcess(Path(tmp), token=os.urandom(12).hex(), agent_provisioning_seconds=0.1)
             emulator.start()
@@ -85,6 +89,8 @@ class WaitingAgent:
 
     def start_waiting(self, count: int, seconds: int = 600) -> list[tuple[str, str]]:
         """Start ``count`` executions that each wait ``seconds`` on the target; ``(job, execution id)``."""
+        from tests.integration.executions_world import fast_options
+
         sql = f"WAITFOR DELAY '{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'"
         while len(self.jobs) < count:
             name = f"{JOB_PREFIX}-{len(self.jobs):04d}"
