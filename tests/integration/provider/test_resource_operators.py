@@ -105,11 +105,12 @@ def tutorial_resources_dag(names: Names) -> DAG:
             start_time="2030-01-01T00:00:00Z",
             **COMMON,
         )
+        pause = ElasticJobsScheduleOperator(task_id="pause", job_name="Job1", enabled=False, **COMMON)
         agent_server >> job_db >> agent >> credentials
         target_server >> target_dbs
         for group in groups:
             group.set_upstream([*credentials, *target_dbs])
-        groups >> job >> schedule
+        groups >> job >> schedule >> pause
     return dag
 
 
@@ -140,7 +141,8 @@ def test_tutorial_resources_through_operators(
     job = xcom(dag_run, "job1")
     assert job["steps"] == ["step1", "step2"]
     assert job["version"] == 2  # two steps added → two new versions
-    assert xcom(dag_run, "hourly")["schedule"]["interval"] == "PT1H"
+    hourly = xcom(dag_run, "hourly")["schedule"]
+    assert (hourly["type"], hourly["interval"], hourly["enabled"]) == ("Recurring", "PT1H", True)
 
     # No password reached an XCom or a task log line.
     for task_id in ("masteruser", "jobuser"):
@@ -163,7 +165,8 @@ def test_tutorial_resources_through_operators(
         assert steps[1].properties.target_group.endswith("/targetGroups/ServerGroupExcludingDb2")
         assert steps[0].properties.credential.endswith("/credentials/jobuser")
         schedule = client.jobs.get(*args, "Job1").properties.schedule
-        assert (schedule.type, schedule.enabled, schedule.interval) == ("Recurring", True, "PT1H")
+        # "pause" only disabled it, like Set-AzSqlElasticJob -Disable: type and interval are kept.
+        assert (schedule.type, schedule.enabled, schedule.interval) == ("Recurring", False, "PT1H")
 
     # A second run creates nothing new: servers and databases are create-or-get.
     again = run_dag(tutorial_resources_dag(names))
