@@ -235,6 +235,8 @@ class _Parser:
                 break
             if depth == 0 and word in {"SELECT", "INSERT", "UPDATE", "DELETE"} and nested_dml_allowed:
                 nested_dml_allowed = prev.upper in _SET_OPERATORS
+            if depth == 0 and word in {"VALUES", "DEFAULT"} and head == "INSERT":
+                nested_dml_allowed = False  # INSERT … VALUES (…) SELECT …: the SELECT is a new statement
             if depth == 0 and word == "SET" and set_allowed:
                 set_allowed = False
             self.pos += 1
