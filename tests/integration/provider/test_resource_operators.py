@@ -131,6 +131,8 @@ def test_tutorial_resources_through_operators(
     }
     agent_id = emulator.arm_path(names.rg, "servers", names.agent_server, "jobAgents", names.agent)
     assert xcom(dag_run, "agent", key="elastic_jobs_agent_url") == f"{emulator.url}/_emulator/ui{agent_id}"
+    # Airflow resolved the extra link at task end (get_link) and stored it for the UI.
+    assert xcom(dag_run, "agent", key="_link_ElasticJobsAgentLink") == f"{emulator.url}/_emulator/ui{agent_id}"
     assert xcom(dag_run, "jobuser") == {
         "id": emulator.arm_path(
             names.rg, "servers", names.agent_server, "jobAgents", names.agent, "credentials", "jobuser"
