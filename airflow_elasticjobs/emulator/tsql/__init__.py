@@ -28,8 +28,7 @@ from airflow_elasticjobs.emulator.tsql.errors import (
     cannot_open_database,
     login_failed,
 )
-from airflow_elasticjobs.emulator.tsql.interpreter import CompiledBatch, Interpreter
-from airflow_elasticjobs.emulator.tsql.parser import parse_batch
+from airflow_elasticjobs.emulator.tsql.interpreter import Interpreter, compile_batch
 from airflow_elasticjobs.emulator.tsql.session import (
     MASTER,
     BatchResult,
@@ -112,7 +111,7 @@ def execute_batch(
     batch and is raised with the messages printed before it in ``error.messages``. ``cancel``
     is checked between statements, inside WAITFOR (every 50 ms) and during SQLite work.
     """
-    batch = CompiledBatch(parse_batch(sql))
+    batch = compile_batch(sql)
     canonical = _canonical_database(catalog, database)
     if canonical is None:
         raise cannot_open_database(database)

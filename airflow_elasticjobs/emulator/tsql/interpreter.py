@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from functools import lru_cache
 
 from sqlglot import exp
 
 from airflow_elasticjobs.emulator.tsql import dml, security_statements
 from airflow_elasticjobs.emulator.tsql.errors import TsqlError, canceled, syntax_error
 from airflow_elasticjobs.emulator.tsql.lexer import TokenCursor
-from airflow_elasticjobs.emulator.tsql.parser import Block, If, Simple, Statement
+from airflow_elasticjobs.emulator.tsql.parser import Block, If, Simple, Statement, parse_batch
 from airflow_elasticjobs.emulator.tsql.session import Session
 
 CANCEL_CHECK_SECONDS = 0.05
@@ -49,6 +50,15 @@ class CompiledBatch:
             self.expressions[id(st)] = dml.parse("SELECT " + _rest(st, 1))
         elif st.kind == "RAISERROR":
             self.expressions[id(st)] = _raiserror_arguments(st)
+
+
+@lru_cache(maxsize=256)
+def compile_batch(sql: str) -> CompiledBatch:
+    """Parse and compile a batch once per text (a job step runs the same text on every target).
+
+    A compiled batch is never mutated (statements copy their expression before rewriting it).
+    """
+    return CompiledBatch(parse_batch(sql))
 
 
 def _rest(st: Simple, start: int) -> str:
