@@ -4,6 +4,8 @@
 
 const REFRESH_MS = 5000;
 const query = new URLSearchParams(window.location.search);
+// Airflow's UI leaves "{MAP_INDEX}" as is on the page of an unmapped task instance.
+if (!/^-?\d+$/.test(query.get("map_index") || "")) query.set("map_index", "-1");
 const state = { data: null, filter: "", timer: null };
 
 function cell(row, text, className) {
@@ -99,7 +101,9 @@ function render() {
     link.href = data.url;
     link.target = "_blank";
     link.rel = "noopener";
-    link.textContent = "open in the Azure portal / emulator";
+    link.textContent = /^https:\/\/portal\.azure\./.test(data.url)
+      ? "open the job in the Azure portal"
+      : "open in the emulator";
     summary.append(" (", link, ")");
   }
   renderCounts(data.counts);

@@ -1,0 +1,142 @@
+"""The "Elastic Jobs" task-instance tab in real headless Chromium, after the tutorial's Job1 ran.
+
+The browser signs in to the api-server (the JWT from ``POST /auth/token`` as Airflow's own session
+cookie), opens the task instance page of the start task in Airflow's UI, switches into the plugin's
+frame and checks the targets of both steps with their states, the per-lifecycle counts and the state
+filter. It then follows the extra link to the emulator's own page. Screenshots are written to
+``test-artifacts/``. Skipped only when Chromium or its driver is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.integration.ui.conftest import START_TASK, ApiServer, TutorialRun
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+WAIT_SECONDS = 30
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium driven by selenium (the Debian ``chromium`` and ``chromium-driver`` packages)."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("Chromium is not installed here: apt-get install -y chromium chromium-driver")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (test extra)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        "--ignore-certificate-errors",  # the emulator's self-signed certificate
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver: Any, condition: Any, what: str) -> Any:
+    """Wait for ``condition``; on timeout keep a screenshot and the page source for the post-mortem."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.2).until(condition, message=what)
+    except TimeoutException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "failure.png"))
+        (ARTIFACTS / "failure.html").write_text(driver.page_source)
+        raise
+
+
+def _target_rows(driver: Any) -> list[tuple[str, str, str, str]]:
+    """(step, server, database, lifecycle) of every row the tab shows."""
+    from selenium.webdriver.common.by import By
+
+    rows = []
+    for row in driver.find_elements(By.CSS_SELECTOR, "#targets tbody tr"):
+        cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        rows.append((cells[0], cells[1], cells[2], cells[3]))
+    return rows
+
+
+def test_tab_lists_the_targets_of_both_steps_with_their_states(
+    browser: Any, api_server: ApiServer, tutorial_run: TutorialRun
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.get(f"{api_server.url}/api/v2/monitor/health")  # same origin first, to set the cookie
+    browser.add_cookie({"name": "_token", "value": api_server.token(), "path": "/"})
+    run = quote(tutorial_run.run_id, safe="")
+    browser.get(
+        f"{api_server.url}/dags/{tutorial_run.dag_id}/runs/{run}/tasks/{START_TASK}/plugin/elastic-jobs"
+    )
+
+    frame = _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "iframe")), "the plugin frame")
+    assert "/elastic-jobs/view?" in frame.get_attribute("src")
+    browser.switch_to.frame(frame)
+    _wait(browser, lambda d: len(_target_rows(d)) >= 3, "target rows in the Elastic Jobs tab")
+    server = tutorial_run.world.target_server
+    rows = _target_rows(browser)
+    databases = [row for row in rows if not row[2].startswith("(")]
+    assert databases == [
+        ("1 step1", server, "TargetDb1", "Succeeded"),
+        ("1 step1", server, "TargetDb2", "Succeeded"),
+        ("2 step2", server, "TargetDb1", "Succeeded"),
+    ]
+    steps = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#steps tbody tr")]
+    assert [s.split()[:3] for s in steps] == [["1", "step1", "Succeeded"], ["2", "step2", "Succeeded"]]
+    assert browser.find_element(By.ID, "execution-lifecycle").text == "Succeeded"
+    assert browser.find_element(By.ID, "counts").text == "Succeeded: 3"
+    assert tutorial_run.execution_id in browser.find_element(By.ID, "title").text
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(ARTIFACTS / "elastic-jobs-task-instance-tab.png"))
+
+    # Filter by state inside the frame: every shown row has the chosen lifecycle.
+    browser.switch_to.frame(frame)
+    Select(browser.find_element(By.ID, "state-filter")).select_by_value("Succeeded")
+    assert {row[3] for row in _target_rows(browser)} == {"Succeeded"}
+    browser.find_element(By.CSS_SELECTOR, "#counts button").click()  # toggles the same filter off
+    assert len(_target_rows(browser)) == len(rows)
+    browser.switch_to.default_content()
+
+
+def test_emulator_link_opens_the_emulator_page_of_the_execution(
+    browser: Any, tutorial_run: TutorialRun
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    world = tutorial_run.world
+    execution = world.agent_path("jobs", "Job1", "executions", tutorial_run.execution_id)
+    browser.get(f"{world.emulator.url}/_emulator/ui{execution}")
+    rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#targets tbody tr")]
+    assert sum("TargetDb1" in r and "Succeeded" in r for r in rows) == 2
+    assert sum("TargetDb2" in r and "Succeeded" in r for r in rows) == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "emulator-execution-page.png"))
