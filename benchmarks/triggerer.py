@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +152,6 @@ def run(count: int, poll_interval: float, window: float) -> tuple[list[dict[str,
         "meets_rss_target": extra_rss < TARGET_EXTRA_RSS_MB,
         "meets_cpu_target": result["cpu_percent"] < TARGET_CPU_PERCENT,
         "meets_latency_target": p95 <= poll_interval,
-        "measured_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
     return [row], summary
 
