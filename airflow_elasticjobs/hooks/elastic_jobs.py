@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
@@ -21,27 +20,25 @@ from airflow_elasticjobs.hooks.connection import (
     ElasticJobsConnectionSettings,
     build_sync_credential,
 )
+from airflow_elasticjobs.hooks.errors import delete_if_exists, describe_error, get_or_none
+from airflow_elasticjobs.hooks.execution_helpers import ExecutionHelpersMixin
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
+from airflow_elasticjobs.hooks.server_helpers import ServerHelpersMixin
 from airflow_elasticjobs.validation import AGENT_SKUS
 
 if TYPE_CHECKING:
     from azure.mgmt.sql import SqlManagementClient
     from azure.mgmt.sql.models import (
-        Database,
         Job,
         JobAgent,
         JobCredential,
-        JobExecution,
         JobStep,
         JobTargetGroup,
         JobVersion,
-        Server,
     )
 
-T = TypeVar("T")
 
-
-class ElasticJobsHook(BaseHook):
+class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, BaseHook):
     """Sync hook for Azure SQL Elastic Jobs over Azure Resource Manager (or the local emulator).
 
     Resource group, server and agent default to the connection's values; the constructor arguments
@@ -172,120 +169,11 @@ class ElasticJobsHook(BaseHook):
             f"Connected to {settings.endpoint}: server {self.server_name!r} has job agents {agents}."
         )
 
-    # -- helpers ----------------------------------------------------------------------------------
-    @staticmethod
-    def get_or_none(call: Callable[[], T]) -> T | None:
-        """Run a GET; return ``None`` when ARM answers 404 (the resource does not exist)."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            return call()
-        except ResourceNotFoundError:
-            return None
-
-    @staticmethod
-    def delete_if_exists(existing: Any, call: Callable[[], Any]) -> bool:
-        """Run a delete (waiting for an LRO poller) when ``existing`` is not ``None``.
-
-        ARM answers a DELETE of a missing resource with 204 (REST spec, e.g. ``Jobs_Delete``: "204 The
-        specified job does not exist"), which the SDK does not surface, so the caller passes the result
-        of a GET; a 404 during the delete (a parent already gone) also counts as absent. Returns
-        whether something was deleted.
-        """
-        from azure.core.exceptions import ResourceNotFoundError
-
-        if existing is None:
-            return False
-        try:
-            result = call()
-            if hasattr(result, "result"):
-                result.result()
-        except ResourceNotFoundError:
-            return False
-        return True
-
-    # -- servers and databases --------------------------------------------------------------------
-    def get_server(self, server_name: str) -> Server | None:
-        """The logical server, or ``None``."""
-        return self.get_or_none(lambda: self.get_conn().servers.get(self.resource_group_name, server_name))
-
-    def create_or_get_server(
-        self, server_name: str, *, location: str, admin_login: str, admin_password: str
-    ) -> tuple[Server, bool]:
-        """Return the existing server, or create it and wait; ``(server, created)``."""
-        existing = self.get_server(server_name)
-        if existing is not None:
-            return existing, False
-        from azure.mgmt.sql.models import Server, ServerProperties
-
-        body = Server(
-            location=location,
-            properties=ServerProperties(
-                administrator_login=admin_login, administrator_login_password=admin_password, version="12.0"
-            ),
-        )
-        poller = self.get_conn().servers.begin_create_or_update(self.resource_group_name, server_name, body)
-        return poller.result(), True
-
-    def delete_server(self, server_name: str) -> bool:
-        """Delete a server (waits); ``False`` if it did not exist."""
-        return self.delete_if_exists(
-            self.get_server(server_name),
-            lambda: self.get_conn().servers.begin_delete(self.resource_group_name, server_name),
-        )
-
-    def get_database(self, server_name: str, database_name: str) -> Database | None:
-        """The database, or ``None``."""
-        return self.get_or_none(
-            lambda: self.get_conn().databases.get(self.resource_group_name, server_name, database_name)
-        )
-
-    def create_or_get_database(
-        self,
-        server_name: str,
-        database_name: str,
-        *,
-        location: str | None = None,
-        sku_name: str | None = None,
-    ) -> tuple[Database, bool]:
-        """Return the existing database, or create it (in the server's location) and wait."""
-        existing = self.get_database(server_name, database_name)
-        if existing is not None:
-            return existing, False
-        from azure.mgmt.sql.models import Database, Sku
-
-        body = Database(
-            location=location or self._server_location(server_name),
-            sku=Sku(name=sku_name) if sku_name else None,
-        )
-        poller = self.get_conn().databases.begin_create_or_update(
-            self.resource_group_name, server_name, database_name, body
-        )
-        return poller.result(), True
-
-    def delete_database(self, server_name: str, database_name: str) -> bool:
-        """Delete a database (waits); ``False`` if it did not exist."""
-        return self.delete_if_exists(
-            self.get_database(server_name, database_name),
-            lambda: self.get_conn().databases.begin_delete(
-                self.resource_group_name, server_name, database_name
-            ),
-        )
-
-    def _server_location(self, server_name: str) -> str:
-        server = self.get_server(server_name)
-        if server is None:
-            raise ValueError(
-                f"server_name: server {server_name!r} does not exist in resource group "
-                f"{self.resource_group_name!r}; create it first (ElasticJobsServerOperator) or fix the name."
-            )
-        return server.location
-
     # -- job agents -------------------------------------------------------------------------------
     def get_agent(self) -> JobAgent | None:
         """The job agent, or ``None``."""
         a = self.agent
-        return self.get_or_none(
+        return get_or_none(
             lambda: self.get_conn().job_agents.get(a.resource_group_name, a.server_name, a.agent_name)
         )
 
@@ -332,7 +220,7 @@ class ElasticJobsHook(BaseHook):
     def delete_agent(self) -> bool:
         """Delete the job agent (waits for the LRO); ``False`` if it did not exist."""
         a = self.agent
-        return self.delete_if_exists(
+        return delete_if_exists(
             self.get_agent(),
             lambda: self.get_conn().job_agents.begin_delete(
                 a.resource_group_name, a.server_name, a.agent_name
@@ -346,9 +234,7 @@ class ElasticJobsHook(BaseHook):
     # -- credentials ------------------------------------------------------------------------------
     def get_credential(self, credential_name: str) -> JobCredential | None:
         """A job credential (its password is never returned by ARM), or ``None``."""
-        return self.get_or_none(
-            lambda: self.get_conn().job_credentials.get(*self._agent_args(), credential_name)
-        )
+        return get_or_none(lambda: self.get_conn().job_credentials.get(*self._agent_args(), credential_name))
 
     def list_credentials(self) -> list[JobCredential]:
         """All job credentials of the agent."""
@@ -365,7 +251,7 @@ class ElasticJobsHook(BaseHook):
 
     def delete_credential(self, credential_name: str) -> bool:
         """Delete a job credential; ``False`` if it did not exist."""
-        return self.delete_if_exists(
+        return delete_if_exists(
             self.get_credential(credential_name),
             lambda: self.get_conn().job_credentials.delete(*self._agent_args(), credential_name),
         )
@@ -373,7 +259,7 @@ class ElasticJobsHook(BaseHook):
     # -- target groups ----------------------------------------------------------------------------
     def get_target_group(self, target_group_name: str) -> JobTargetGroup | None:
         """A target group, or ``None``."""
-        return self.get_or_none(
+        return get_or_none(
             lambda: self.get_conn().job_target_groups.get(*self._agent_args(), target_group_name)
         )
 
@@ -392,7 +278,7 @@ class ElasticJobsHook(BaseHook):
 
     def delete_target_group(self, target_group_name: str) -> bool:
         """Delete a target group; ``False`` if it did not exist."""
-        return self.delete_if_exists(
+        return delete_if_exists(
             self.get_target_group(target_group_name),
             lambda: self.get_conn().job_target_groups.delete(*self._agent_args(), target_group_name),
         )
@@ -400,7 +286,7 @@ class ElasticJobsHook(BaseHook):
     # -- jobs, steps, versions --------------------------------------------------------------------
     def get_job(self, job_name: str) -> Job | None:
         """A job, or ``None``."""
-        return self.get_or_none(lambda: self.get_conn().jobs.get(*self._agent_args(), job_name))
+        return get_or_none(lambda: self.get_conn().jobs.get(*self._agent_args(), job_name))
 
     def list_jobs(self) -> list[Job]:
         """All jobs of the agent."""
@@ -437,7 +323,7 @@ class ElasticJobsHook(BaseHook):
 
     def delete_job(self, job_name: str) -> bool:
         """Delete a job with its steps and history; ``False`` if it did not exist."""
-        return self.delete_if_exists(
+        return delete_if_exists(
             self.get_job(job_name), lambda: self.get_conn().jobs.delete(*self._agent_args(), job_name)
         )
 
@@ -448,9 +334,7 @@ class ElasticJobsHook(BaseHook):
 
     def get_step(self, job_name: str, step_name: str) -> JobStep | None:
         """A step of the job's current version, or ``None``."""
-        return self.get_or_none(
-            lambda: self.get_conn().job_steps.get(*self._agent_args(), job_name, step_name)
-        )
+        return get_or_none(lambda: self.get_conn().job_steps.get(*self._agent_args(), job_name, step_name))
 
     def create_or_update_step(self, job_name: str, step_name: str, step: Mapping[str, Any]) -> JobStep:
         """Create or update a step from ARM ``JobStep`` JSON (``{"properties": {...}}``)."""
@@ -460,7 +344,7 @@ class ElasticJobsHook(BaseHook):
 
     def delete_step(self, job_name: str, step_name: str) -> bool:
         """Delete a step (a new job version); ``False`` if it did not exist."""
-        return self.delete_if_exists(
+        return delete_if_exists(
             self.get_step(job_name, step_name),
             lambda: self.get_conn().job_steps.delete(*self._agent_args(), job_name, step_name),
         )
@@ -468,97 +352,6 @@ class ElasticJobsHook(BaseHook):
     def list_versions(self, job_name: str) -> list[JobVersion]:
         """The job's versions (``{id, name, type}`` entries; name is the version number)."""
         return list(self.get_conn().job_versions.list_by_job(*self._agent_args(), job_name))
-
-    # -- executions -------------------------------------------------------------------------------
-    def start_execution(self, job_name: str, job_execution_id: str) -> JobExecution:
-        """Start the job with a caller-chosen execution id (PUT; idempotent: an existing id is returned)."""
-        poller = self.get_conn().job_executions.begin_create_or_update(
-            *self._agent_args(), job_name, job_execution_id, polling=False
-        )
-        return poller.result()
-
-    def get_execution(self, job_name: str, job_execution_id: str) -> JobExecution | None:
-        """A root job execution, or ``None``."""
-        return self.get_or_none(
-            lambda: self.get_conn().job_executions.get(*self._agent_args(), job_name, job_execution_id)
-        )
-
-    def list_executions(
-        self,
-        job_name: str | None = None,
-        *,
-        create_time_min: datetime | None = None,
-        create_time_max: datetime | None = None,
-        end_time_min: datetime | None = None,
-        end_time_max: datetime | None = None,
-        is_active: bool | None = None,
-        top: int | None = None,
-    ) -> list[JobExecution]:
-        """Root executions of one job (or of every job of the agent when ``job_name`` is ``None``)."""
-        filters = {
-            "create_time_min": create_time_min,
-            "create_time_max": create_time_max,
-            "end_time_min": end_time_min,
-            "end_time_max": end_time_max,
-            "is_active": is_active,
-            "top": top,
-        }
-        ops = self.get_conn().job_executions
-        if job_name is None:
-            return list(ops.list_by_agent(*self._agent_args(), **filters))
-        return list(ops.list_by_job(*self._agent_args(), job_name, **filters))
-
-    def cancel_execution(self, job_name: str, job_execution_id: str) -> None:
-        """Request cancellation (idempotent: cancelling a finished execution is a no-op in ARM)."""
-        self.get_conn().job_executions.cancel(*self._agent_args(), job_name, job_execution_id)
-
-    def list_step_executions(self, job_name: str, job_execution_id: str) -> list[JobExecution]:
-        """Per-step executions of a root execution."""
-        return list(
-            self.get_conn().job_step_executions.list_by_job_execution(
-                *self._agent_args(), job_name, job_execution_id
-            )
-        )
-
-    def list_target_executions(
-        self, job_name: str, job_execution_id: str, step_name: str | None = None
-    ) -> list[JobExecution]:
-        """Per-target executions of a root execution (of one step when ``step_name`` is given)."""
-        ops = self.get_conn().job_target_executions
-        if step_name is None:
-            return list(ops.list_by_job_execution(*self._agent_args(), job_name, job_execution_id))
-        return list(ops.list_by_step(*self._agent_args(), job_name, job_execution_id, step_name))
-
-
-def describe_error(err: BaseException) -> str:
-    """A short, secret-free description of an ARM/transport/configuration error for users."""
-    from azure.core.exceptions import (
-        ClientAuthenticationError,
-        HttpResponseError,
-        ResourceNotFoundError,
-        ServiceRequestError,
-    )
-
-    if isinstance(err, ClientAuthenticationError):
-        status = err.status_code or "no token"
-        return f"Authentication failed ({status}): check the client id, secret/token and tenant."
-    if isinstance(err, ResourceNotFoundError):
-        return f"Not found: {_arm_message(err)} (check the resource group, server and agent names)"
-    if isinstance(err, HttpResponseError):
-        return f"ARM answered {err.status_code}: {_arm_message(err)}"
-    if isinstance(err, ServiceRequestError):
-        text = str(err)
-        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
-            return f"TLS verification failed ({text}); set 'verify' to the emulator's CA bundle path."
-        return f"Endpoint unreachable: {text}"
-    return f"{type(err).__name__}: {err}"
-
-
-def _arm_message(err: Any) -> str:
-    error = getattr(err, "error", None)
-    if error is not None and getattr(error, "message", None):
-        return f"{error.code}: {error.message}"
-    return str(getattr(err, "reason", "") or err).splitlines()[0]
 
 
 __all__ = ["ElasticJobsHook", "describe_error"]

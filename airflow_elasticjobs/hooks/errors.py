@@ -1,0 +1,70 @@
+"""ARM error handling shared by the hooks: 404 as "absent", and short secret-free error descriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def get_or_none(call: Callable[[], T]) -> T | None:
+    """Run a GET; return ``None`` when ARM answers 404 (the resource does not exist)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return call()
+    except ResourceNotFoundError:
+        return None
+
+
+def delete_if_exists(existing: Any, call: Callable[[], Any]) -> bool:
+    """Run a delete (waiting for an LRO poller) when ``existing`` is not ``None``.
+
+    ARM answers a DELETE of a missing resource with 204 (REST spec, e.g. ``Jobs_Delete``: "204 The
+    specified job does not exist"), which the SDK does not surface, so the caller passes the result
+    of a GET; a 404 during the delete (a parent already gone) also counts as absent. Returns
+    whether something was deleted.
+    """
+    from azure.core.exceptions import ResourceNotFoundError
+
+    if existing is None:
+        return False
+    try:
+        result = call()
+        if hasattr(result, "result"):
+            result.result()
+    except ResourceNotFoundError:
+        return False
+    return True
+
+
+def describe_error(err: BaseException) -> str:
+    """A short, secret-free description of an ARM/transport/configuration error for users."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+    )
+
+    if isinstance(err, ClientAuthenticationError):
+        status = err.status_code or "no token"
+        return f"Authentication failed ({status}): check the client id, secret/token and tenant."
+    if isinstance(err, ResourceNotFoundError):
+        return f"Not found: {_arm_message(err)} (check the resource group, server and agent names)"
+    if isinstance(err, HttpResponseError):
+        return f"ARM answered {err.status_code}: {_arm_message(err)}"
+    if isinstance(err, ServiceRequestError):
+        text = str(err)
+        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+            return f"TLS verification failed ({text}); set 'verify' to the emulator's CA bundle path."
+        return f"Endpoint unreachable: {text}"
+    return f"{type(err).__name__}: {err}"
+
+
+def _arm_message(err: Any) -> str:
+    error = getattr(err, "error", None)
+    if error is not None and getattr(error, "message", None):
+        return f"{error.code}: {error.message}"
+    return str(getattr(err, "reason", "") or err).splitlines()[0]
