@@ -18,12 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
 def _endpoint(api: ApiServer, run: TutorialRun, task_id: str = START_TASK) -> str:
-    return (
-        f"{api.url}/elastic-jobs/execution?"
-        + httpx.QueryParams(
-            {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": task_id, "map_index": -1}
-        ).__str__()
-    )
+    query = {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": task_id, "map_index": -1}
+    return f"{api.url}/elastic-jobs/execution?{httpx.QueryParams(query)}"
 
 
 def test_unauthenticated_request_is_refused(api_server: ApiServer, tutorial_run: TutorialRun) -> None:
