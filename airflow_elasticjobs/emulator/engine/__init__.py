@@ -121,3 +121,10 @@ class Engine:
         run = runner.run_for(stored["id"])
         if run is not None:
             runner.cancel(run)
+            return
+        # Not running here: either it just finished (its end is saved before it leaves the runner)
+        # or it awaits recovery, which honours a persisted request.
+        current = self._records.get(stored["id"])
+        if current is not None and rec.lifecycle_of(current) not in lc.TERMINAL:
+            current[rec.PRIVATE]["cancel_requested"] = True
+            self._records.save(current)

@@ -117,6 +117,8 @@ class Runner:
 
     # -- helpers ----------------------------------------------------------------------------
     def _guard(self, func: Callable[..., None], *args: Any) -> None:
+        if self._stopping:
+            return
         try:
             func(*args)
         except Exception:
