@@ -18,85 +18,25 @@ from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout, TaskDef
 from airflow_elasticjobs.execution_id import ExecutionKey, attempt_execution_id
 from airflow_elasticjobs.execution_state import (
     DEFAULT_FAIL_ON,
-    TERMINAL,
     ExecutionSummary,
     Lifecycle,
     ProgressTracker,
-    TargetResult,
 )
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
+from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize
 from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
-from airflow_elasticjobs.validation import check_name, invalid, is_templated
+from airflow_elasticjobs.validation import check_name, invalid
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 
 EXECUTION_ID_KEY = "execution_id"
 """XCom key under which the start operator pushes the execution id before it waits."""
 
 # The deferral's own timeout is only a safety net behind the trigger's deadline (which cancels).
 _DEFER_GRACE_SECONDS = 300.0
-
-
-def seconds(field: str, value: float | timedelta | None, *, allow_none: bool = True) -> float | None:
-    """A positive duration in seconds from a number or a ``timedelta``; the error names ``field``."""
-    if value is None and allow_none:
-        return None
-    if is_templated(value):
-        return None
-    number = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
-        raise invalid(field, value, "use a positive number of seconds or a timedelta")
-    return float(number)
-
-
-def parse_fail_states(field: str, values: Iterable[str | Lifecycle]) -> frozenset[Lifecycle]:
-    """Parse terminal lifecycles for ``field`` (an active lifecycle can never end a wait)."""
-    try:
-        states = Lifecycle.parse_many(field, values)
-    except ValueError as err:
-        raise invalid(field, values, str(err)) from None
-    if not states <= TERMINAL:
-        active = sorted(s.value for s in states - TERMINAL)
-        raise invalid(
-            field, values, f"{active} are not terminal; choose from {sorted(s.value for s in TERMINAL)}"
-        )
-    return states
-
-
-def summarize(hook: ElasticJobsHook, job_name: str, execution: Any) -> ExecutionSummary:
-    """The execution and all its target executions as an :class:`ExecutionSummary`."""
-    targets = hook.list_target_executions(job_name, execution.name)
-    return ExecutionSummary(
-        execution_id=execution.name,
-        job_name=job_name,
-        lifecycle=Lifecycle.parse(execution.lifecycle),
-        targets=tuple(TargetResult.from_model(t) for t in targets),
-        last_message=execution.last_message,
-    )
-
-
-def check_event(event: Any, execution_id: str | None = None) -> Mapping[str, Any]:
-    """Validate a trigger event payload; raise with its message unless it says ``done``."""
-    if not isinstance(event, Mapping) or event.get("status") not in ("done", "timeout", "error"):
-        raise AirflowException(
-            f"Unexpected trigger event {event!r}; expected a status of done/timeout/error."
-        )
-    if execution_id is not None and event.get("execution_id") != execution_id:
-        raise AirflowException(
-            f"Trigger event for execution {event.get('execution_id')}, expected {execution_id}."
-        )
-    if event["status"] == "timeout":
-        raise AirflowTaskTimeout(event.get("message"))
-    if event["status"] == "error":
-        raise AirflowException(
-            f"Waiting for execution {event.get('execution_id')} failed: {event.get('message')} "
-            "(the execution was not cancelled)."
-        )
-    return event
 
 
 class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
@@ -149,7 +89,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         self.deferrable = deferrable
         self.poll_interval = seconds("poll_interval", poll_interval, allow_none=False)
         self.timeout = seconds("timeout", timeout)
-        self.fail_on = parse_fail_states("fail_on", fail_on)
+        self.fail_on = lifecycles("fail_on", fail_on, terminal_only=True)
         self.progress_interval = seconds("progress_interval", progress_interval, allow_none=False)
         self.error_budget = seconds("error_budget", error_budget, allow_none=False)
         if isinstance(failure_cap, bool) or not isinstance(failure_cap, int) or failure_cap < 1:

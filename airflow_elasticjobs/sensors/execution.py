@@ -1,0 +1,234 @@
+"""``ElasticJobsExecutionSensor``: wait for an execution to reach a state (poke, reschedule or deferred).
+
+The sensor watches a given execution, or the latest execution of a job (optionally created at or
+after a time, e.g. ``{{ data_interval_start }}``) so executions started by the agent's own schedule
+can be monitored. It never cancels anything: it did not start the execution.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+
+from airflow_elasticjobs.execution_state import (
+    ACTIVE,
+    DEFAULT_FAIL_ON,
+    SUCCESSFUL,
+    Lifecycle,
+    ProgressTracker,
+)
+from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.operators.execution import EXECUTION_ID_KEY
+from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize
+from airflow_elasticjobs.triggers.transient import is_transient
+from airflow_elasticjobs.validation import check_conn_id, check_name, invalid, parse_time
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+
+
+class ElasticJobsExecutionSensor(BaseSensorOperator):
+    """Wait until a job execution reaches one of ``target_states``; fail on ``fail_states``.
+
+    Example (monitor the run the agent's hourly schedule makes in this DAG run's interval)::
+
+        ElasticJobsExecutionSensor(
+            task_id="wait_for_job1",
+            job_name="Job1",
+            created_after="{{ data_interval_start }}",
+            deferrable=True,
+            timeout=3600,
+        )
+
+    :param job_name: the job.
+    :param execution_id: the root execution to watch; ``None`` watches the latest execution of the job
+        (created at or after ``created_after``), waiting for one to appear.
+    :param created_after: ISO 8601 time (templated) bounding the latest-execution lookup.
+    :param target_states: lifecycles that end the wait successfully (default Succeeded,
+        SucceededWithSkipped); active ones such as InProgress are allowed ("wait until it started").
+    :param fail_states: lifecycles that fail the task (default Failed, TimedOut, Canceled, Skipped).
+    :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection id.
+    :param resource_group_name: overrides the connection's resource group.
+    :param server_name: overrides the connection's server.
+    :param agent_name: overrides the connection's job agent.
+    :param deferrable: wait in the triggerer (the same trigger the start operator uses).
+    :param error_budget: deferred mode: seconds of failing polls before the task fails.
+
+    XCom: the execution summary (``execution_id``, ``lifecycle``, ``counts``, ``targets``, …), and the
+    watched execution id under ``execution_id``.
+    """
+
+    template_fields: Sequence[str] = (
+        "elastic_jobs_conn_id",
+        "resource_group_name",
+        "server_name",
+        "agent_name",
+        "job_name",
+        "execution_id",
+        "created_after",
+    )
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        execution_id: str | None = None,
+        created_after: str | datetime | None = None,
+        target_states: Iterable[str | Lifecycle] = SUCCESSFUL,
+        fail_states: Iterable[str | Lifecycle] = DEFAULT_FAIL_ON,
+        elastic_jobs_conn_id: str = DEFAULT_CONN_ID,
+        resource_group_name: str | None = None,
+        server_name: str | None = None,
+        agent_name: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        error_budget: float = 900.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.execution_id = execution_id
+        self.created_after = (
+            created_after.isoformat() if isinstance(created_after, datetime) else created_after
+        )
+        self.elastic_jobs_conn_id = elastic_jobs_conn_id
+        self.resource_group_name = resource_group_name
+        self.server_name = server_name
+        self.agent_name = agent_name
+        self.deferrable = deferrable
+        self.error_budget = seconds("error_budget", error_budget, allow_none=False)
+        self.target_states = lifecycles("target_states", target_states)
+        self.fail_states = lifecycles("fail_states", fail_states)
+        both = self.target_states & self.fail_states
+        if both:
+            raise invalid(
+                "fail_states", sorted(s.value for s in both), "a state cannot be a target and a failure"
+            )
+        self._progress = ProgressTracker()
+        self._last_lifecycle: Lifecycle | None = None
+        self._watched_id: str | None = None
+        self.validate()
+
+    def validate(self) -> None:
+        """Names, connection id and ``created_after`` (skipped while still templated)."""
+        check_conn_id("elastic_jobs_conn_id", self.elastic_jobs_conn_id)
+        check_name("job_name", self.job_name)
+        check_name("execution_id", self.execution_id, required=False)
+        parse_time("created_after", self.created_after)
+
+    def _hook(self) -> ElasticJobsHook:
+        from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+
+        return ElasticJobsHook(
+            self.elastic_jobs_conn_id,
+            resource_group_name=self.resource_group_name,
+            server_name=self.server_name,
+            agent_name=self.agent_name,
+        )
+
+    # -- poke ---------------------------------------------------------------------------------------
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """One check: find the execution, log progress, decide done / not yet / failed."""
+        self.validate()
+        hook = self._hook()
+        try:
+            execution = self._find(hook)
+            if execution is None:
+                return False
+            summary = summarize(hook, self.job_name, execution)
+        except Exception as err:
+            if not is_transient(err):
+                raise
+            self.log.warning("Checking the execution failed, will check again: %s", err)
+            return False
+        finally:
+            hook.close()
+        for line in self._progress.changed_lines(summary.targets):
+            self.log.info("%s", line)
+        return self._decide(context, summary)
+
+    def _find(self, hook: ElasticJobsHook) -> Any | None:
+        if self.execution_id:
+            execution = hook.get_execution(self.job_name, self.execution_id)
+            if execution is None:
+                raise invalid(
+                    "execution_id", self.execution_id, f"no such execution of job {self.job_name!r}"
+                )
+            return execution
+        created_after = parse_time("created_after", self.created_after)
+        found = hook.list_executions(self.job_name, create_time_min=created_after)
+        if not found:
+            since = f" created at or after {self.created_after}" if self.created_after else ""
+            self.log.info("No execution of job %r%s yet", self.job_name, since)
+            return None
+        return max(found, key=lambda e: e.create_time)
+
+    def _decide(self, context: Context, summary: Any) -> bool | PokeReturnValue:
+        lifecycle = summary.lifecycle
+        if lifecycle != self._last_lifecycle:
+            self.log.info("Execution %s of job %r is %s", summary.execution_id, self.job_name, lifecycle)
+            self._last_lifecycle = lifecycle
+        ti = context["ti"]
+        if summary.execution_id != self._watched_id:
+            self._watched_id = summary.execution_id
+            ti.xcom_push(key=EXECUTION_ID_KEY, value=summary.execution_id)
+        if lifecycle in self.fail_states:
+            ti.xcom_push(key="return_value", value=summary.to_xcom())
+            raise AirflowException(summary.failure_message(self.fail_states))
+        if lifecycle in self.target_states:
+            return PokeReturnValue(is_done=True, xcom_value=summary.to_xcom())
+        if lifecycle.is_terminal:
+            wanted = sorted(s.value for s in self.target_states)
+            raise AirflowException(
+                f"Execution {summary.execution_id} of job {self.job_name!r} ended {lifecycle.value}, "
+                f"which is not one of target_states {wanted}; it will not change any more."
+            )
+        return False
+
+    # -- deferred -----------------------------------------------------------------------------------
+    def execute(self, context: Context) -> Any:
+        """Poke once; if not done and ``deferrable``, wait in the triggerer."""
+        if not self.deferrable:
+            return super().execute(context)
+        result = self.poke(context)
+        if isinstance(result, PokeReturnValue) and result.is_done:
+            return result.xcom_value
+        from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
+
+        stop_on = sorted(s.value for s in (self.target_states | self.fail_states) & ACTIVE)
+        self.defer(
+            trigger=ElasticJobsExecutionTrigger(
+                elastic_jobs_conn_id=self.elastic_jobs_conn_id,
+                job_name=self.job_name,
+                execution_id=self.execution_id or self._watched_id,
+                created_after=self.created_after,
+                resource_group_name=self.resource_group_name,
+                server_name=self.server_name,
+                agent_name=self.agent_name,
+                end_time=time.time() + self.timeout,
+                poll_interval=self.poke_interval,
+                stop_on=stop_on,
+                cancel_on_timeout=False,
+                cancel_on_kill=False,
+                error_budget=self.error_budget,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the trigger: re-check the execution it reports and decide."""
+        check_event(event, timeout_error=AirflowSensorTimeout)
+        self.execution_id = event["execution_id"]
+        result = self.poke(context)
+        if isinstance(result, PokeReturnValue):
+            return result.xcom_value
+        raise AirflowException(
+            f"Execution {self.execution_id} is {event.get('lifecycle')} according to the trigger but not "
+            "in a target state when checked again; retry the task."
+        )
