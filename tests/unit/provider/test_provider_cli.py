@@ -1,32 +1,59 @@
-"""``airflow providers list`` / ``airflow providers hooks`` see the provider (a real subprocess)."""
+"""``airflow providers …`` (real subprocesses with their own AIRFLOW_HOME) see the provider, its
+connection type, every connection form field, the field behaviour and the extra links."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
+from airflow_elasticjobs.hooks.connection_form import CONN_FIELDS
 
-def _airflow(*args: str, home: str) -> str:
+HOOK = "airflow_elasticjobs.hooks.elastic_jobs.ElasticJobsHook"
+COMMANDS = ("list", "hooks", "widgets", "behaviours", "links")
+
+
+def _run_all(home: str) -> dict[str, Any]:
+    """Run the ``airflow providers`` commands concurrently; return their JSON output by command."""
     env = {**os.environ, "AIRFLOW_HOME": home}
-    done = subprocess.run(
-        [sys.executable, "-m", "airflow", *args, "--output", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout
+    processes = {
+        command: subprocess.Popen(
+            [sys.executable, "-m", "airflow", "providers", command, "--output", "json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for command in COMMANDS
+    }
+    outputs = {}
+    for command, process in processes.items():
+        stdout, _ = process.communicate(timeout=180)
+        assert process.returncode == 0, f"airflow providers {command} failed"
+        outputs[command] = json.loads(stdout)
+    return outputs
 
 
-@pytest.mark.timeout(240)
-def test_providers_list_and_hooks_show_the_provider(tmp_path) -> None:
-    listing = _airflow("providers", "list", home=str(tmp_path))
-    assert "airflow-elasticjobs" in listing
-    assert "0.1.0" in listing
-    hooks = _airflow("providers", "hooks", home=str(tmp_path))
-    assert "azure_elastic_jobs" in hooks
-    assert "airflow_elasticjobs.hooks.elastic_jobs.ElasticJobsHook" in hooks
+@pytest.mark.timeout(300)
+def test_airflow_providers_commands_show_the_provider(tmp_path) -> None:
+    out = _run_all(str(tmp_path))
+
+    listing = {p["package_name"]: p for p in out["list"]}
+    assert listing["airflow-elasticjobs"]["version"] == "0.1.0"
+
+    hooks = {h["connection_type"]: h["class"] for h in out["hooks"]}
+    assert hooks["azure_elastic_jobs"] == HOOK
+
+    widgets = {w["connection_parameter_name"] for w in out["widgets"] if w["class"] == HOOK}
+    assert widgets == {f"extra__azure_elastic_jobs__{name}" for name in CONN_FIELDS}
+
+    behaviours = [b["field_behaviours"] for b in out["behaviours"]]
+    assert "azure_elastic_jobs" in behaviours  # accepted by the providers manager's schema check
+
+    links = str(out["links"])
+    assert "airflow_elasticjobs.links.elastic_jobs.ElasticJobsAgentLink" in links
+    assert "airflow_elasticjobs.links.elastic_jobs.ElasticJobsExecutionLink" in links

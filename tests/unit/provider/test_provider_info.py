@@ -33,6 +33,13 @@ def test_connection_types_are_valid_against_the_provider_yaml_schema() -> None:
         jsonschema.validate(connection_type, item_schema)
 
 
+def test_field_behaviour_is_valid_against_the_providers_manager_schema() -> None:
+    # The providers manager drops (with only a warning) a behaviour that does not match this schema.
+    jsonschema.validate(
+        ElasticJobsHook.get_ui_field_behaviour(), _schema("customized_form_field_behaviours.schema.json")
+    )
+
+
 def test_our_modules_and_classes_exist() -> None:
     info = get_provider_info()
     ours = [
