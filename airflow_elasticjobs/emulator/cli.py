@@ -93,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as error:
+        print(
+            f"Cannot listen on {args.host}:{args.port}: {error.strerror}; pass another --port (0 = free).",
+            file=sys.stderr,
+        )
+        return 2
     port = sock.getsockname()[1]
     ssl_options: dict[str, str] = {}
     if args.insecure_http:

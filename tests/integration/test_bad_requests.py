@@ -506,3 +506,16 @@ def test_agent_busy_while_creating(emulator: EmulatorProcess, world: World) -> N
             )
         assert poller.result().properties.state == "Ready"
     assert (busy.value.status_code, busy.value.error.code) == (409, "AnotherOperationInProgress")
+
+
+def test_malformed_json_is_a_400(emulator: EmulatorProcess, world: World) -> None:
+    with emulator.http() as http:
+        response = http.put(
+            f"{world.job_id}x",
+            params={"api-version": API_VERSION},
+            content=b'{"properties": ',
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "InvalidRequestContent"
+    assert "body" in response.json()["error"]["message"]
