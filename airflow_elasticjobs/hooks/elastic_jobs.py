@@ -27,6 +27,7 @@ from airflow_elasticjobs.hooks.server_helpers import ServerHelpersMixin
 from airflow_elasticjobs.validation import AGENT_SKUS
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
     from azure.mgmt.sql import SqlManagementClient
     from azure.mgmt.sql.models import (
         Job,
@@ -77,6 +78,7 @@ class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, BaseHook):
             "agent_name": agent_name,
         }
         self._client: SqlManagementClient | None = None
+        self._credential: TokenCredential | None = None
 
     # -- connection form ------------------------------------------------------------------------
     @classmethod
@@ -144,16 +146,21 @@ class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, BaseHook):
                 settings.subscription_id,
                 settings.auth_method,
             )
+            self._credential = build_sync_credential(settings)
             self._client = SqlManagementClient(
-                build_sync_credential(settings), settings.subscription_id, **settings.client_kwargs()
+                self._credential, settings.subscription_id, **settings.client_kwargs()
             )
         return self._client
 
     def close(self) -> None:
-        """Close the client's HTTP session."""
+        """Close the client's HTTP session and the credential's (token requests have their own)."""
         if self._client is not None:
             self._client.close()
             self._client = None
+        close_credential = getattr(self._credential, "close", None)
+        if close_credential is not None:
+            close_credential()
+        self._credential = None
 
     def test_connection(self) -> tuple[bool, str]:
         """Make a real ARM call (list the job agents of the default server) and report the outcome."""

@@ -132,7 +132,9 @@ def test_tutorial_resources_through_operators(
     agent_id = emulator.arm_path(names.rg, "servers", names.agent_server, "jobAgents", names.agent)
     assert xcom(dag_run, "agent", key="elastic_jobs_agent_url") == f"{emulator.url}/_emulator/ui{agent_id}"
     # Airflow resolved the extra link at task end (get_link) and stored it for the UI.
-    assert xcom(dag_run, "agent", key="_link_ElasticJobsAgentLink") == f"{emulator.url}/_emulator/ui{agent_id}"
+    assert (
+        xcom(dag_run, "agent", key="_link_ElasticJobsAgentLink") == f"{emulator.url}/_emulator/ui{agent_id}"
+    )
     assert xcom(dag_run, "jobuser") == {
         "id": emulator.arm_path(
             names.rg, "servers", names.agent_server, "jobAgents", names.agent, "credentials", "jobuser"
@@ -236,3 +238,63 @@ def test_delete_operators_and_cleanup_tolerate_missing_resources(emulator, names
         with pytest.raises(ResourceNotFoundError):
             client.databases.get(names.rg, names.agent_server, "JobDatabase")
         assert client.servers.get(names.rg, names.agent_server).name == names.agent_server
+
+
+def test_target_group_with_every_member_type(emulator, names: Names) -> None:
+    build_agent(names).close()
+    members = [
+        {"type": "SqlServer", "server_name": names.target_server, "refresh_credential": "masteruser"},
+        {
+            "type": "SqlElasticPool",
+            "server_name": names.target_server,
+            "elastic_pool_name": "pool1",
+            "refresh_credential": "masteruser",
+        },
+        {
+            "type": "SqlShardMap",
+            "server_name": names.target_server,
+            "database_name": "ShardMapDb",
+            "shard_map_name": "customers",
+            "refresh_credential": "masteruser",
+        },
+        {
+            "type": "SqlDatabase",
+            "server_name": names.target_server,
+            "database_name": "TargetDb2",
+            "membership_type": "Exclude",
+        },
+    ]
+    with DAG(f"ej_members_{names.rg}", schedule=None, catchup=False) as dag:
+        credential = ElasticJobsCredentialOperator(
+            task_id="masteruser", credential_name="masteruser", credential_conn_id=MASTER_CONN_ID, **COMMON
+        )
+        group = ElasticJobsTargetGroupOperator(
+            task_id="group", target_group_name="AllKinds", members=members, **COMMON
+        )
+        credential >> group
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    assert xcom(dag_run, "group")["change"]["action"] == "create"
+
+    refresh = emulator.arm_path(
+        names.rg, "servers", names.agent_server, "jobAgents", names.agent, "credentials", "masteruser"
+    )
+    with emulator.management_client() as client:
+        group = client.job_target_groups.get(names.rg, names.agent_server, names.agent, "AllKinds")
+        got = sorted(
+            (
+                m.type,
+                m.membership_type,
+                m.elastic_pool_name,
+                m.shard_map_name,
+                m.database_name,
+                (m.refresh_credential or "").lower(),
+            )
+            for m in group.properties.members
+        )
+    assert got == [
+        ("SqlDatabase", "Exclude", None, None, "TargetDb2", ""),
+        ("SqlElasticPool", "Include", "pool1", None, None, refresh.lower()),
+        ("SqlServer", "Include", None, None, None, refresh.lower()),
+        ("SqlShardMap", "Include", None, "customers", "ShardMapDb", refresh.lower()),
+    ]
