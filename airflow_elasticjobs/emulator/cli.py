@@ -121,7 +121,3 @@ def main(argv: list[str] | None = None) -> int:
     server.announcement = f"{READY_PREFIX}{scheme}://{host}:{port} (certificate: {certificate})"
     server.run(sockets=[sock])
     return 0 if server.started else 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
