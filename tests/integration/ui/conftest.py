@@ -3,7 +3,8 @@
 Once per session: the tutorial's world is built through the real SDK against the emulator (servers,
 TargetDb1/TargetDb2, agent, credentials, target logins and users, ServerGroup and
 ServerGroupExcludingDb2, Job1 with step1 and step2), a DAG whose ``ElasticJobsStartJobOperator``
-starts Job1 runs with ``dag.test()``, and only then a real ``airflow api-server`` subprocess starts
+starts Job1 runs with ``dag.test()``; a second DAG starts a job that keeps running (a long
+WAITFOR) without waiting for it; only then a real ``airflow api-server`` subprocess starts
 on a free loopback port over the same metadata database, with the SimpleAuthManager, one known
 user and password, and the provider's plugin loaded from its entry point.
 """
@@ -25,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.executions_world import TUTORIAL_SQL, World
+from tests.integration.executions_world import TUTORIAL_SQL, World, fast_options
 from tests.integration.provider.execution_support import (
     CONN_ID,
     QUICK,
@@ -37,6 +38,7 @@ from tests.integration.provider.execution_support import (
 from tests.support.emulator import EmulatorProcess, unique_name
 
 DAG_ID = "elastic_jobs_ui_tutorial"
+RUNNING_DAG_ID = "elastic_jobs_ui_running"
 START_TASK = "start_job1"
 PLAIN_TASK = "not_an_elastic_jobs_task"
 UI_USER = "ui-tester"
@@ -87,14 +89,20 @@ def _tutorial_job(world: World) -> str:
     )
 
 
-def _tutorial_dag(job_name: str) -> Any:
+def _start_dag(dag_id: str, job_name: str, wait_for_completion: bool = True) -> Any:
+    """A DAG starting ``job_name`` with the start operator, plus a task that is no Elastic Jobs task."""
     from airflow.sdk import DAG, task
 
     from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 
-    with DAG(DAG_ID, schedule=None, catchup=False) as dag:
+    with DAG(dag_id, schedule=None, catchup=False) as dag:
         start = ElasticJobsStartJobOperator(
-            task_id=START_TASK, elastic_jobs_conn_id=CONN_ID, job_name=job_name, deferrable=False, **QUICK
+            task_id=START_TASK,
+            elastic_jobs_conn_id=CONN_ID,
+            job_name=job_name,
+            deferrable=False,
+            wait_for_completion=wait_for_completion,
+            **QUICK,
         )
 
         @task(task_id=PLAIN_TASK)
@@ -111,10 +119,33 @@ def tutorial_run(emulator: EmulatorProcess, airflow_db: Path) -> Iterator[Tutori
     with emulator.management_client() as client, pytest.MonkeyPatch.context() as patch:
         world = World(emulator, client, unique_name("rg")).build()
         patch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_json(world))
-        dag_run = run_dag(_tutorial_dag(_tutorial_job(world)), logical_date=unique_logical_date())
+        dag_run = run_dag(_start_dag(DAG_ID, _tutorial_job(world)), logical_date=unique_logical_date())
         result = xcom(dag_run, START_TASK)
         assert result is not None and result["lifecycle"] == "Succeeded", result
         yield TutorialRun(world, dag_run.dag_id, dag_run.run_id, result["execution_id"], result)
+
+
+@pytest.fixture(scope="session")
+def running_run(tutorial_run: TutorialRun) -> Iterator[TutorialRun]:
+    """An execution still running (a 5-minute WAITFOR) that the DAG started without waiting.
+
+    Tests cancel it to watch the tab follow; it is cancelled at the end of the session regardless.
+    """
+    world = tutorial_run.world
+    group = world.target_group("Db1Only", [world.database_member("TargetDb1")])
+    job = world.job(
+        "SlowJob", [("wait", group, "WAITFOR DELAY '00:05:00';", fast_options(timeoutSeconds=600))]
+    )
+    dag = _start_dag(RUNNING_DAG_ID, job, wait_for_completion=False)
+    dag_run = run_dag(dag, logical_date=unique_logical_date())
+    result = xcom(dag_run, START_TASK)
+    assert result is not None and result["lifecycle"] in ("Created", "InProgress"), result
+    try:
+        yield TutorialRun(world, dag_run.dag_id, dag_run.run_id, result["execution_id"], result)
+    finally:
+        world.client.job_executions.cancel(
+            world.rg, world.agent_server, world.agent, job, result["execution_id"]
+        )
 
 
 def _free_port() -> int:

@@ -72,6 +72,20 @@ def _wait(driver: Any, condition: Any, what: str) -> Any:
         raise
 
 
+def _open_tab(driver: Any, api: ApiServer, run: TutorialRun) -> Any:
+    """Sign in (Airflow's session cookie), open the start task's Elastic Jobs tab; return its frame."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    driver.get(f"{api.url}/api/v2/monitor/health")  # same origin first, to set the cookie
+    driver.add_cookie({"name": "_token", "value": api.token(), "path": "/"})
+    run_id = quote(run.run_id, safe="")
+    driver.get(f"{api.url}/dags/{run.dag_id}/runs/{run_id}/tasks/{START_TASK}/plugin/elastic-jobs")
+    frame = _wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "iframe")), "the plugin frame")
+    assert "/elastic-jobs/view?" in frame.get_attribute("src")
+    return frame
+
+
 def _target_rows(driver: Any) -> list[tuple[str, str, str, str]]:
     """(step, server, database, lifecycle) of every row the tab shows."""
     from selenium.webdriver.common.by import By
@@ -87,19 +101,10 @@ def test_tab_lists_the_targets_of_both_steps_with_their_states(
     browser: Any, api_server: ApiServer, tutorial_run: TutorialRun
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import Select
 
     ARTIFACTS.mkdir(exist_ok=True)
-    browser.get(f"{api_server.url}/api/v2/monitor/health")  # same origin first, to set the cookie
-    browser.add_cookie({"name": "_token", "value": api_server.token(), "path": "/"})
-    run = quote(tutorial_run.run_id, safe="")
-    browser.get(
-        f"{api_server.url}/dags/{tutorial_run.dag_id}/runs/{run}/tasks/{START_TASK}/plugin/elastic-jobs"
-    )
-
-    frame = _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "iframe")), "the plugin frame")
-    assert "/elastic-jobs/view?" in frame.get_attribute("src")
+    frame = _open_tab(browser, api_server, tutorial_run)
     browser.switch_to.frame(frame)
     _wait(browser, lambda d: len(_target_rows(d)) >= 3, "target rows in the Elastic Jobs tab")
     server = tutorial_run.world.target_server
@@ -124,6 +129,31 @@ def test_tab_lists_the_targets_of_both_steps_with_their_states(
     assert {row[3] for row in _target_rows(browser)} == {"Succeeded"}
     browser.find_element(By.CSS_SELECTOR, "#counts button").click()  # toggles the same filter off
     assert len(_target_rows(browser)) == len(rows)
+    browser.switch_to.default_content()
+
+
+def test_tab_follows_a_running_execution_until_it_ends(
+    browser: Any, api_server: ApiServer, running_run: TutorialRun
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.switch_to.frame(_open_tab(browser, api_server, running_run))
+
+    def lifecycle(driver: Any) -> str:
+        found = driver.find_elements(By.ID, "execution-lifecycle")
+        return found[0].text if found else ""
+
+    active = {"Created", "InProgress", "WaitingForChildJobExecutions", "WaitingForRetry"}
+    _wait(browser, lambda d: lifecycle(d) in active, "the running execution shown active")
+    assert "Refreshing every" in browser.find_element(By.ID, "refresh-note").text
+    world = running_run.world
+    world.client.job_executions.cancel(
+        world.rg, world.agent_server, world.agent, "SlowJob", running_run.execution_id
+    )
+    # No reload: the tab polls while the execution is active and shows the new state by itself.
+    _wait(browser, lambda d: lifecycle(d) == "Canceled", "the tab following the cancellation")
+    assert {row[3] for row in _target_rows(browser)} == {"Canceled"}
+    assert "Updated" in browser.find_element(By.ID, "refresh-note").text
     browser.switch_to.default_content()
 
 
