@@ -15,8 +15,8 @@ event:
 
 Every event carries ``execution_id``, ``job_name``, ``lifecycle`` (last seen, may be ``None``) and
 ``message``. When the task is killed by a user while deferred (mark failed / success, clear),
-Airflow ≥ 3.2 calls :meth:`on_kill`, which cancels the execution when ``cancel_on_kill``. Triggerer
-shutdown or restart does not call it, so a redeploy never cancels a running job.
+Airflow 3.3's triggerer awaits :meth:`on_kill`, which cancels the execution when ``cancel_on_kill``.
+Triggerer shutdown or restart does not call it, so a redeploy never cancels a running job.
 """
 
 from __future__ import annotations
