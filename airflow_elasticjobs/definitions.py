@@ -12,7 +12,7 @@ convenient in templated or generated DAGs::
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, astuple, dataclass, fields
 from typing import Any, TypeVar
 
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
@@ -160,7 +160,7 @@ class TargetGroupSpec:
                 [asdict(m) for m in self.members],
                 "add at least one Include member (exclusions only subtract from included targets)",
             )
-        keys = [member_key(m.to_arm(AgentRef("s", "r", "v", "a"))) for m in self.members]
+        keys = [tuple(str(v or "").lower() for v in astuple(m)) for m in self.members]
         if len(set(keys)) != len(keys):
             raise invalid(field_name, [asdict(m) for m in self.members], "remove the duplicate member")
 
