@@ -52,6 +52,13 @@ def parse(text: str) -> exp.Expression:
     if len(expressions) != 1:
         raise syntax_error(text[:30])
     expression = expressions[0]
+    for parameter in expression.find_all(exp.Parameter, exp.Placeholder):
+        name = parameter.sql(dialect="tsql") or "?"
+        if name.startswith("@@"):
+            raise UnsupportedStatement(f"system function {name}")
+        raise TsqlError(
+            137, 15, f'Must declare the scalar variable "{name}". (The emulator has no variables.)'
+        )
     if isinstance(expression, exp.Select) and expression.args.get("into"):
         raise UnsupportedStatement("SELECT … INTO", "Use CREATE TABLE and INSERT … SELECT.")
     if not isinstance(

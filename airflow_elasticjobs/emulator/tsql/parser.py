@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from airflow_elasticjobs.emulator.tsql.errors import UnsupportedStatement, syntax_error
-from airflow_elasticjobs.emulator.tsql.lexer import Token, tokenize
+from airflow_elasticjobs.emulator.tsql.lexer import WORD, Token, tokenize
 
 STATEMENT_START = frozenset(
     [
@@ -296,6 +296,8 @@ def check_supported(simple: Simple) -> None:
             "GO",
             "GO is a batch separator of client tools (sqlcmd, SSMS), not T-SQL: send each batch separately.",
         )
+    if simple.tokens[0].kind != WORD:
+        raise syntax_error(simple.tokens[0].display())
     if simple.kind not in SUPPORTED_KINDS:
         raise UnsupportedStatement(simple.kind)
     if simple.kind == "WAITFOR" and not (len(simple.tokens) > 1 and simple.tokens[1].is_word("DELAY")):

@@ -46,6 +46,9 @@ def test_dml_round_trip_with_rowcounts(server) -> None:
         ("WAITFOR DELAY '99:00:00'", 148),
         ("IF 1 = 1", 102),
         ("BEGIN SELECT 1", 102),
+        ("(SELECT 1)", 102),
+        ("SELECT @x", 137),
+        ("SELECT @@ROWCOUNT", 40517),
     ],
 )
 def test_errors_carry_sql_server_numbers(server, sql, number) -> None:
