@@ -103,3 +103,16 @@ def test_loopback_reads_without_token_and_the_token_never_reaches_the_log(emulat
     assert signed_in.status_code == 303
     assert signed_in.cookies[SESSION_COOKIE] != emulator.token
     assert emulator.token not in emulator.log_text()
+
+
+def test_agent_and_job_pages_link_down_to_the_execution(remote: tuple[TestClient, str]) -> None:
+    client, page = remote
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    execution_link = f'href="{page}"'
+    agent = client.get(f"{UI_PREFIX}{AGENT}", headers=headers)
+    job = client.get(f"{UI_PREFIX}{JOB}", headers=headers)
+    assert (
+        agent.status_code == 200 and execution_link in agent.text and f'href="{UI_PREFIX}{JOB}"' in agent.text
+    )
+    assert job.status_code == 200 and execution_link in job.text
+    assert '<span class="lc Created">Created</span>' in job.text  # the root execution's own lifecycle
