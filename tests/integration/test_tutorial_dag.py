@@ -1,0 +1,134 @@
+"""The tutorial DAG end to end through Airflow against the emulator, and the one-command demo.
+
+The first run must leave exactly the tutorial's outcome: Step1Table in TargetDb1 and TargetDb2,
+Step2Table only in TargetDb1 (step2's group is the server minus TargetDb2), and Job1 on an enabled
+hourly agent-side schedule. A second run with ``cleanup`` removes everything it created.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+
+from tests.dags.harness import TutorialWorld, failed_tasks, load_example_dag, run_dag, tutorial_world
+from tests.integration.provider.execution_support import xcom
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parents[2]
+DAG_ID = "elastic_jobs_tutorial"
+
+
+@pytest.fixture(scope="module")
+def world(emulator, airflow_db) -> Iterator[TutorialWorld]:
+    """Connections for fresh names in the shared emulator."""
+    with tutorial_world(emulator) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def first_run(world: TutorialWorld) -> object:
+    """The tutorial DAG run once (no cleanup)."""
+    dag_run = run_dag(load_example_dag(DAG_ID), world.names.dag_conf())
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    return dag_run
+
+
+def test_step1_table_everywhere_step2_table_everywhere_but_db2(world: TutorialWorld, first_run) -> None:
+    """TargetDb1 gets both tables; TargetDb2, excluded from step2's group, only Step1Table."""
+    tables = world.tables()
+    assert {"Step1Table", "Step2Table"} <= set(tables["TargetDb1"])
+    assert "Step1Table" in tables["TargetDb2"]
+    assert "Step2Table" not in tables["TargetDb2"]
+
+
+def test_per_step_and_per_target_executions_are_reported(world: TutorialWorld, first_run) -> None:
+    """The monitoring task's XCom counts step1 on two databases and step2 on one, all Succeeded."""
+    per_step = xcom(first_run, "show_step_and_target_executions")
+    assert per_step == {"step1": {"Succeeded": 2}, "step2": {"Succeeded": 1}}
+    execution_id = xcom(first_run, "start_job1")["execution_id"]
+    with world.emulator.management_client() as client:
+        execution = client.job_executions.get(*world.agent_args(), "Job1", execution_id)
+        targets = client.job_target_executions.list_by_job_execution(
+            *world.agent_args(), "Job1", execution_id
+        )
+        ran = sorted(
+            (t.properties.step_name, t.properties.target.database_name)
+            for t in targets
+            if t.properties.target.database_name
+        )
+    assert execution.properties.lifecycle == "Succeeded"
+    assert ran == [("step1", "TargetDb1"), ("step1", "TargetDb2"), ("step2", "TargetDb1")]
+
+
+def test_job1_is_scheduled_hourly_afterwards(world: TutorialWorld, first_run) -> None:
+    """``Set-AzSqlElasticJob -IntervalType Hour -IntervalCount 1 -Enable``: Recurring, PT1H, enabled."""
+    with world.emulator.management_client() as client:
+        schedule = client.jobs.get(*world.agent_args(), "Job1").properties.schedule
+    assert (schedule.type, schedule.interval, schedule.enabled) == ("Recurring", "PT1H", True)
+    assert schedule.start_time is not None
+
+
+def test_cleanup_run_removes_everything(world: TutorialWorld, first_run) -> None:
+    """A run with ``cleanup`` deletes job, groups, credentials, agent and both servers."""
+    dag_run = run_dag(load_example_dag(DAG_ID), world.names.dag_conf(cleanup=True))
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    names = world.names
+    rg = names.resource_group
+    with world.emulator.management_client() as client:
+        gone = [
+            lambda: client.jobs.get(*world.agent_args(), "Job1"),
+            lambda: client.job_target_groups.get(*world.agent_args(), "ServerGroup"),
+            lambda: client.job_target_groups.get(*world.agent_args(), "ServerGroupExcludingDb2"),
+            lambda: client.job_credentials.get(*world.agent_args(), "masteruser"),
+            lambda: client.job_credentials.get(*world.agent_args(), "jobuser"),
+            lambda: client.job_agents.get(*world.agent_args()),
+            lambda: client.databases.get(rg, names.target_server, "TargetDb1"),
+            lambda: client.databases.get(rg, names.target_server, "TargetDb2"),
+            lambda: client.databases.get(rg, names.agent_server, names.job_database),
+            lambda: client.servers.get(rg, names.target_server),
+            lambda: client.servers.get(rg, names.agent_server),
+        ]
+        for i, get in enumerate(gone):
+            with pytest.raises(ResourceNotFoundError):
+                get()
+                pytest.fail(f"resource #{i} still exists after cleanup")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.timeout(420)
+def test_demo_script_runs_the_tutorial_and_stops_the_emulator(airflow_db) -> None:
+    """``scripts/demo.py`` (the demo after installation): exit 0, per-target table, nothing left running."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=ROOT,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    out = result.stdout
+    assert re.search(r"TargetDb1\s+yes\s+yes", out), out
+    assert re.search(r"TargetDb2\s+yes\s+-", out), out
+    assert re.search(r"step2\s+\S+\s+TargetDb1\s+Succeeded", out), out
+    assert "type=Recurring, interval=PT1H, enabled=True" in out
+    assert "DEMO OK" in out
+    pid = int(re.search(r"\(pid (\d+), state in", out).group(1))
+    assert not _alive(pid), f"emulator pid {pid} still running after the demo"
+    assert not re.search(r"Demo-[\w-]{16}-7a!", out + result.stderr), "a generated password was printed"
