@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from airflow_elasticjobs.emulator.context import EmulatorContext
 
 
+def _server_name(server_id: str) -> str:
+    return server_id.rstrip("/").rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True)
 class ServerCatalog:
     """The catalog of one emulated ``Microsoft.Sql/servers`` resource.
@@ -38,20 +42,15 @@ class ServerCatalog:
     def from_store(
         cls, store: Store, hasher: PasswordHasher, state_dir: Path, server_id: str
     ) -> ServerCatalog:
-        """Build the catalog of the server with ARM id ``server_id``."""
-        name = server_id.rstrip("/").rsplit("/", 1)[-1]
+        """Build the catalog of the server with ARM id ``server_id`` (same layout as the context's)."""
+        name = _server_name(server_id)
         return cls(server_id, name, store, hasher, state_dir / "databases" / name.lower())
 
     @classmethod
     def from_context(cls, context: EmulatorContext, server_id: str) -> ServerCatalog:
         """Build the catalog of a server from the emulator's shared context."""
-        return cls(
-            server_id,
-            server_id.rstrip("/").rsplit("/", 1)[-1],
-            context.store,
-            context.hasher,
-            context.database_dir(server_id.rstrip("/").rsplit("/", 1)[-1]),
-        )
+        name = _server_name(server_id)
+        return cls(server_id, name, context.store, context.hasher, context.database_dir(name))
 
     def database_names(self) -> list[str]:
         """Names of the server's databases (including ``master``), in creation order."""
