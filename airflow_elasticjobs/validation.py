@@ -6,7 +6,8 @@ expression (``{{ … }}``) are skipped at parse time.
 
 Naming rules, from Azure's resource name rules for ``Microsoft.Sql`` (learn.microsoft.com
 "Naming rules and restrictions for Azure resources", mirrored by PSRule ``Azure.SQL.JobAgentNaming``):
-servers 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen; databases,
+resource groups 1-90 letters, digits and ``-_.()`` not ending with a period; servers 1-63 lowercase
+letters, digits and hyphens, not starting or ending with a hyphen; databases,
 job agents and the resources under an agent 1-128 characters, none of ``<>*%&:\\/?``, no control
 characters, not ending with a period or a space.
 """
@@ -20,6 +21,7 @@ from typing import Any
 AGENT_SKUS: dict[str, int] = {"JA100": 100, "JA200": 200, "JA400": 400, "JA800": 800}
 """Elastic Job agent service tiers and their capacity (concurrent target databases)."""
 
+_RESOURCE_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
 _SERVER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _FORBIDDEN = set("<>*%&:\\/?")
 _ISO_DURATION = re.compile(
@@ -79,6 +81,16 @@ def check_server_name(field: str, value: Any, *, required: bool = True) -> None:
             value,
             "use 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen "
             "(the name only, without .database.windows.net)",
+        )
+
+
+def check_resource_group(field: str, value: Any, *, required: bool = True) -> None:
+    """Validate a resource group name (1-90 letters, digits, ``-_.()``, not ending with a period)."""
+    if (value is None and not required) or is_templated(value):
+        return
+    if not isinstance(value, str) or not _RESOURCE_GROUP.match(value):
+        raise invalid(
+            field, value, "use 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending with '.'"
         )
 
 

@@ -16,7 +16,13 @@ from airflow.sdk import BaseHook, BaseOperator
 
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
 from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
-from airflow_elasticjobs.validation import check_conn_id, check_name, check_server_name, invalid
+from airflow_elasticjobs.validation import (
+    check_conn_id,
+    check_name,
+    check_resource_group,
+    check_server_name,
+    invalid,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -57,6 +63,7 @@ class ElasticJobsBaseOperator(BaseOperator):
 
     def _validate_common(self) -> None:
         check_conn_id("elastic_jobs_conn_id", self.elastic_jobs_conn_id)
+        check_resource_group("resource_group_name", self.resource_group_name, required=False)
         check_server_name("server_name", self.server_name, required=False)
         check_name("agent_name", self.agent_name, required=False)
 

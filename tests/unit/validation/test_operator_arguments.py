@@ -40,6 +40,18 @@ BAD_INPUTS = [
         "connection",
     ),
     (
+        ElasticJobsAgentOperator,
+        {"database_name": "db", "resource_group_name": "rg."},
+        "resource_group_name=",
+        "not ending with '.'",
+    ),
+    (
+        ElasticJobsAgentOperator,
+        {"database_name": "db", "resource_group_name": "r" * 91},
+        "resource_group_name=",
+        "1-90",
+    ),
+    (
         ElasticJobsServerOperator,
         {"server_name": "Bad_Server", "location": "westeurope", "admin_conn_id": "admin"},
         "server_name=",
