@@ -82,14 +82,19 @@ def condition(text: str) -> exp.Expression:
 @dataclass
 class _Plan:
     sql: str
-    target: str | None = None
-    reads: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # user tables written, created or dropped
+    reads: list[str] = field(default_factory=list)  # other user tables read
 
 
-def _resolve_tables(s: Session, expression: exp.Expression) -> list[str]:
-    """Rewrite table references in place; return the user tables referenced (target first)."""
+def _resolve_tables(s: Session, expression: exp.Expression) -> dict[int, str]:
+    """Rewrite table references in place; return the user tables by node id.
+
+    ``sys.*`` become the catalog views, ``#temp`` tables live in SQLite's temp schema for the
+    batch (SQL Server keeps them for the session; a data-plane or job-step session is one batch),
+    CTE names stay as they are; none of those are user tables.
+    """
     ctes = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
-    tables: list[str] = []
+    tables: dict[int, str] = {}
     for table in expression.find_all(exp.Table):
         name, schema, catalog = table.name, table.db, table.catalog
         full = ".".join(p for p in (catalog, schema, name) if p)
@@ -100,23 +105,29 @@ def _resolve_tables(s: Session, expression: exp.Expression) -> list[str]:
                 f"Reference to database and/or server name in '{full}' is not supported "
                 "in this version of SQL Server.",
             )
+        table.set("db", None)
+        table.set("catalog", None)
         if schema.lower() == "sys":
             if name.lower() not in VIEW_NAMES or (name.lower() == "sql_logins" and not s.is_master):
                 raise invalid_object(full)
             table.set("this", exp.Identifier(this=f"sys.{name.lower()}", quoted=True))
-            table.set("db", None)
-            table.set("catalog", None)
-            continue
-        if not schema and name.lower() in ctes:
-            continue
-        if schema and schema.lower() != "dbo":
+        elif isinstance(table.this, exp.Identifier) and table.this.args.get("temporary"):
+            table.set("this", exp.Identifier(this=f"#{name}", quoted=True))
+        elif (schema and schema.lower() != "dbo") or name.lower().startswith(security.INTERNAL_PREFIX):
             raise invalid_object(full)
-        if name.lower().startswith(security.INTERNAL_PREFIX):
-            raise invalid_object(full)
-        table.set("db", None)
-        table.set("catalog", None)
-        tables.append(name)
+        elif schema or name.lower() not in ctes:
+            tables[id(table)] = name
     return tables
+
+
+def _target_nodes(expression: exp.Expression) -> list[exp.Expression]:
+    """The table nodes a statement writes to, creates or drops."""
+    if isinstance(expression, exp.Drop | exp.TruncateTable):
+        return list(expression.find_all(exp.Table))
+    if isinstance(expression, exp.Insert | exp.Update | exp.Delete | exp.Create):
+        node = expression.this
+        return [node.this if isinstance(node, exp.Schema) else node]
+    return []
 
 
 def _fix_dialect(expression: exp.Expression) -> None:
@@ -140,36 +151,36 @@ def _is_text(node: exp.Expression) -> bool:
 
 def _plan(s: Session, expression: exp.Expression) -> _Plan:
     expression = expression.copy()
-    tables = _resolve_tables(s, expression)
+    user_tables = _resolve_tables(s, expression)
     _fix_dialect(expression)
+    target_ids = [id(node) for node in _target_nodes(expression)]
+    targets = [user_tables[i] for i in target_ids if i in user_tables]
+    reads = [name for i, name in user_tables.items() if i not in target_ids]
     if isinstance(expression, exp.TruncateTable):
-        return _Plan(f'DELETE FROM "{tables[0]}"', target=tables[0])
-    target = (
-        tables[0]
-        if isinstance(expression, exp.Insert | exp.Update | exp.Delete | exp.Create | exp.Drop)
-        else None
-    )
-    reads = tables[1:] if target else tables
-    return _Plan(expression.sql(dialect="sqlite"), target=target, reads=reads)
+        sql = "; ".join(f"DELETE FROM {t.sql(dialect='sqlite')}" for t in expression.find_all(exp.Table))
+    else:
+        sql = expression.sql(dialect="sqlite")
+    return _Plan(sql, targets, reads)
 
 
 def _authorize(s: Session, expression: exp.Expression, plan: _Plan) -> None:
+    """Check the permissions of ``docs/emulator-tsql.md`` (temp tables need none)."""
     if isinstance(expression, exp.Create):
-        if not s.has_permission("CREATE TABLE"):
+        if plan.targets and not s.has_permission("CREATE TABLE"):
             raise permission_denied_database("CREATE TABLE", s.database)
-        if not s.has_permission("ALTER", "SCHEMA", "dbo"):
+        if plan.targets and not s.has_permission("ALTER", "SCHEMA", "dbo"):
             raise schema_denied("dbo")
         return
     if isinstance(expression, exp.Drop | exp.TruncateTable):
         verb = "drop" if isinstance(expression, exp.Drop) else "truncate"
-        for table in [plan.target, *plan.reads]:
-            if not s.has_permission("ALTER", "OBJECT", str(table)):
-                raise cannot_drop_table(str(table), verb)
+        for table in plan.targets:
+            if not s.has_permission("ALTER", "OBJECT", table):
+                raise cannot_drop_table(table, verb)
         return
-    if plan.target is not None:
+    for table in plan.targets:
         permission = expression.key.upper()
-        if not s.has_permission(permission, "OBJECT", plan.target):
-            raise permission_denied_object(permission, plan.target, s.database)
+        if not s.has_permission(permission, "OBJECT", table):
+            raise permission_denied_object(permission, table, s.database)
     for table in plan.reads:
         if not s.has_permission("SELECT", "OBJECT", table):
             raise permission_denied_object("SELECT", table, s.database)
@@ -189,10 +200,10 @@ _SQLITE_ERRORS = [
 ]  # fmt: skip
 
 
-def _translate(error: sqlite3.Error, expression: exp.Expression, plan: _Plan) -> TsqlError:
+def _translate(error: sqlite3.Error, expression: exp.Expression) -> TsqlError:
     message = str(error)
     if isinstance(expression, exp.Drop) and message.startswith("no such table"):
-        return cannot_drop_table(str(plan.target))
+        return cannot_drop_table(message.split(":", 1)[-1].strip().removeprefix("main."))
     for pattern, make in _SQLITE_ERRORS:
         if match := pattern.search(message):
             return make(match)
@@ -209,7 +220,7 @@ def execute(s: Session, expression: exp.Expression) -> ResultSet | None:
             columns = [d[0] for d in cursor.description]
             return ResultSet(columns, [list(row) for row in cursor.fetchall()])
     except sqlite3.Error as error:
-        raise _translate(error, expression, plan) from None
+        raise _translate(error, expression) from None
     if isinstance(expression, exp.Insert | exp.Update | exp.Delete | exp.TruncateTable):
         s.result.add_rowcount(cursor.rowcount)
     return None

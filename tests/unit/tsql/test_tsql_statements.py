@@ -174,3 +174,31 @@ def test_concurrent_batches_on_one_database(server) -> None:
         t.join(timeout=60)
     assert errors == []
     assert server.rows("TargetDb1", "SELECT COUNT(*) FROM Hits") == [[120]]
+
+
+def test_temp_tables_live_for_the_batch_and_need_no_permission(server) -> None:
+    server.add_login("jobuser", "password!123", ("TargetDb1",))
+    server.run("TargetDb1", "CREATE TABLE t (a INT); INSERT INTO t VALUES (1)")
+    result = server.run(
+        "TargetDb1",
+        "CREATE TABLE #t (a INT); INSERT INTO #t VALUES (7), (8); SELECT COUNT(*) FROM #t; DROP TABLE #t",
+        login="jobuser",
+        password="password!123",
+    )
+    assert result.result_sets[0].rows == [[2]]
+    assert server.rows("TargetDb1", "SELECT a FROM t; SELECT name FROM sys.tables") == [[1]]  # t untouched
+    with pytest.raises(tsql.TsqlError) as gone:
+        server.run("TargetDb1", "SELECT * FROM #t")
+    assert gone.value.number == 208
+
+
+def test_writes_check_the_target_and_reads_check_the_sources(server) -> None:
+    server.add_login("jobuser", "password!123", ("TargetDb1",))
+    server.run(
+        "TargetDb1", "CREATE TABLE src (a INT); CREATE TABLE dst (a INT); GRANT INSERT ON dst TO jobuser"
+    )
+    with pytest.raises(tsql.PermissionDenied) as reading:
+        server.run("TargetDb1", "INSERT INTO dst SELECT a FROM src", login="jobuser", password="password!123")
+    assert "SELECT permission was denied on the object 'src'" in reading.value.message
+    server.run("TargetDb1", "GRANT SELECT ON src TO jobuser")
+    server.run("TargetDb1", "INSERT INTO dst SELECT a FROM src", login="jobuser", password="password!123")
