@@ -1,0 +1,147 @@
+"""Every example DAG parses fast without the Azure SDK, and the non-tutorial ones run against the emulator.
+
+The retention and monitoring DAGs need what the tutorial sets up (agent, logins, Job1 on an hourly
+agent schedule), so the module first runs the tutorial DAG once for fresh names.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from tests.dags.harness import (
+    EXAMPLE_DAGS,
+    TutorialWorld,
+    failed_tasks,
+    load_example_dag,
+    run_dag,
+    tutorial_world,
+)
+from tests.integration.provider.execution_support import xcom
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+EXAMPLE_DAG_IDS = {
+    "elastic_jobs_tutorial",
+    "elastic_jobs_hourly_retention",
+    "elastic_jobs_monitor_agent_schedule",
+}
+# Parse in a fresh interpreter so nothing a test imported earlier hides an import at parse time.
+_PARSE_SCRIPT = """
+import json, sys, time
+from airflow.dag_processing.dagbag import DagBag
+started = time.monotonic()
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({
+    "seconds": time.monotonic() - started,
+    "dag_ids": sorted(bag.dag_ids),
+    "import_errors": {str(k): v for k, v in bag.import_errors.items()},
+    "azure_modules": sorted(m for m in sys.modules if m == "azure" or m.startswith("azure.")),
+}))
+"""
+
+
+def test_example_dags_parse_fast_without_importing_the_azure_sdk(airflow_db) -> None:
+    """A DagBag over ``example_dags/`` has every DAG, no import error and no ``azure.*`` module loaded."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PARSE_SCRIPT, str(EXAMPLE_DAGS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    parsed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert parsed["import_errors"] == {}
+    assert set(parsed["dag_ids"]) == EXAMPLE_DAG_IDS
+    assert parsed["azure_modules"] == []
+    assert parsed["seconds"] < 10, f"parsing the example DAGs took {parsed['seconds']:.1f} s"
+
+
+@pytest.fixture(scope="module")
+def world(emulator, airflow_db) -> Iterator[TutorialWorld]:
+    """The tutorial DAG run once for fresh names: agent, logins, Job1 scheduled hourly."""
+    with tutorial_world(emulator) as built:
+        dag_run = run_dag(load_example_dag("elastic_jobs_tutorial"), built.names.dag_conf())
+        assert dag_run.state == "success", failed_tasks(dag_run)
+        yield built
+
+
+def _retention_dag() -> object:
+    dag = load_example_dag("elastic_jobs_hourly_retention")
+    run = dag.get_task("run_retention_job")
+    run.poll_interval = 0.5
+    run.retries = 0
+    return dag
+
+
+def _event_ids(world: TutorialWorld, database: str) -> list[int]:
+    return sorted(row[0] for row in world.sql(database, "SELECT [EventId] FROM [dbo].[EventLog]"))
+
+
+def test_retention_dag_purges_old_rows_in_every_database_of_the_server(world: TutorialWorld) -> None:
+    """Without DELETE permission the run fails naming the targets; with it, old rows go everywhere."""
+    for database in world.names.target_databases:
+        world.sql(
+            database,
+            "CREATE TABLE [dbo].[EventLog]([EventId] [int] NOT NULL, [CreatedAt] [datetime2] NOT NULL); "
+            "INSERT INTO [dbo].[EventLog] VALUES (1, DATEADD(day, -40, SYSUTCDATETIME())); "
+            "INSERT INTO [dbo].[EventLog] VALUES (2, SYSUTCDATETIME());",
+        )
+    conf = world.names.dag_conf()
+
+    denied = run_dag(_retention_dag(), conf)
+    assert denied.state == "failed"
+    assert failed_tasks(denied) == ["run_retention_job: failed"]
+    result = xcom(denied, "run_retention_job")
+    assert result["lifecycle"] == "Failed"
+    assert all(
+        "DELETE permission was denied" in t["last_message"] for t in result["targets"] if t["database_name"]
+    )
+
+    for database in world.names.target_databases:
+        world.sql(
+            database,
+            "ALTER ROLE db_datareader ADD MEMBER [jobuser]; ALTER ROLE db_datawriter ADD MEMBER [jobuser];",
+        )
+    allowed = run_dag(_retention_dag(), conf)
+    assert allowed.state == "success", failed_tasks(allowed)
+    assert xcom(allowed, "deploy_retention_job")["changed"] is False
+    for database in world.names.target_databases:
+        assert _event_ids(world, database) == [2]
+        assert world.sql(database, "SELECT COUNT(*) FROM [dbo].[MaintenanceHistory]") == [(1,)]
+
+
+def _monitor_dag(timeout: float) -> object:
+    dag = load_example_dag("elastic_jobs_monitor_agent_schedule")
+    sensor = dag.get_task("wait_for_scheduled_run")
+    sensor.poke_interval = 0.5
+    sensor.timeout = timeout
+    return dag
+
+
+def test_monitor_dag_reports_the_latest_run_of_the_agent_scheduled_job(world: TutorialWorld) -> None:
+    """The latest Job1 execution created in the interval is found, waited for and reported per target."""
+    with world.emulator.management_client() as client:
+        executions = list(client.job_executions.list_by_job(*world.agent_args(), "Job1"))
+    first_created = min(e.properties.create_time for e in executions)
+    latest = max(executions, key=lambda e: e.properties.create_time)
+    dag_run = run_dag(_monitor_dag(timeout=60), world.names.dag_conf(), logical_date=first_created)
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    assert xcom(dag_run, "wait_for_scheduled_run", "execution_id") == latest.name
+    assert xcom(dag_run, "log_target_results")["Succeeded"] >= 3
+
+
+def test_monitor_dag_fails_when_no_run_appears_in_time(world: TutorialWorld) -> None:
+    """No execution created after the interval start before the timeout: the run fails (alerting)."""
+    from airflow.sdk import timezone
+
+    dag_run = run_dag(
+        _monitor_dag(timeout=3), world.names.dag_conf(), logical_date=timezone.utcnow() + timedelta(minutes=5)
+    )
+    assert dag_run.state == "failed"
+    assert "wait_for_scheduled_run: failed" in failed_tasks(dag_run)
