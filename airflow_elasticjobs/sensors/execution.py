@@ -23,6 +23,7 @@ from airflow_elasticjobs.execution_state import (
     ProgressTracker,
 )
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.links.elastic_jobs import ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.execution import EXECUTION_ID_KEY
 from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize
 from airflow_elasticjobs.triggers.transient import is_transient
@@ -74,6 +75,7 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         "execution_id",
         "created_after",
     )
+    operator_extra_links = (ElasticJobsExecutionLink(),)
 
     def __init__(
         self,
@@ -142,6 +144,9 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
             if execution is None:
                 return False
             summary = summarize(hook, self.job_name, execution)
+            if summary.execution_id != self._watched_id:
+                # The link and the Airflow UI's "Elastic Jobs" tab follow the watched execution.
+                ElasticJobsExecutionLink.persist(context, hook, self.job_name, summary.execution_id)
         except Exception as err:
             if not is_transient(err):
                 raise
