@@ -19,13 +19,16 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # imported lazily: a triggerer child process measures its memory without them
+if TYPE_CHECKING:  # imported lazily at run time: the triggerer child measures memory without them
+    from airflow.triggers.base import TriggerEvent
+
+    from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
     from tests.integration.executions_world import World
     from tests.support.emulator import EmulatorProcess
 
@@ -125,7 +128,7 @@ class WaitingAgent:
         self.emulator.control("DELETE", "counters")
 
 
-def trigger_for(job: str, execution_id: str, **kwargs: Any) -> Any:
+def trigger_for(job: str, execution_id: str, **kwargs: Any) -> ElasticJobsExecutionTrigger:
     """A real execution trigger on the benchmark connection."""
     from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
 
@@ -134,13 +137,16 @@ def trigger_for(job: str, execution_id: str, **kwargs: Any) -> Any:
     )
 
 
-def run_triggers(triggers: list[Any], on_event: Any = None) -> list[asyncio.Task[None]]:
+def run_triggers(
+    triggers: list[ElasticJobsExecutionTrigger],
+    on_event: Callable[[int, TriggerEvent, float], None] | None = None,
+) -> list[asyncio.Task[None]]:
     """Run each trigger's ``run()`` as a task in the running loop, like the triggerer does.
 
     :param on_event: called as ``on_event(index, event, monotonic_time)`` for each event.
     """
 
-    async def consume(index: int, trigger: Any) -> None:
+    async def consume(index: int, trigger: ElasticJobsExecutionTrigger) -> None:
         async for event in trigger.run():
             if on_event is not None:
                 on_event(index, event, time.monotonic())
