@@ -1,12 +1,12 @@
-"""Fixtures of the UI tests: the tutorial's Job1 run by a DAG on the emulator, and an Airflow api-server.
+"""Fixtures of the UI tests: the tutorial DAG run on the emulator, and a real Airflow api-server.
 
-Once per session: the tutorial's world is built through the real SDK against the emulator (servers,
-TargetDb1/TargetDb2, agent, credentials, target logins and users, ServerGroup and
-ServerGroupExcludingDb2, Job1 with step1 and step2), a DAG whose ``ElasticJobsStartJobOperator``
-starts Job1 runs with ``dag.test()``; a second DAG starts a job that keeps running (a long
-WAITFOR) without waiting for it; only then a real ``airflow api-server`` subprocess starts
-on a free loopback port over the same metadata database, with the SimpleAuthManager, one known
-user and password, and the provider's plugin loaded from its entry point.
+Once per session: the tutorial DAG (``example_dags/elastic_jobs_tutorial.py``, one task per step of
+Microsoft's PowerShell tutorial) runs with ``dag.test()`` against the emulator process, with fresh
+names and its connections as ``AIRFLOW_CONN_*`` variables (``tests/dags/harness.py``); a second,
+small DAG starts a job that keeps running (a long WAITFOR) without waiting for it; only then a real
+``airflow api-server`` subprocess starts on a free loopback port over the same metadata database,
+with the SimpleAuthManager, one known user and password, the same connections, and the provider's
+plugin loaded from its entry point.
 """
 
 from __future__ import annotations
@@ -19,41 +19,46 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.executions_world import TUTORIAL_SQL, World, fast_options
-from tests.integration.provider.execution_support import (
-    CONN_ID,
-    QUICK,
-    connection_json,
-    run_dag,
-    unique_logical_date,
-    xcom,
-)
-from tests.support.emulator import EmulatorProcess, unique_name
+from tests.dags.harness import failed_tasks, load_example_dag, run_dag, tutorial_world
+from tests.integration.executions_world import World, fast_options
+from tests.integration.provider.execution_support import CONN_ID, QUICK, connection_json, xcom
+from tests.support.emulator import EmulatorProcess
 
-DAG_ID = "elastic_jobs_ui_tutorial"
+TUTORIAL_DAG_ID = "elastic_jobs_tutorial"
 RUNNING_DAG_ID = "elastic_jobs_ui_running"
 START_TASK = "start_job1"
-PLAIN_TASK = "not_an_elastic_jobs_task"
+SENSOR_TASK = "wait_for_job1"
+PLAIN_TASK = "show_step_and_target_executions"
 UI_USER = "ui-tester"
 _API_SERVER_START_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
 class TutorialRun:
-    """The DAG run that started the tutorial's Job1, and what the tests compare against."""
+    """A DAG run that started an execution, and what the tests compare against."""
 
     world: World
     dag_id: str
     run_id: str
     execution_id: str
     result: dict[str, Any]
+    #: ``AIRFLOW_CONN_*`` variables the DAG ran with (the api-server needs them too).
+    connections: dict[str, str] = field(default_factory=dict)
+
+    def secrets(self) -> list[str]:
+        """Every password and token of those connections: none may ever reach a browser."""
+        found = []
+        for value in self.connections.values():
+            conn = json.loads(value)
+            found += [v for v in (conn.get("password"), conn.get("extra", {}).get("token")) if v]
+        return found
 
 
 @dataclass(frozen=True)
@@ -74,60 +79,49 @@ class ApiServer:
         return response.json()["access_token"]
 
 
-def _tutorial_job(world: World) -> str:
-    """The tutorial's Job1: step1 on ServerGroup, step2 on ServerGroupExcludingDb2."""
-    server_group = world.target_group("ServerGroup", [world.server_member()])
-    excluding_db2 = world.target_group(
-        "ServerGroupExcludingDb2", [world.server_member(), world.database_member("TargetDb2", "Exclude")]
-    )
-    return world.job(
-        "Job1",
-        [
-            ("step1", server_group, TUTORIAL_SQL.format(table="Step1Table"), None),
-            ("step2", excluding_db2, TUTORIAL_SQL.format(table="Step2Table"), None),
-        ],
-    )
+@pytest.fixture(scope="session")
+def tutorial_run(emulator: EmulatorProcess, airflow_db: Path) -> Iterator[TutorialRun]:
+    """The tutorial DAG run once on the emulator; its Job1 execution ended Succeeded."""
+    with tutorial_world(emulator) as built, emulator.management_client() as client:
+        names = built.names
+        dag_run = run_dag(load_example_dag(TUTORIAL_DAG_ID), names.dag_conf())
+        assert dag_run.state == "success", failed_tasks(dag_run)
+        world = World(
+            emulator,
+            client,
+            names.resource_group,
+            agent_server=names.agent_server,
+            target_server=names.target_server,
+            agent=names.agent,
+        )
+        result = xcom(dag_run, SENSOR_TASK)  # the sensor's summary of the finished execution
+        assert result["lifecycle"] == "Succeeded", result
+        yield TutorialRun(
+            world, dag_run.dag_id, dag_run.run_id, result["execution_id"], result, dict(built.connections)
+        )
 
 
-def _start_dag(dag_id: str, job_name: str, wait_for_completion: bool = True) -> Any:
-    """A DAG starting ``job_name`` with the start operator, plus a task that is no Elastic Jobs task."""
-    from airflow.sdk import DAG, task
+def _running_dag(job_name: str) -> Any:
+    """Start ``job_name`` without waiting for it, plus a task that is no Elastic Jobs task."""
+    from airflow.sdk import DAG
 
     from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 
-    with DAG(dag_id, schedule=None, catchup=False) as dag:
-        start = ElasticJobsStartJobOperator(
+    with DAG(RUNNING_DAG_ID, schedule=None, catchup=False) as dag:
+        ElasticJobsStartJobOperator(
             task_id=START_TASK,
             elastic_jobs_conn_id=CONN_ID,
             job_name=job_name,
             deferrable=False,
-            wait_for_completion=wait_for_completion,
+            wait_for_completion=False,
             **QUICK,
         )
-
-        @task(task_id=PLAIN_TASK)
-        def plain() -> int:
-            return 1
-
-        start >> plain()
     return dag
 
 
 @pytest.fixture(scope="session")
-def tutorial_run(emulator: EmulatorProcess, airflow_db: Path) -> Iterator[TutorialRun]:
-    """Job1 of the tutorial started and awaited by a DAG's start operator, on the emulator."""
-    with emulator.management_client() as client, pytest.MonkeyPatch.context() as patch:
-        world = World(emulator, client, unique_name("rg")).build()
-        patch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_json(world))
-        dag_run = run_dag(_start_dag(DAG_ID, _tutorial_job(world)), logical_date=unique_logical_date())
-        result = xcom(dag_run, START_TASK)
-        assert result is not None and result["lifecycle"] == "Succeeded", result
-        yield TutorialRun(world, dag_run.dag_id, dag_run.run_id, result["execution_id"], result)
-
-
-@pytest.fixture(scope="session")
 def running_run(tutorial_run: TutorialRun) -> Iterator[TutorialRun]:
-    """An execution still running (a 5-minute WAITFOR) that the DAG started without waiting.
+    """An execution still running (a 5-minute WAITFOR on TargetDb1, the tutorial's jobuser credential).
 
     Tests cancel it to watch the tab follow; it is cancelled at the end of the session regardless.
     """
@@ -136,12 +130,15 @@ def running_run(tutorial_run: TutorialRun) -> Iterator[TutorialRun]:
     job = world.job(
         "SlowJob", [("wait", group, "WAITFOR DELAY '00:05:00';", fast_options(timeoutSeconds=600))]
     )
-    dag = _start_dag(RUNNING_DAG_ID, job, wait_for_completion=False)
-    dag_run = run_dag(dag, logical_date=unique_logical_date())
+    conn_var = f"AIRFLOW_CONN_{CONN_ID.upper()}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(conn_var, connection_json(world))
+        dag_run = run_dag(_running_dag(job))
     result = xcom(dag_run, START_TASK)
     assert result is not None and result["lifecycle"] in ("Created", "InProgress"), result
+    connections = {conn_var: connection_json(world)}
     try:
-        yield TutorialRun(world, dag_run.dag_id, dag_run.run_id, result["execution_id"], result)
+        yield TutorialRun(world, dag_run.dag_id, dag_run.run_id, result["execution_id"], result, connections)
     finally:
         world.client.job_executions.cancel(
             world.rg, world.agent_server, world.agent, job, result["execution_id"]
@@ -169,8 +166,10 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Pa
 
 
 @pytest.fixture(scope="session")
-def api_server(tutorial_run: TutorialRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    """``airflow api-server`` with the plugin, started after the DAG ran (one SQLite writer at a time)."""
+def api_server(
+    tutorial_run: TutorialRun, running_run: TutorialRun, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    """``airflow api-server`` with the plugin, started after both DAGs ran (one SQLite writer at a time)."""
     home = tmp_path_factory.mktemp("api-server")
     password = secrets.token_urlsafe(16)
     passwords_file = home / "passwords.json"
@@ -178,9 +177,9 @@ def api_server(tutorial_run: TutorialRun, tmp_path_factory: pytest.TempPathFacto
     port = _free_port()
     env = {
         **os.environ,
-        # Only the endpoint, token and certificate matter here: the execution reference in XCom
-        # names the resource group, server and agent.
-        f"AIRFLOW_CONN_{CONN_ID.upper()}": connection_json(tutorial_run.world),
+        # The plugin reads executions through the tasks' own connections, on the server.
+        **tutorial_run.connections,
+        **running_run.connections,
         "AIRFLOW__CORE__AUTH_MANAGER": (
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
         ),

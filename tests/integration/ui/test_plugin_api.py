@@ -1,4 +1,4 @@
-"""The plugin's endpoint and the extra links, through a real api-server after the tutorial's Job1 ran.
+"""The plugin's endpoint and the extra links, through a real api-server after the tutorial DAG ran.
 
 Everything is real: the DAG ran with ``dag.test()`` on the emulator process, the api-server loads
 the plugin from its entry point, logins go through ``POST /auth/token``, and the endpoint reads the
@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.integration.ui.conftest import PLAIN_TASK, START_TASK, ApiServer, TutorialRun
+from tests.integration.ui.conftest import PLAIN_TASK, SENSOR_TASK, START_TASK, ApiServer, TutorialRun
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -68,8 +68,19 @@ def test_authenticated_request_lists_both_steps_and_their_targets(
     # The same numbers the task itself reported in XCom.
     assert view["counts"] == tutorial_run.result["counts"]
     # Nothing secret reaches the browser.
-    for secret in (world.emulator.token, "Admin-Passw0rd!", "password!123"):
+    assert tutorial_run.secrets()
+    for secret in tutorial_run.secrets():
         assert secret not in response.text
+
+
+def test_the_sensor_task_shows_the_execution_it_watched(
+    api_server: ApiServer, tutorial_run: TutorialRun
+) -> None:
+    headers = {"Authorization": f"Bearer {api_server.token()}"}
+    response = httpx.get(_endpoint(api_server, tutorial_run, SENSOR_TASK), headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["execution"]["execution_id"] == tutorial_run.execution_id
+    assert response.json()["counts"] == {"Succeeded": 3}
 
 
 def test_the_ui_session_cookie_is_accepted_like_the_bearer_header(
