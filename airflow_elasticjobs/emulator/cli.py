@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=float(_env("AGENT_PROVISIONING_SECONDS", str(DEFAULT_AGENT_PROVISIONING_SECONDS))),
         help="how long job agent create/update/delete operations take",
     )
+    parser.add_argument(
+        "--tls-hostname",
+        action="append",
+        default=[h for h in _env("TLS_HOSTNAMES", "").split(",") if h],
+        help="extra DNS name the certificate covers (repeatable), e.g. a docker compose service name",
+    )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"), help="uvicorn log level")
     args = parser.parse_args(argv)
     if args.page_size < 1:
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.insecure_http:
         scheme, certificate = "http", "none, plain HTTP"
     else:
-        cert_path, key_path = ensure_certificate(state_dir)
+        cert_path, key_path = ensure_certificate(state_dir, args.tls_hostname)
         scheme, certificate = "https", str(cert_path)
         ssl_options = {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)}
     app = create_app(

@@ -1,8 +1,9 @@
 """Self-signed TLS certificate of the emulator, generated into the state directory once.
 
-The certificate covers ``DNS:localhost`` and ``IP:127.0.0.1`` and is its own trust anchor, so a
-client trusts the emulator with ``connection_verify=<state dir>/tls/cert.pem``. It is reused on
-later starts, so clients keep trusting the same file across restarts.
+The certificate covers ``DNS:localhost`` and ``IP:127.0.0.1`` (plus any extra host names asked for,
+e.g. a docker compose service name) and is its own trust anchor, so a client trusts the emulator
+with ``connection_verify=<state dir>/tls/cert.pem``. It is reused on later starts while it covers
+the names asked for, so clients keep trusting the same file across restarts.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -20,11 +22,21 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 _VALIDITY = datetime.timedelta(days=3650)
 
 
-def ensure_certificate(state_dir: Path) -> tuple[Path, Path]:
-    """Return ``(certificate path, private key path)``, creating both on first use."""
+def _covered_names(cert_path: Path) -> set[str]:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(san.get_values_for_type(x509.DNSName))
+
+
+def ensure_certificate(state_dir: Path, extra_hostnames: Sequence[str] = ()) -> tuple[Path, Path]:
+    """Return ``(certificate path, private key path)``, creating both when missing.
+
+    The certificate is made again when it does not cover every name in ``extra_hostnames``.
+    """
     tls_dir = state_dir / "tls"
     cert_path, key_path = tls_dir / "cert.pem", tls_dir / "key.pem"
-    if cert_path.exists() and key_path.exists():
+    dns_names = ["localhost", *dict.fromkeys(h for h in extra_hostnames if h != "localhost")]
+    if cert_path.exists() and key_path.exists() and set(dns_names) <= _covered_names(cert_path):
         return cert_path, key_path
     tls_dir.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
@@ -41,7 +53,10 @@ def ensure_certificate(state_dir: Path) -> tuple[Path, Path]:
         .not_valid_after(now + _VALIDITY)
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]
+                [
+                    *(x509.DNSName(name) for name in dns_names),
+                    x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
+                ]
             ),
             critical=False,
         )
