@@ -140,12 +140,26 @@ def run_airflow(args: list[str], env: dict[str, str], log_path: Path, *, show_pr
         )
         assert process.stdout is not None
         progress = ProgressFilter()
-        for line in process.stdout:
-            log.write(line)
-            shown = progress.feed(line) if show_progress else None
-            if shown:
-                print("   ", shown, flush=True)
-        return process.wait()
+        try:
+            for line in process.stdout:
+                log.write(line)
+                shown = progress.feed(line) if show_progress else None
+                if shown:
+                    print("   ", shown, flush=True)
+            return process.wait()
+        finally:
+            stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """Terminate a child that is still running (the demo was interrupted), then kill it if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def print_tail(path: Path, lines: int = 60) -> None:

@@ -7,7 +7,8 @@
 #
 # Needs only Python >= 3.11 (set PYTHON=/path/to/python3.11 to choose one). Exits non-zero when the
 # tutorial's outcome is not exactly right. Nothing keeps running afterwards: scripts/demo.py stops
-# the emulator itself, and the trap below kills it too if the demo is interrupted.
+# the emulator and Airflow itself (also on Ctrl-C / SIGTERM, which are forwarded to it), and the
+# EXIT trap kills the emulator by its recorded pid should demo.py itself have been killed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_bootstrap.sh
@@ -22,7 +23,15 @@ stop_emulator() {
   rm -f "$PIDFILE"
 }
 trap stop_emulator EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-ELASTICJOBS_DEMO_PIDFILE="$PIDFILE" python scripts/demo.py "$@"
+# In the background so a signal reaches this shell at once; it is forwarded to demo.py, which
+# cleans up and exits.
+ELASTICJOBS_DEMO_PIDFILE="$PIDFILE" python scripts/demo.py "$@" &
+demo_pid=$!
+trap 'kill -TERM "$demo_pid" 2>/dev/null || true' INT TERM HUP
+status=0
+while :; do
+  wait "$demo_pid" && status=0 || status=$?
+  kill -0 "$demo_pid" 2>/dev/null || break
+done
+exit "$status"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -110,6 +111,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line or environment contains ``text`` (Linux ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            blob = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in blob:
+            found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.timeout(420)
 def test_demo_script_runs_the_tutorial_and_stops_the_emulator(airflow_db) -> None:
     """``scripts/demo.py`` (the demo after installation): exit 0, per-target table, nothing left running."""
@@ -132,3 +148,35 @@ def test_demo_script_runs_the_tutorial_and_stops_the_emulator(airflow_db) -> Non
     pid = int(re.search(r"\(pid (\d+), state in", out).group(1))
     assert not _alive(pid), f"emulator pid {pid} still running after the demo"
     assert not re.search(r"Demo-[\w-]{16}-7a!", out + result.stderr), "a generated password was printed"
+
+
+@pytest.mark.timeout(180)
+def test_demo_interrupted_leaves_nothing_running(airflow_db) -> None:
+    """SIGTERM while Airflow runs: demo.py stops Airflow and the emulator and exits non-zero."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    demo = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert demo.stdout is not None
+    lines = []
+    for line in demo.stdout:
+        lines.append(line)
+        if line.startswith("2/4") or line.startswith("3/4"):
+            break
+    started = re.search(r"\(pid (\d+), state in (\S+)/emulator-state\)", "".join(lines))
+    assert started, "".join(lines)
+    emulator_pid, workdir = int(started.group(1)), started.group(2)
+    assert _processes_mentioning(workdir), "expected the emulator and Airflow to be running"
+    demo.terminate()
+    rest = demo.communicate(timeout=60)[0]
+    assert demo.returncode != 0
+    assert "Emulator stopped" in rest
+    assert not _alive(emulator_pid)
+    assert _processes_mentioning(workdir) == []
+    assert f"Kept {workdir}" in rest  # kept for diagnosis after a failure; nothing else to clean up
+    shutil.rmtree(workdir)
