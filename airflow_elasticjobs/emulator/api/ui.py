@@ -130,8 +130,21 @@ async def login(request: Request) -> Response:
     return response
 
 
+@router.get("", include_in_schema=False)
+def index_page(request: Request) -> Response:
+    """Every job agent of the emulator (where the sign-in form returns to by default)."""
+    if not _authorised(request):
+        return _login_form(UI_PREFIX)
+    store: Store = request.app.state.emulator.store
+    rows = [
+        [_ui_link(agent["id"], agent["id"]), _text(agent.get("properties", {}), "state")]
+        for agent in store.resources_of_type("jobAgents")
+    ]
+    return _page("Elastic Jobs emulator", _table(["Job agent", "State"], rows, "agents"))
+
+
 @router.get("/subscriptions/{rest:path}", include_in_schema=False)
-async def resource_page(request: Request, rest: str) -> Response:
+def resource_page(request: Request, rest: str) -> Response:
     """The page of an agent, a job or an execution, chosen by the shape of the ARM id in the path."""
     resource_id = f"/subscriptions/{rest}".rstrip("/")
     if not _authorised(request):

@@ -105,10 +105,13 @@ def test_loopback_reads_without_token_and_the_token_never_reaches_the_log(emulat
     assert emulator.token not in emulator.log_text()
 
 
-def test_agent_and_job_pages_link_down_to_the_execution(remote: tuple[TestClient, str]) -> None:
+def test_index_agent_and_job_pages_link_down_to_the_execution(remote: tuple[TestClient, str]) -> None:
     client, page = remote
     headers = {"Authorization": f"Bearer {TOKEN}"}
     execution_link = f'href="{page}"'
+    index = client.get(UI_PREFIX, headers=headers)
+    assert index.status_code == 200 and f'href="{UI_PREFIX}{AGENT}"' in index.text
+    assert client.get(UI_PREFIX).status_code == 401  # the index is no more public than the pages
     agent = client.get(f"{UI_PREFIX}{AGENT}", headers=headers)
     job = client.get(f"{UI_PREFIX}{JOB}", headers=headers)
     assert (
