@@ -7,10 +7,12 @@ agent schedule), so the module first runs the tutorial DAG once for fresh names.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -60,6 +62,43 @@ def test_example_dags_parse_fast_without_importing_the_azure_sdk(airflow_db) -> 
     assert set(parsed["dag_ids"]) == EXAMPLE_DAG_IDS
     assert parsed["azure_modules"] == []
     assert parsed["seconds"] < 10, f"parsing the example DAGs took {parsed['seconds']:.1f} s"
+
+
+# The tutorial's steps in its order; create_target_db1/db2 may run in parallel.
+TUTORIAL_ORDER = [
+    "create_agent_server",
+    "create_job_database",
+    "create_target_server",
+    ("create_target_db1", "create_target_db2"),
+    "create_job_agent",
+    "create_target_logins_and_users",
+    "create_credential_masteruser",
+    "create_credential_jobuser",
+    "create_target_group_server_group",
+    "create_target_group_server_group_excluding_db2",
+    "create_job1_with_steps",
+    "start_job1",
+    "wait_for_job1",
+    "show_step_and_target_executions",
+    "schedule_job1_hourly",
+    "cleanup_requested",
+    "clean_up_resources",
+]
+CMDLET = re.compile(r"`[^`]*\b((New|Add|Set|Start|Get|Remove)-Az\w+|Invoke-SqlCmd)\b")
+
+
+def test_tutorial_tasks_follow_the_tutorial_and_name_their_cmdlet(airflow_db) -> None:
+    """One task per step, each downstream of the previous step, each doc naming the cmdlet it replaces."""
+    dag = load_example_dag("elastic_jobs_tutorial")
+    steps = [step if isinstance(step, tuple) else (step,) for step in TUTORIAL_ORDER]
+    assert sorted(t for step in steps for t in step) == sorted(dag.task_ids)
+    for earlier, later in pairwise(steps):
+        for before in earlier:
+            downstream = dag.get_task(before).get_flat_relative_ids(upstream=False)
+            assert set(later) <= downstream, f"{later} should run after {before}"
+    for task_id in dag.task_ids:
+        if task_id != "cleanup_requested":
+            assert CMDLET.search(dag.get_task(task_id).doc_md or ""), f"{task_id}: doc_md names no cmdlet"
 
 
 @pytest.fixture(scope="module")
