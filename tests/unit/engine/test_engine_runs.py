@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from airflow_elasticjobs.emulator.engine import records as rec
@@ -10,6 +11,7 @@ from airflow_elasticjobs.emulator.engine.sql_access import AttemptError
 from airflow_elasticjobs.emulator.engine.targets import Target
 from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
 from tests.unit.engine.fakes import (
+    AGENT,
     JOB,
     block_until_canceled,
     define_job,
@@ -247,3 +249,25 @@ def test_deleting_the_job_leaves_no_execution_rows_behind(store, fake_sql, engin
     release.set()
     wait_for(lambda: not engine._runner._runs)
     assert store.query_executions() == []
+
+
+def test_hundreds_of_concurrent_executions_share_the_agent_capacity(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [(f"db{i}", {}) for i in range(3)]
+    fake_sql.behaviour = lambda *_: time.sleep(0.01)
+    jobs = [define_job(store, [SERVER_MEMBER], [{}], job=f"{AGENT}/jobs/J{i}") for i in range(200)]
+    threads_before = threading.active_count()
+    engine = engine_factory()
+    docs = [engine.create_execution(job)[0] for job in jobs]
+    wait_for(lambda: threading.active_count() > threads_before + 50)
+    assert (
+        threading.active_count() <= threads_before + 100 + 4 + 2 + 1
+    )  # capacity, control, timers, scheduler
+
+    def all_done() -> bool:
+        return all("endTime" in store.get_execution(resource_key(d["id"]))["properties"] for d in docs)
+
+    wait_for(all_done, timeout=30)
+    assert {store.get_execution(resource_key(d["id"]))["properties"]["lifecycle"] for d in docs} == {
+        "Succeeded"
+    }
+    assert len(fake_sql.calls) == 600
