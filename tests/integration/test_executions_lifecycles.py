@@ -210,3 +210,22 @@ def test_recurring_schedule_fires_on_time(world: World, groups):
         world.client.jobs.create_or_update(world.rg, world.agent_server, world.agent, job, disabled)
     first_created = min(r.create_time.timestamp() for r in runs)
     assert first_created >= int(start) + 1 - 0.01
+
+
+def test_once_schedule_fires_exactly_once_at_its_start_time(world: World, groups):
+    start = int(time.time()) + 2
+    schedule = {
+        "enabled": True,
+        "type": "Once",
+        "startTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)),
+    }
+    job = world.job(_name(), [("s", groups["db1"], "SELECT 1", fast_options())], schedule=schedule)
+    ops = world.client.job_executions
+    args = (world.rg, world.agent_server, world.agent, job)
+    deadline = time.monotonic() + 15
+    while not (runs := list(ops.list_by_job(*args))):
+        assert time.monotonic() < deadline, "the Once schedule never fired"
+        time.sleep(0.2)
+    assert runs[0].create_time.timestamp() >= start - 0.01
+    time.sleep(2.5)  # a few scheduler ticks later: still one execution
+    assert len(list(ops.list_by_job(*args))) == 1
