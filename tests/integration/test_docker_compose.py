@@ -107,11 +107,6 @@ def test_sqlserver_target_is_an_opt_in_profile(compose: list[str]) -> None:
     assert "sqlserver" in json.loads(with_profile.stdout)["services"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docker-compose.yml passes --tls-hostname emulator, which the emulator CLI does not accept yet "
-    "(the certificate must also name the host 'emulator' for the Airflow containers to verify it)",
-)
 def test_emulator_service_command_is_accepted_by_the_emulator_cli(compose: list[str]) -> None:
     """The emulator service's command line parses with the emulator's own argument parser."""
     from airflow_elasticjobs.emulator.cli import parse_args
@@ -120,3 +115,5 @@ def test_emulator_service_command_is_accepted_by_the_emulator_cli(compose: list[
     assert command[:3] == ["python", "-m", "airflow_elasticjobs.emulator"]
     args = parse_args(command[3:])
     assert (args.host, args.port, str(args.state_dir)) == ("0.0.0.0", 8443, "/state")
+    # The Airflow containers reach it as https://emulator:8443 and verify its certificate.
+    assert "emulator" in args.tls_hostname
