@@ -77,6 +77,25 @@ def test_job1_is_scheduled_hourly_afterwards(world: TutorialWorld, first_run) ->
     assert schedule.start_time is not None
 
 
+def test_no_password_reaches_xcom_or_the_emulator_log(world: TutorialWorld, first_run) -> None:
+    """The admin, masteruser and jobuser passwords are in no XCom of the run and not in the emulator log."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    passwords = [
+        world.login(f"AIRFLOW_CONN_ELASTIC_JOBS_{name}")[1]
+        for name in ("SERVER_ADMIN", "MASTERUSER", "JOBUSER")
+    ]
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(dag_id=first_run.dag_id, run_id=first_run.run_id).all()
+        values = " ".join(str(XComModel.deserialize_value(row)) for row in rows)
+    assert "create_target_logins_and_users" in {row.task_id for row in rows}
+    emulator_log = world.emulator.log_text()
+    for password in passwords:
+        assert password not in values
+        assert password not in emulator_log
+
+
 def test_cleanup_run_removes_everything(world: TutorialWorld, first_run) -> None:
     """A run with ``cleanup`` deletes job, groups, credentials, agent and both servers."""
     dag_run = run_dag(load_example_dag(DAG_ID), world.names.dag_conf(cleanup=True))
@@ -126,28 +145,39 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
+PASSWORD = re.compile(r"Demo-[\w-]{16}-7a!")  # scripts/demo.py's random_password()
+
+
 @pytest.mark.timeout(420)
 def test_demo_script_runs_the_tutorial_and_stops_the_emulator(airflow_db) -> None:
-    """``scripts/demo.py`` (the demo after installation): exit 0, per-target table, nothing left running."""
+    """``scripts/demo.py`` (the demo after installation): exit 0, per-target table, nothing left running,
+    no password in its output, the Airflow log or the emulator log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--keep"],
         capture_output=True,
         text=True,
         timeout=400,
         cwd=ROOT,
         env=env,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     out = result.stdout
-    assert re.search(r"TargetDb1\s+yes\s+yes", out), out
-    assert re.search(r"TargetDb2\s+yes\s+-", out), out
-    assert re.search(r"step2\s+\S+\s+TargetDb1\s+Succeeded", out), out
-    assert "type=Recurring, interval=PT1H, enabled=True" in out
-    assert "DEMO OK" in out
-    pid = int(re.search(r"\(pid (\d+), state in", out).group(1))
-    assert not _alive(pid), f"emulator pid {pid} still running after the demo"
-    assert not re.search(r"Demo-[\w-]{16}-7a!", out + result.stderr), "a generated password was printed"
+    workdir = Path(re.search(r"Kept (\S+) ", out).group(1))
+    try:
+        assert result.returncode == 0, out[-4000:] + result.stderr[-4000:]
+        assert re.search(r"TargetDb1\s+yes\s+yes", out), out
+        assert re.search(r"TargetDb2\s+yes\s+-", out), out
+        assert re.search(r"step2\s+\S+\s+TargetDb1\s+Succeeded", out), out
+        assert "type=Recurring, interval=PT1H, enabled=True" in out
+        assert "DEMO OK" in out
+        pid = int(re.search(r"\(pid (\d+), state in", out).group(1))
+        assert not _alive(pid), f"emulator pid {pid} still running after the demo"
+        logs = [workdir / "airflow.log", workdir / "emulator-state" / "emulator.log"]
+        assert "create_target_logins_and_users" in logs[0].read_text()
+        for text in (out, result.stderr, *(log.read_text(errors="replace") for log in logs)):
+            assert not PASSWORD.search(text), "a generated password was printed or logged"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.mark.timeout(180)
