@@ -81,7 +81,8 @@ with DAG(
     job_database = ElasticJobsDatabaseOperator(
         task_id="create_job_database",
         database_name=JOB_DATABASE,
-        # The tutorial asks for S0; Azure now requires S1 or higher for a job database.
+        # The tutorial asks for S0; Azure now asks for "an empty S1 or higher database" as the job
+        # database (learn.microsoft.com/azure/azure-sql/database/elastic-jobs-overview).
         sku_name="S1",
         **ON_AGENT,
         doc_md="`New-AzSqlDatabase -DatabaseName JobDatabase -RequestedServiceObjectiveName S1`.",
@@ -182,6 +183,7 @@ with DAG(
     job1 = ElasticJobsJobOperator(
         task_id="create_job1_with_steps",
         job_name=JOB_NAME,
+        # -RunOnce without -Enable (New-AzSqlElasticJob help, RunOnce parameter set).
         schedule={"type": "Once", "enabled": False},
         steps=[
             {"name": "step1", "target_group": "ServerGroup", "credential": "jobuser", "command": STEP1_SQL},
