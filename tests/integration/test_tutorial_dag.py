@@ -149,7 +149,7 @@ PASSWORD = re.compile(r"Demo-[\w-]{16}-7a!")  # scripts/demo.py's random_passwor
 
 
 @pytest.mark.timeout(420)
-def test_demo_script_runs_the_tutorial_and_stops_the_emulator(airflow_db) -> None:
+def test_demo_script_runs_the_tutorial_and_stops_the_emulator() -> None:
     """``scripts/demo.py`` (the demo after installation): exit 0, per-target table, nothing left running,
     no password in its output, the Airflow log or the emulator log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
@@ -181,7 +181,7 @@ def test_demo_script_runs_the_tutorial_and_stops_the_emulator(airflow_db) -> Non
 
 
 @pytest.mark.timeout(180)
-def test_demo_interrupted_leaves_nothing_running(airflow_db) -> None:
+def test_demo_interrupted_leaves_nothing_running() -> None:
     """SIGTERM while Airflow runs: demo.py stops Airflow and the emulator and exits non-zero."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     demo = subprocess.Popen(
