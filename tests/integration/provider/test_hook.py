@@ -96,8 +96,15 @@ def test_execution_helpers(emulator, names: Names) -> None:
             "properties": {
                 "targetGroup": hook.agent.target_group_id("g"),
                 "credential": hook.agent.credential_id("jobuser"),
-                "action": {"value": "WAITFOR DELAY '00:00:30'"},
-                "executionOptions": {"retryAttempts": 0, "timeoutSeconds": 60},
+                # No target setup was done, so the login fails and the target waits 30 s for a retry:
+                # the execution stays active (WaitingForRetry) until it is cancelled.
+                "action": {"value": "SELECT 1"},
+                "executionOptions": {
+                    "retryAttempts": 3,
+                    "initialRetryIntervalSeconds": 30,
+                    "maximumRetryIntervalSeconds": 30,
+                    "timeoutSeconds": 60,
+                },
             }
         },
     )
