@@ -206,12 +206,19 @@ def run_demo(workdir: Path, names: DemoNames) -> int:
         conf = json.dumps(names.dag_conf())
         status = run_airflow(["dags", "test", DAG_ID, "--conf", conf], env, log_path, show_progress=True)
         print(f"    finished in {time.monotonic() - started:.0f} s with exit status {status}", flush=True)
+        if status != 0:
+            print_tail(log_path)
+            print(
+                f"\nDEMO FAILED: the DAG run failed; the failing task is above, the whole log in {log_path}"
+            )
+            return 1
         print("4/4 Result", flush=True)
         report = collect_report(emulator, names, env)
         print_report(report)
-        if status != 0 or not report.ok:
-            print_tail(log_path)
-            print("\nDEMO FAILED: see the problems above and the Airflow log", log_path)
+        if not report.ok:
+            print(
+                f"\nDEMO FAILED: the outcome differs from the tutorial's (PROBLEM lines); log in {log_path}"
+            )
             return 1
         print("\nDEMO OK: the tutorial ran end to end as an Airflow DAG against the local emulator.")
         return 0
