@@ -15,7 +15,9 @@ from tests.integration.provider.execution_support import run_dag, xcom
 from tests.integration.provider.resource_support import (
     CONN_ID,
     JOBUSER_CONN_ID,
+    JOBUSER_PASSWORD,
     MASTER_CONN_ID,
+    MASTER_PASSWORD,
     Names,
     build_agent,
     excluded_db2,
@@ -54,7 +56,9 @@ def writes(counters: dict[str, int]) -> dict[str, int]:
     return {path: n for path, n in counters.items() if path.startswith(WRITES)}
 
 
-def test_deploy_is_idempotent_and_applies_only_the_diff(emulator, names: Names) -> None:
+def test_deploy_is_idempotent_and_applies_only_the_diff(
+    emulator, names: Names, capfd: pytest.CaptureFixture[str]
+) -> None:
     build_agent(names).close()
 
     first = run_dag(deploy_dag(names, tutorial_steps()))
@@ -72,6 +76,12 @@ def test_deploy_is_idempotent_and_applies_only_the_diff(emulator, names: Names) 
         ("update", "schedule", "Job1"),
     ]
     assert created["version"] == 2
+    log = "".join(capfd.readouterr())
+    assert "+ credential jobuser: username 'jobuser'" in log
+    assert "+ step step2: at position 2" in log
+    assert "~ schedule Job1: Recurring every PT1H, disabled" in log
+    assert "Deploy of job Job1: 8 change(s) applied, 0 unchanged" in log
+    assert MASTER_PASSWORD not in log and JOBUSER_PASSWORD not in log
 
     emulator.reset_controls()
     second = run_dag(deploy_dag(names, tutorial_steps()))
