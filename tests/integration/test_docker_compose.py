@@ -117,3 +117,32 @@ def test_emulator_service_command_is_accepted_by_the_emulator_cli(compose: list[
     assert (args.host, args.port, str(args.state_dir)) == ("0.0.0.0", 8443, "/state")
     # The Airflow containers reach it as https://emulator:8443 and verify its certificate.
     assert "emulator" in args.tls_hostname
+
+
+def _connection_ids(task: object) -> set[str]:
+    """Connection ids a task uses: ``*conn_id`` attributes and the ids inside logins/credentials."""
+    ids = {v for k, v in vars(task).items() if k.endswith("conn_id") and isinstance(v, str)}
+    for entry in [*(getattr(task, "logins", None) or []), *(getattr(task, "credentials", None) or [])]:
+        if isinstance(entry, dict):
+            ids |= {v for k, v in entry.items() if k.endswith("conn_id")}
+    return ids
+
+
+def test_compose_connections_cover_the_example_dags_and_match_the_tutorial_defaults(
+    compose: list[str],
+) -> None:
+    """Every connection the example DAGs use is preconfigured, pointing at the tutorial's default servers."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    env = json.loads(_config(compose).stdout)["services"]["airflow-scheduler"]["environment"]
+    bag = DagBag(dag_folder=str(ROOT / "example_dags"))
+    assert not bag.import_errors
+    used = {conn_id for dag in bag.dags.values() for task in dag.tasks for conn_id in _connection_ids(task)}
+    assert used, "expected the example DAGs to use connections"
+    assert {f"AIRFLOW_CONN_{conn_id.upper()}" for conn_id in used} <= set(env)
+
+    params = bag.dags["elastic_jobs_tutorial"].params
+    default = json.loads(env["AIRFLOW_CONN_AZURE_ELASTIC_JOBS_DEFAULT"])["extra"]
+    target_sql = json.loads(env["AIRFLOW_CONN_ELASTIC_JOBS_TARGET_SQL"])["extra"]
+    assert default["server_name"] == params["agent_server_name"]
+    assert target_sql["server_name"] == params["target_server_name"]
