@@ -215,7 +215,8 @@ with DAG(
         poke_interval=2,
         timeout=1800,
         **ON_AGENT,
-        doc_md="`Get-AzSqlElasticJobExecution` until the execution ends; fails on Failed/TimedOut/Canceled.",
+        doc_md="`Get-AzSqlElasticJobExecution` until the execution ends; fails on Failed, TimedOut, Canceled "
+        "or Skipped. Its XCom is the execution summary with every step and target.",
     )
 
     @task(

@@ -210,3 +210,24 @@ def test_demo_interrupted_leaves_nothing_running() -> None:
     assert _processes_mentioning(workdir) == []
     assert f"Kept {workdir}" in rest  # kept for diagnosis after a failure; nothing else to clean up
     shutil.rmtree(workdir)
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.skipif(
+    os.environ.get("ELASTICJOBS_TEST_DEMO_SH") != "1",
+    reason="installs a fresh venv from the package index (minutes); set ELASTICJOBS_TEST_DEMO_SH=1 to run",
+)
+def test_demo_sh_from_a_fresh_clone(tmp_path: Path) -> None:
+    """``bash scripts/demo.sh`` in a fresh clone with a new ``.venv``: installs, runs, prints, exits 0."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ELASTICJOBS_", "VIRTUAL_ENV"))
+    }
+    result = subprocess.run(
+        ["bash", "scripts/demo.sh"], cwd=clone, env=env, capture_output=True, text=True, timeout=1700
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert (clone / ".venv" / "bin" / "python").exists()
+    assert re.search(r"TargetDb2\s+yes\s+-", result.stdout)
+    assert "DEMO OK" in result.stdout
