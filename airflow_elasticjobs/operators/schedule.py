@@ -46,7 +46,9 @@ class ElasticJobsScheduleOperator(ElasticJobsBaseOperator):
     template_fields: Sequence[str] = (
         *ElasticJobsBaseOperator.template_fields,
         "job_name",
+        "schedule_type",
         "interval",
+        "interval_type",
         "start_time",
         "end_time",
     )
@@ -78,7 +80,8 @@ class ElasticJobsScheduleOperator(ElasticJobsBaseOperator):
     def validate(self) -> None:
         """Job name and the schedule."""
         check_name("job_name", self.job_name)
-        if not any(is_templated(v) for v in (self.interval, self.start_time, self.end_time)):
+        values = (self.schedule_type, self.interval, self.interval_type, self.start_time, self.end_time)
+        if not any(is_templated(v) for v in values):
             self.schedule_spec()
 
     def schedule_spec(self, current: Mapping[str, Any] | None = None) -> ScheduleSpec:
