@@ -1,8 +1,8 @@
 """1,000 deferred executions in one triggerer-like process: memory, CPU and event latency.
 
 The parent builds the emulated world and starts N executions that stay active (``WAITFOR DELAY``
-on the target, one job each). A child process plays the triggerer: Airflow and the provider's
-trigger module imported, it measures its own RSS (the baseline), then runs N real
+on the target, one job each). A child process plays the triggerer: Airflow's triggerer runner and
+the provider's trigger module imported, it measures its own RSS (the baseline), then runs N real
 ``ElasticJobsExecutionTrigger.run()`` coroutines in one event loop (all on the agent's shared
 poller), and after a warm-up samples RSS and CPU time over a steady wait window. Then the parent
 cancels every execution; the child records when each trigger event fires. Latency = event time -
@@ -55,9 +55,10 @@ def triggerer_process(spec_path: str) -> None:
     """Child process body: run the triggers, measure, wait for the events; write results JSON."""
     import asyncio
 
+    import airflow.jobs.triggerer_job_runner  # noqa: F401  (what a real triggerer has loaded)
     import httpx
 
-    import airflow_elasticjobs.triggers.execution  # noqa: F401  (part of the baseline, like a triggerer)
+    import airflow_elasticjobs.triggers.execution  # noqa: F401  (the provider's part of the baseline)
     from benchmarks._waiting import run_triggers, stop_tasks, trigger_for
 
     spec = json.loads(Path(spec_path).read_text())
