@@ -71,10 +71,14 @@ class ChildDag:
         """Fail with the child's output tail when it already exited."""
         assert self.process.poll() is None, f"child exited early:\n{self.output()[-3000:]}"
 
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Send ``sig`` (default SIGKILL: no ``on_kill``, no cleanup) and reap the child."""
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` without waiting for the child to react."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL (no ``on_kill``, no cleanup, like a lost worker) and reap the child."""
+        self.signal(signal.SIGKILL)
         self.process.wait(timeout=60)
 
     def wait(self, timeout: float) -> str:
