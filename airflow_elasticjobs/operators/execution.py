@@ -211,7 +211,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
 
     # -- wait: polling --------------------------------------------------------------------------------
     def _poll(self, context: Context, end_time: float | None) -> dict[str, Any]:
-        budget = FaultBudget(self.error_budget)
+        budget = FaultBudget(self.error_budget, clock=time.monotonic)
         backoff = Backoff(initial=self.poll_interval, maximum=max(self.poll_interval, 60.0))
         while True:
             try:
