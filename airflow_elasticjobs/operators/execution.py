@@ -22,6 +22,7 @@ from airflow_elasticjobs.execution_state import (
     Lifecycle,
     ProgressTracker,
 )
+from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook, describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
 from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize
@@ -223,9 +224,10 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                 if budget.exhausted():
                     raise AirflowException(
                         f"No successful status check of execution {self.execution_id} for "
-                        f"{budget.failing_for():.0f} s; last error: {err} (the execution was not cancelled)."
+                        f"{budget.failing_for():.0f} s; last error: {describe_error(err)} "
+                        "(the execution was not cancelled)."
                     ) from err
-                self.log.warning("Status check failed, retrying: %s", err)
+                self.log.warning("Status check failed, retrying: %s", describe_error(err))
                 time.sleep(backoff.next_delay(err))
                 continue
             budget.record_success()
@@ -270,8 +272,6 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         """Request cancellation of the tracked execution; never raises (it runs on failure paths)."""
         if not self.execution_id:
             return
-        from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook, describe_error
-
         hook = ElasticJobsHook(
             self.elastic_jobs_conn_id,
             resource_group_name=self.resource_group_name,

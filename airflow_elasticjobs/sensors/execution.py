@@ -150,7 +150,9 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         except Exception as err:
             if not is_transient(err):
                 raise
-            self.log.warning("Checking the execution failed, will check again: %s", err)
+            from airflow_elasticjobs.hooks.elastic_jobs import describe_error
+
+            self.log.warning("Checking the execution failed, will check again: %s", describe_error(err))
             return False
         finally:
             hook.close()
