@@ -111,6 +111,11 @@ def test_tab_page_is_served_and_registered_as_a_task_instance_view(api_server: A
         ("task_instance", "elastic-jobs")
     ]
     assert ours["fastapi_apps"][0]["url_prefix"] == "/elastic-jobs"
+    errors = httpx.get(
+        f"{api_server.url}/api/v2/plugins/importErrors",
+        headers={"Authorization": f"Bearer {api_server.token()}"},
+    ).json()["import_errors"]
+    assert not [e for e in errors if "elastic" in (e["source"] + e["error"]).lower()], errors
 
 
 def test_extra_links_of_the_grid_view_open_the_emulator_pages(
