@@ -16,6 +16,7 @@ import pytest
 
 from airflow_elasticjobs.execution_id import ExecutionKey, attempt_execution_id
 from tests.integration.executions_world import World, fast_options
+from tests.support.emulator import unique_name
 
 CONN_ID = "elastic_jobs_it"
 QUICK = {"poll_interval": 0.5, "progress_interval": 1.0, "error_budget": 30.0}
@@ -40,12 +41,16 @@ def connection_json(world: World, **extras: Any) -> str:
     return json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
 
 
-@pytest.fixture(name="world")
-def world_fixture(emulator, resource_group, airflow_db, monkeypatch) -> Iterator[World]:
-    """The tutorial's servers, databases, agent and credentials, plus the Airflow connection."""
-    with emulator.management_client() as client:
-        built = World(emulator, client, resource_group).build()
-        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_json(built))
+@pytest.fixture(name="world", scope="module")
+def world_fixture(emulator, airflow_db) -> Iterator[World]:
+    """The tutorial's servers, databases, agent and credentials, plus the Airflow connection.
+
+    One world per test module (building it costs more than most tests); tests keep apart by using
+    their own job names.
+    """
+    with emulator.management_client() as client, pytest.MonkeyPatch.context() as patch:
+        built = World(emulator, client, unique_name("rg")).build()
+        patch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_json(built))
         yield built
 
 

@@ -31,7 +31,7 @@ def make_dag(dag_id: str, **sensor_kwargs):
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
 def test_sensor_waits_for_a_given_execution(world, deferrable):
-    job = sql_job(world, "SensedJob", "WAITFOR DELAY '00:00:02';")
+    job = sql_job(world, f"SensedJob{deferrable}", "WAITFOR DELAY '00:00:02';")
     execution_id = world.start(job).name
     dag_run = run_dag(
         make_dag(f"sensor_by_id_{deferrable}", job_name=job, execution_id=execution_id, deferrable=deferrable)
@@ -53,7 +53,7 @@ def test_sensor_waits_for_a_given_execution(world, deferrable):
 )
 def test_sensor_waits_for_the_latest_execution_to_appear(world, deferrable, mode):
     """Like monitoring a run the agent's own schedule starts: nothing exists when the sensor starts."""
-    job = sql_job(world, "ScheduledJob", "WAITFOR DELAY '00:00:01';")
+    job = sql_job(world, f"ScheduledJob{mode}{deferrable}", "WAITFOR DELAY '00:00:01';")
     old = world.start(job).name
     world.wait(job, old)
     created_after = world.get(job, old).create_time + timedelta(milliseconds=1)
@@ -80,7 +80,7 @@ def test_sensor_waits_for_the_latest_execution_to_appear(world, deferrable, mode
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
 def test_sensor_fails_on_fail_states_with_the_failing_targets(world, deferrable, capsys):
-    job = sql_job(world, "SensedFailJob", "THROW 50000, 'Sensed failure', 1;")
+    job = sql_job(world, f"SensedFailJob{deferrable}", "THROW 50000, 'Sensed failure', 1;")
     execution_id = world.start(job).name
     dag_run = run_dag(
         make_dag(f"sensor_fail_{deferrable}", job_name=job, execution_id=execution_id, deferrable=deferrable)
