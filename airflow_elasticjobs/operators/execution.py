@@ -22,7 +22,8 @@ from airflow_elasticjobs.execution_state import (
     Lifecycle,
     ProgressTracker,
 )
-from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook, describe_error
+from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
 from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize

@@ -23,6 +23,7 @@ from airflow_elasticjobs.execution_state import (
     ProgressTracker,
 )
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.execution import EXECUTION_ID_KEY
 from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize
@@ -150,8 +151,6 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         except Exception as err:
             if not is_transient(err):
                 raise
-            from airflow_elasticjobs.hooks.elastic_jobs import describe_error
-
             self.log.warning("Checking the execution failed, will check again: %s", describe_error(err))
             return False
         finally:
@@ -165,7 +164,9 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
             execution = hook.get_execution(self.job_name, self.execution_id)
             if execution is None:
                 raise invalid(
-                    "execution_id", self.execution_id, f"no such execution of job {self.job_name!r}"
+                    "execution_id",
+                    self.execution_id,
+                    f"no such execution of job {self.job_name!r}; check job_name and execution_id",
                 )
             return execution
         created_after = parse_time("created_after", self.created_after)

@@ -32,6 +32,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_elasticjobs.execution_state import Lifecycle, ProgressTracker
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook, resolve_agent
+from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.triggers.poller import AgentKey, Observation, Watch, shared_poller
 from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
 
@@ -226,8 +227,6 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
 
     async def _cancel(self) -> str:
         """Request cancellation, retrying transient faults for a bounded time; describe the outcome."""
-        from airflow_elasticjobs.hooks.elastic_jobs import describe_error
-
         backoff = Backoff(initial=1.0, maximum=10.0)
         budget = FaultBudget(CANCEL_TIMEOUT_SECONDS)
         while True:
@@ -245,8 +244,6 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
 
     async def _resolve_latest(self) -> TriggerEvent | None:
         """Find the latest execution of the job created at or after ``created_after``; wait for one."""
-        from airflow_elasticjobs.hooks.elastic_jobs import describe_error
-
         created_after = datetime.fromisoformat(self.created_after) if self.created_after else None
         backoff = Backoff()
         budget = FaultBudget(self.error_budget)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_elasticjobs.execution_state import TargetResult, is_terminal
+from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
 
 
@@ -225,8 +226,6 @@ class AgentPoller:
             self._on_idle()
 
     def _report(self, err: Exception) -> None:
-        from airflow_elasticjobs.hooks.elastic_jobs import describe_error
-
         description = describe_error(err)
         transient = is_transient(err)
         for watch in list(self._watches):
