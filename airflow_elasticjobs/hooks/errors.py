@@ -50,16 +50,26 @@ def describe_error(err: BaseException) -> str:
 
     if isinstance(err, ClientAuthenticationError):
         status = err.status_code or "no token"
-        return f"Authentication failed ({status}): check the client id, secret/token and tenant."
+        return (
+            f"Authentication failed ({status}): check the connection's client id, secret and tenant "
+            "(or its token for the emulator)."
+        )
     if isinstance(err, ResourceNotFoundError):
-        return f"Not found: {_arm_message(err)} (check the resource group, server and agent names)"
+        return f"Not found: {_arm_message(err)} (check the resource group, server, agent and job names)"
+    if isinstance(err, HttpResponseError) and err.status_code == 403:
+        return (
+            f"ARM answered 403: {_arm_message(err)} Give the connection's identity a role that allows "
+            "this action (e.g. SQL DB Contributor) on the server."
+        )
     if isinstance(err, HttpResponseError):
         return f"ARM answered {err.status_code}: {_arm_message(err)}"
     if isinstance(err, ServiceRequestError):
         text = str(err)
-        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+        # "[SSL: …]" / CERTIFICATE_VERIFY_FAILED mark real TLS failures; aiohttp also writes
+        # "ssl:<ssl.SSLContext …>" into every HTTPS connect error, a refused connection included.
+        if "CERTIFICATE" in text.upper() or "[SSL" in text.upper():
             return f"TLS verification failed ({text}); set 'verify' to the emulator's CA bundle path."
-        return f"Endpoint unreachable: {text}"
+        return f"Endpoint unreachable: {text}; check the connection's 'endpoint' and that the service runs."
     return f"{type(err).__name__}: {err}"
 
 
