@@ -146,8 +146,8 @@ def test_a_start_answer_lost_after_the_emulator_accepted_it_is_retried_into_a_20
 
 
 def test_a_worker_killed_while_its_start_request_is_in_flight_starts_once(world, tmp_path):
-    """The emulator holds the worker's PUT; the worker is killed before any answer; the rerun of the
-    same task instance finds (or makes) the one execution with the same id: never two."""
+    """The emulator holds the worker's PUT; the worker is killed before any answer; the emulator then
+    accepts the PUT anyway. The rerun of the same task instance re-attaches to that execution."""
     job = sql_job(world, "InFlightStartJob", RUNNING, timeoutSeconds=60)
     dag_id, date = "chaos_inflight_start", unique_logical_date()
     held = {"kind": "latency", "path": f"/jobs/{job}/executions/", "method": "PUT", "latency_ms": 2000}
@@ -166,11 +166,14 @@ def test_a_worker_killed_while_its_start_request_is_in_flight_starts_once(world,
             child.kill()
         finally:
             child.close()
+    expected = expected_execution_id(world, job, dag_id, manual_run_id(date), TASK_ID, 0)
+    # The emulator serves the held PUT after its client died: the execution exists, nobody knows it.
+    wait_until(lambda: [e.name for e in executions_of(world, job)] == [expected], 10, "the orphan start")
 
     dag_run = run(dag_id, date, job_name=job, deferrable=False, **FAST)
 
     assert task_instance(dag_run, TASK_ID).state == "success"
-    expected = expected_execution_id(world, job, dag_id, dag_run.run_id, TASK_ID, 0)
+    assert xcom(dag_run, TASK_ID)["execution_id"] == expected
     assert [(e.name, e.lifecycle) for e in executions_of(world, job)] == [(expected, "Succeeded")]
 
 
