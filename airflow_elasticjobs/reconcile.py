@@ -16,13 +16,14 @@ others):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_elasticjobs.definitions import JobSpec, ScheduleSpec, TargetGroupSpec, member_key
 from airflow_elasticjobs.hooks.resource_ids import same_id
+from airflow_elasticjobs.validation import invalid
 
 if TYPE_CHECKING:
     from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
@@ -87,6 +88,37 @@ def reconcile_target_group(hook: ElasticJobsHook, spec: TargetGroupSpec) -> Chan
         return Change("unchanged", "target group", spec.name)
     hook.create_or_update_target_group(spec.name, desired)
     return Change("update", "target group", spec.name, f"{len(added)} members added, {len(removed)} removed")
+
+
+def check_step_references(
+    hook: ElasticJobsHook,
+    spec: JobSpec,
+    *,
+    declared_groups: Iterable[str] = (),
+    declared_credentials: Iterable[str] = (),
+) -> None:
+    """Fail before any write when a step names a target group or credential that neither exists on
+    the agent nor is ``declared`` (created by the same deploy): ARM refuses such a step only after the
+    job itself was created, which would leave a job without its steps behind."""
+    known = {("target_group", n.lower()) for n in declared_groups}
+    known |= {("credential", n.lower()) for n in declared_credentials}
+    lookups = {
+        "target_group": ("target group", "ElasticJobsTargetGroupOperator", hook.get_target_group),
+        "credential": ("credential", "ElasticJobsCredentialOperator", hook.get_credential),
+    }
+    for i, step in enumerate(spec.steps):
+        for field, name in (("target_group", step.target_group), ("credential", step.credential)):
+            if name is None or (field, name.lower()) in known:
+                continue
+            kind, operator, get = lookups[field]
+            if get(name) is None:
+                raise invalid(
+                    f"steps[{i}].{field}",
+                    name,
+                    f"{kind} {name!r} does not exist on agent {hook.agent.agent_name!r}; create it first "
+                    f"({operator}, or declare it in the deploy) or fix the name",
+                )
+            known.add((field, name.lower()))
 
 
 def reconcile_job(hook: ElasticJobsHook, spec: JobSpec) -> list[Change]:

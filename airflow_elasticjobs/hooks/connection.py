@@ -175,6 +175,9 @@ class ElasticJobsConnectionSettings:
         def fail(name: str, problem: str, fix: str) -> ConnectionSettingsError:
             return ConnectionSettingsError(f"Connection {conn_id!r} field {name!r}: {problem}; {fix}.")
 
+        conn_type = getattr(conn, "conn_type", None)
+        if conn_type and conn_type != CONN_TYPE:
+            raise fail("conn_type", f"is {conn_type!r}", f"use a connection of type {CONN_TYPE!r}")
         subscription_id = extra("subscription_id")
         if not subscription_id:
             raise fail(
@@ -385,3 +388,24 @@ def _identity_kwargs(settings: ElasticJobsConnectionSettings) -> dict[str, Any]:
         kwargs["workload_identity_tenant_id"] = settings.workload_identity_tenant_id
         kwargs["additionally_allowed_tenants"] = [settings.workload_identity_tenant_id]
     return kwargs
+
+
+def get_connection(field: str, conn_id: str) -> Any:
+    """``BaseHook.get_connection``, failing with the field and the fix when no such connection exists.
+
+    :param field: the operator/hook argument that named the connection, e.g. ``credential_conn_id``.
+    """
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from airflow_elasticjobs.validation import invalid
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise invalid(
+            field,
+            conn_id,
+            "no Airflow connection has this id; create it (Admin > Connections, `airflow connections add` "
+            "or an AIRFLOW_CONN_<ID> variable) or fix the id",
+        ) from None

@@ -19,6 +19,7 @@ from airflow_elasticjobs.hooks.connection import (
     DEFAULT_CONN_ID,
     ElasticJobsConnectionSettings,
     build_sync_credential,
+    get_connection,
 )
 from airflow_elasticjobs.hooks.errors import delete_if_exists, describe_error, get_or_none
 from airflow_elasticjobs.hooks.execution_helpers import ExecutionHelpersMixin
@@ -99,7 +100,8 @@ class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, BaseHook):
     @cached_property
     def settings(self) -> ElasticJobsConnectionSettings:
         """The connection parsed once (see :mod:`airflow_elasticjobs.hooks.connection`)."""
-        return ElasticJobsConnectionSettings.from_connection(self.get_connection(self.elastic_jobs_conn_id))
+        conn = get_connection("elastic_jobs_conn_id", self.elastic_jobs_conn_id)
+        return ElasticJobsConnectionSettings.from_connection(conn)
 
     def _default(self, name: str) -> str:
         value = self._overrides[name] or getattr(self.settings, name)

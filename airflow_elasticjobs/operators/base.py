@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk import BaseOperator
 
-from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID, get_connection
 from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.validation import (
     check_conn_id,
     check_name,
@@ -81,11 +82,22 @@ class ElasticJobsBaseOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> Any:
-        """Validate the rendered arguments, then run :meth:`run` with the hook."""
+        """Validate the rendered arguments, then run :meth:`run` with the hook.
+
+        An Azure error that escapes :meth:`run` (after the hook's retries) fails the task with
+        :func:`describe_error`'s short, secret-free text naming what to fix; the original is chained.
+        """
+        from airflow.sdk.exceptions import AirflowException
+        from azure.core.exceptions import AzureError
+
         self._validate_common()
         self.validate()
         try:
             return self.run(context)
+        except AzureError as err:
+            raise AirflowException(
+                f"{describe_error(err)} (connection {self.elastic_jobs_conn_id!r})"
+            ) from err
         finally:
             self.hook.close()
 
@@ -96,7 +108,7 @@ class ElasticJobsBaseOperator(BaseOperator):
 
 def login_and_password(field: str, conn_id: str) -> tuple[str, str]:
     """Read login and password from an Airflow connection; errors never include the password."""
-    conn = BaseHook.get_connection(conn_id)
+    conn = get_connection(field, conn_id)
     if not conn.login or not conn.password:
         missing = "login" if not conn.login else "password"
         raise invalid(field, conn_id, f"connection {conn_id!r} has no {missing}; set its login and password")

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec, build_job, coerce
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, login_and_password
 from airflow_elasticjobs.operators.job import job_result
-from airflow_elasticjobs.reconcile import reconcile_credential, reconcile_job, reconcile_target_group
+from airflow_elasticjobs.reconcile import (
+    check_step_references,
+    reconcile_credential,
+    reconcile_job,
+    reconcile_target_group,
+)
 from airflow_elasticjobs.validation import invalid, is_templated
 
 if TYPE_CHECKING:
@@ -121,6 +126,9 @@ class ElasticJobsDeployOperator(ElasticJobsBaseOperator):
         secrets = {
             c.name: login_and_password(f"credentials[{c.name}].conn_id", c.conn_id) for c in credentials
         }
+        check_step_references(
+            self.hook, job, declared_groups=[g.name for g in groups], declared_credentials=list(secrets)
+        )
         changes = [
             reconcile_credential(
                 self.hook, name, *secrets[name], always_update=self.always_update_credentials

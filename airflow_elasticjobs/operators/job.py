@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_elasticjobs.definitions import build_job
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, ElasticJobsDeleteOperatorBase
-from airflow_elasticjobs.reconcile import Change, reconcile_job
+from airflow_elasticjobs.reconcile import Change, check_step_references, reconcile_job
 from airflow_elasticjobs.validation import check_name, is_templated
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class ElasticJobsJobOperator(ElasticJobsBaseOperator):
     def run(self, context: Context) -> dict[str, Any]:
         """Reconcile the job, log the diff."""
         spec = build_job(self.job_name, self.steps, self.description, self.schedule)
+        check_step_references(self.hook, spec)
         changes = reconcile_job(self.hook, spec)
         for change in changes:
             self.log.info("%s", change)

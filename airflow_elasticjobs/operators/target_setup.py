@@ -15,8 +15,9 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk import BaseOperator
 
+from airflow_elasticjobs.hooks.connection import get_connection
 from airflow_elasticjobs.operators.base import login_and_password
 from airflow_elasticjobs.target_setup_sql import (
     DEFAULT_GRANTS,
@@ -172,7 +173,7 @@ class ElasticJobsTargetSetupOperator(BaseOperator):
 
         check_conn_id("sql_conn_id", self.sql_conn_id)
         specs = parse_logins(self.logins)
-        admin = BaseHook.get_connection(self.sql_conn_id)
+        admin = get_connection("sql_conn_id", self.sql_conn_id)
         credentials = {}
         for i, spec in enumerate(specs):
             login, password = login_and_password(f"logins[{i}].login_conn_id", spec.login_conn_id)
@@ -214,7 +215,8 @@ class ElasticJobsTargetSetupOperator(BaseOperator):
                 message = message.replace(secret, "***")
             raise RuntimeError(
                 f"Target setup failed in database {database!r} through connection {self.sql_conn_id!r}: "
-                f"{message}"
+                f"{message} Check that sql_conn_id logs in to the target server as its admin and that "
+                "the database exists."
             ) from None
         if outcome not in ("created", "existed", "updated"):
             raise RuntimeError(
