@@ -68,6 +68,7 @@ def test_a_time_limit_cancels_the_execution_within_one_poll_interval(world, defe
     execution = world.wait(job, execution.name, timeout=10)
     assert execution.lifecycle == "Canceled"
     ran_for = (execution.end_time - execution.create_time).total_seconds()
+    print(f"MEASURED {limit} deferrable={deferrable}: Canceled {ran_for:.2f} s after createTime")
     assert LIMIT - 0.5 <= ran_for <= LIMIT + POLL, f"cancelled after {ran_for:.2f} s"
 
 
@@ -93,7 +94,9 @@ def test_sigterm_to_a_polling_worker_cancels_within_one_poll_interval(world, tmp
         )
         killed_at = time.monotonic()
         child.signal(signal.SIGTERM)
-        assert _canceled_within(world, job, started[0].name, killed_at, POLL) <= POLL
+        lag = _canceled_within(world, job, started[0].name, killed_at, POLL)
+        print(f"MEASURED SIGTERM: Canceled seen {lag:.2f} s after the signal")
+        assert lag <= POLL
         assert child.wait(timeout=30) == "failed"
     finally:
         child.close()
@@ -125,7 +128,9 @@ async def test_a_deferred_task_marked_failed_cancels_through_the_triggers_on_kil
 
     killed_at = time.monotonic()
     assert await harness.user_kill() <= POLL
-    assert _canceled_within(world, job, execution.name, killed_at, POLL) <= POLL
+    lag = _canceled_within(world, job, execution.name, killed_at, POLL)
+    print(f"MEASURED mark failed while deferred: Canceled seen {lag:.2f} s after the user action")
+    assert lag <= POLL
     assert harness.events == []
     assert RequestCounts.of(world.emulator).since(before, CANCEL) == 1
 

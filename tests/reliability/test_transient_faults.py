@@ -61,6 +61,7 @@ def test_the_tutorial_dag_succeeds_under_a_20_percent_fault_rate(emulator, airfl
             dag_run = run_example_dag(load_example_dag("elastic_jobs_tutorial"), world.names.dag_conf())
             hits = hit_counts(emulator)
 
+        print(f"MEASURED tutorial under faults: fault hits {hits}")
         assert dag_run.state == "success", failed_tasks(dag_run)
         assert all(hits.get(kind, 0) > 0 for kind in ("429", "500", "503", "drop")), hits
         assert RequestCounts.of(emulator).since(before, CANCEL) == 0
@@ -95,6 +96,7 @@ def test_twenty_start_and_wait_tasks_all_succeed_under_faults(patient_world):
         dag_run = run_dag(dag, unique_logical_date())
         hits = hit_counts(world.emulator)
 
+    print(f"MEASURED batch of {BATCH} under faults: fault hits {hits}")
     assert dag_run.state == "success", failed_tasks(dag_run)
     assert all(hits.get(kind, 0) > 0 for kind in ("429", "500", "503", "drop")), hits
     assert RequestCounts.of(world.emulator).since(before, CANCEL) == 0
@@ -135,6 +137,7 @@ async def test_429_waits_at_least_retry_after_in_the_worker_and_in_the_triggerer
     finally:
         child.close()
 
+    print(f"MEASURED 429 window {window} s, Retry-After {retry_after} s: {throttled} throttled GETs")
     assert 2 <= throttled <= 2 * (int(window // retry_after) + 1), throttled
     assert (event["status"], event["lifecycle"]) == ("done", "Succeeded")
     assert state == "success"
@@ -170,6 +173,8 @@ async def test_an_expired_token_is_refreshed_during_a_long_deferred_wait(world, 
         for line in world.emulator.log_text()[log_offset:].splitlines()
         if f"/resourceGroups/{world.rg}/" in line and '" 401' in line
     ]
+    minted = [round(t - credential.minted[0], 1) for t in credential.minted]
+    print(f"MEASURED token refresh: {len(refused)} requests refused (401), tokens minted at {minted} s")
     assert refused, "the refused token never reached the emulator"
     assert len(credential.minted) >= 3, credential.minted
     assert credential.minted[-1] - credential.minted[0] >= 2.0
