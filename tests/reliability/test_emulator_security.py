@@ -321,6 +321,30 @@ def test_emulator_tsql_treats_hostile_names_and_literals_as_data(
     assert admin_sql(emulator, sql_server, "Db1", f"SELECT [Note] FROM [dbo].{quoted_table}") == [(value,)]
 
 
+def test_dbapi_parameters_are_bound_as_literals(emulator: EmulatorProcess, sql_server: str) -> None:
+    """The DB-API driver (``qmark``) turns each ``?`` into a quoted literal: values cannot end it."""
+    value = "x'); DROP TABLE [dbo].[Victim]; --"
+    connection = dbapi.connect(
+        host="127.0.0.1",
+        port=emulator.port,
+        server=sql_server,
+        database="Db1",
+        user=ADMIN_LOGIN,
+        password=ADMIN_PASSWORD,
+        verify=str(emulator.cert_path),
+    )
+    try:
+        cursor = connection.cursor()
+        cursor.execute("CREATE TABLE [dbo].[Victim]([Id] [int] NOT NULL);")
+        cursor.execute("CREATE TABLE [dbo].[Params]([Note] [nvarchar](100) NOT NULL);")
+        cursor.execute("INSERT INTO [dbo].[Params] ([Note]) VALUES (?);", (value,))
+        cursor.execute("SELECT [Note] FROM [dbo].[Params] WHERE [Note] = ?;", (value,))
+        assert [tuple(row) for row in cursor.fetchall()] == [(value,)]
+    finally:
+        connection.close()
+    assert "Victim" in _tables(emulator, sql_server, "Db1")
+
+
 @pytest.fixture
 def hostile_target(
     emulator: EmulatorProcess, airflow_db: Path, monkeypatch: pytest.MonkeyPatch
