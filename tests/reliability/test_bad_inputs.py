@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 
 from airflow_elasticjobs.operators.target_setup import ElasticJobsTargetSetupOperator
-from tests.integration.executions_world import World, fast_options
+from tests.integration.executions_world import ADMIN, ADMIN_PASSWORD, JOB_PASSWORD, World, fast_options
 from tests.integration.provider.execution_support import connection_json, run_dag, task_instance, xcom
 from tests.reliability.bad_input_cases import (
     CASES,
@@ -121,8 +122,6 @@ def forbidding_endpoint(emulator: EmulatorProcess) -> Iterator[str]:
 
 
 def _closed_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -137,15 +136,15 @@ def _connections(world: World, busy: World, forbidden_url: str) -> dict[str, str
         new_extra = {k: v for k, v in {**extra, **changes}.items() if v is not None}
         return json.dumps({"conn_type": "azure_elastic_jobs", "extra": new_extra})
 
-    def login(user: str, password: str | None, **more: Any) -> str:
-        return json.dumps({"conn_type": "generic", "login": user, "password": password, **more})
+    def login(user: str, password: str | None) -> str:
+        return json.dumps({"conn_type": "generic", "login": user, "password": password})
 
     sql = {
         "conn_type": "elastic_jobs_emulator_sql",
         "host": "127.0.0.1",
         "port": world.emulator.port,
-        "login": "sqladmin",
-        "password": "Admin-Passw0rd!",
+        "login": ADMIN,
+        "password": ADMIN_PASSWORD,
         "extra": {"server_name": world.target_server, "verify": str(world.emulator.cert_path)},
     }
     conns = {
@@ -159,13 +158,12 @@ def _connections(world: World, busy: World, forbidden_url: str) -> dict[str, str
         "bad_untrusted": variant(verify=None),
         "bad_token": variant(token="not-the-token"),
         "bad_forbidden": variant(endpoint=forbidden_url),
-        "bad_busy_agent": json.loads(connection_json(busy, retry_total=0)),
+        "bad_busy_agent": connection_json(busy, retry_total=0),
         "bad_login_only": login("someone", None),
-        "bad_jobuser": login("jobuser", "password!123"),
+        "bad_jobuser": login("jobuser", JOB_PASSWORD),
         "bad_sql": json.dumps(sql),
         "bad_sql_wrong_password": json.dumps({**sql, "password": "Not-The-Passw0rd!"}),
     }
-    conns["bad_busy_agent"] = json.dumps(conns["bad_busy_agent"])
     return {f"AIRFLOW_CONN_{name.upper()}": value for name, value in conns.items()}
 
 
@@ -183,7 +181,7 @@ def busy_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator
 def _busy_world(emulator: EmulatorProcess) -> World:
     with emulator.management_client() as client:
         world = World(emulator, client, unique_name("rg"))
-        admin = {"administratorLogin": "sqladmin", "administratorLoginPassword": "Admin-Passw0rd!"}
+        admin = {"administratorLogin": ADMIN, "administratorLoginPassword": ADMIN_PASSWORD}
         client.servers.begin_create_or_update(
             world.rg, world.agent_server, {"location": "westus2", "properties": admin}
         ).result()
@@ -199,7 +197,7 @@ def _busy_world(emulator: EmulatorProcess) -> World:
 
 
 def definitions(world: World) -> list[str]:
-    """Every definition that exists in the world's resource group, as sorted paths."""
+    """Every definition that exists in the world's resource group, as sorted descriptions."""
     client, rg, agent = world.client, world.rg, (world.rg, world.agent_server, world.agent)
     found = []
     for server in client.servers.list_by_resource_group(rg):
@@ -217,16 +215,19 @@ def definitions(world: World) -> list[str]:
 
 
 def write_requests(emulator: EmulatorProcess) -> int:
-    """PUT/POST/PATCH/DELETE requests the emulator has seen on ARM paths."""
+    """PUT/POST/PATCH/DELETE requests the (main) emulator has seen on ARM paths."""
     return sum(n for key, n in emulator.counters().items() if key.startswith(WRITE_METHODS))
 
 
-def _runtime_dag(ctx: Ctx, world: World) -> Any:
+def _runtime_dag(ctx: Ctx, world: World, busy: World) -> Any:
     from airflow.sdk import DAG, task
 
     @task(trigger_rule="all_done")
     def snapshot() -> dict[str, Any]:
-        return {"writes": write_requests(world.emulator), "definitions": definitions(world)}
+        return {
+            "writes": write_requests(world.emulator),
+            "definitions": definitions(world) + definitions(busy),
+        }
 
     with DAG(unique_name("bad_inputs").replace("-", "_"), schedule=None) as dag:
         previous = snapshot.override(task_id="snapshot_start")()
@@ -288,7 +289,7 @@ def outcomes(
             for name, value in _connections(world, busy, forbidden_url).items():
                 patch.setenv(name, value)
             with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-                dag_run = run_dag(_runtime_dag(ctx, world))
+                dag_run = run_dag(_runtime_dag(ctx, world, busy))
         segments = _segments(output.getvalue(), [case.id for case in RUNTIME_CASES])
         previous = xcom(dag_run, "snapshot_start")
         for case in RUNTIME_CASES:
