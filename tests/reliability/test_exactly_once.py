@@ -180,7 +180,7 @@ def test_a_worker_killed_while_its_start_request_is_in_flight_starts_once(world,
 def test_two_overlapping_dag_runs_start_one_execution_each_and_the_later_one_is_skipped(world, tmp_path):
     """Two run ids → two executions, each exactly once; the second finds the targets busy with the
     first and is Skipped (Azure's overlap rule), which fails its task under the default ``fail_on``."""
-    job = sql_job(world, "OverlapJob", RUNNING, timeoutSeconds=60)
+    job = sql_job(world, "OverlapJob", "WAITFOR DELAY '00:00:06';", timeoutSeconds=60)
     dag_id = "chaos_overlap"
     first_date, second_date = unique_logical_date(), unique_logical_date()
     child = ChildDag(tmp_path / "child.log", dag_id, first_date, job_name=job, deferrable=False, **FAST)
@@ -195,6 +195,8 @@ def test_two_overlapping_dag_runs_start_one_execution_each_and_the_later_one_is_
     assert xcom(second, TASK_ID)["lifecycle"] == "Skipped"
     first_id = expected_execution_id(world, job, dag_id, manual_run_id(first_date), TASK_ID, 0)
     second_id = expected_execution_id(world, job, dag_id, second.run_id, TASK_ID, 0)
-    assert sorted((e.name, e.lifecycle) for e in executions_of(world, job)) == sorted(
+    executions = {e.name: e for e in executions_of(world, job)}
+    assert sorted((name, e.lifecycle) for name, e in executions.items()) == sorted(
         [(first_id, "Succeeded"), (second_id, "Skipped")]
     )
+    assert executions[second_id].create_time < executions[first_id].end_time  # they did overlap
