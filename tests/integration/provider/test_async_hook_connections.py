@@ -1,0 +1,54 @@
+"""The async hook reuses one TLS connection for its requests when ``verify`` is a CA-bundle path.
+
+Regression test for the triggerer memory bug in ``docs/performance.md``: azure-core's aio transport
+built a new ``SSLContext`` per request from a CA path, so aiohttp pooled nothing and every request
+left its own socket open. Counted from the client side (psutil; Airflow depends on it): the sockets
+of this process connected to the emulator's port.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psutil
+import pytest
+
+from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+REQUESTS = 20
+
+
+def sockets_to(port: int) -> int:
+    """Established TCP connections of this process to ``127.0.0.1:port``."""
+    return sum(
+        1
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+    )
+
+
+@pytest.mark.parametrize("verify", ["ca_path", "off"])
+async def test_requests_of_one_hook_share_one_connection(emulator, monkeypatch, verify: str) -> None:
+    extra = {
+        "subscription_id": emulator.subscription_id,
+        "endpoint": emulator.url,
+        "token": emulator.token,
+        "verify": str(emulator.cert_path) if verify == "ca_path" else False,
+        "resource_group_name": "rg-connections",
+        "server_name": "no-such-server",
+        "agent_name": "no-such-agent",
+    }
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_EJ_CONNECTIONS", json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
+    )
+    before = sockets_to(emulator.port)
+
+    async with ElasticJobsAsyncHook("ej_connections") as hook:
+        for _ in range(REQUESTS):  # each a real HTTPS round trip, answered 404 -> None
+            assert await hook.get_execution("Job1", "00000000-0000-0000-0000-000000000001") is None
+        during = sockets_to(emulator.port) - before
+
+    assert during == 1, f"{REQUESTS} sequential requests used {during} connections; expected 1 reused"
+    assert sockets_to(emulator.port) == before, "closing the hook must close its connections"
