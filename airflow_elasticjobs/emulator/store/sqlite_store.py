@@ -83,7 +83,8 @@ class Store:
 
     def _load_seq(self) -> int:
         row = self._conn.execute(
-            "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM resources UNION ALL SELECT MAX(seq) FROM executions)"
+            "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM resources"
+            " UNION ALL SELECT MAX(seq) FROM executions)"
         ).fetchone()
         return int(row[0] or 0)
 
@@ -174,7 +175,8 @@ class Store:
         """Store a secret digest for a resource (never part of its document)."""
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO secrets(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO secrets(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (resource_key(resource_id), value),
             )
 
@@ -261,7 +263,8 @@ class Store:
         """Set a metadata value."""
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
 
