@@ -9,6 +9,7 @@ a retry after a *failed* execution starts the next attempt id.
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -93,7 +94,7 @@ async def test_triggerer_restart_mid_wait_neither_cancels_nor_duplicates(world):
     the serialized form: no cancel request, the same single execution ends Succeeded."""
     job = sql_job(world, "TriggererJob", RUNNING, timeoutSeconds=60)
     execution = world.client.job_executions.begin_create_or_update(
-        world.rg, world.agent_server, world.agent, job, "0b5f6c3e-5f0e-4a51-9b4e-6b1d1c2f3a01", polling=False
+        world.rg, world.agent_server, world.agent, job, str(uuid.uuid4()), polling=False
     ).result()
     trigger = ElasticJobsExecutionTrigger(
         elastic_jobs_conn_id=CONN_ID, job_name=job, execution_id=execution.name, poll_interval=0.3
@@ -121,7 +122,7 @@ def test_a_start_answer_lost_after_the_emulator_accepted_it_is_retried_into_a_20
     client gave up); azure-core retries the same PUT: the emulator started one execution (201 to a
     client that was gone) and the retry that got through was answered 200 with it."""
     job = sql_job(world, "LostAnswerJob", "PRINT 'ok';")
-    execution_id = "9d7c1f0e-3b2a-4c5d-8e6f-7a8b9c0d1e2f"
+    execution_id = str(uuid.uuid4())
     statuses: list[int] = []
     held = {"kind": "latency", "path": f"/jobs/{job}/executions/", "method": "PUT", "latency_ms": 1000}
     before = RequestCounts.of(world.emulator)

@@ -155,7 +155,7 @@ async def test_an_expired_token_is_refreshed_during_a_long_deferred_wait(world, 
 
     credential = ShortLivedTokenCredential(world.emulator.token, refused_token="expired-token", lifetime=2.0)
     monkeypatch.setattr(elastic_jobs_async, "build_async_credential", lambda settings: credential)
-    job = sql_job(world, "TokenJob", "WAITFOR DELAY '00:00:09';", timeoutSeconds=60)
+    job = sql_job(world, "TokenJob", "WAITFOR DELAY '00:00:07';", timeoutSeconds=60)
     execution = world.start(job)
     before = RequestCounts.of(world.emulator)
     log_offset = len(world.emulator.log_text())
