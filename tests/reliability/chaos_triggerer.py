@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from typing import Any
 
@@ -23,7 +22,6 @@ class TriggerHarness:
     """One trigger running in a fresh ``TriggerRunner`` on the current event loop."""
 
     def __init__(self, trigger: Any) -> None:
-        os.environ.setdefault("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
         self.runner = TriggerRunner()
         self.task = asyncio.create_task(self.runner.run_trigger(_TRIGGER_ID, trigger))
         self.runner.triggers[_TRIGGER_ID] = {"task": self.task, "name": repr(trigger), "events": 0}
