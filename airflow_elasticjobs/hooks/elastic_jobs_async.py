@@ -179,10 +179,14 @@ class ElasticJobsAsyncHook(BaseHook):
         *,
         create_time_min: datetime | None = None,
         is_active: bool | None = None,
+        end_time_min: datetime | None = None,
     ) -> AsyncIterator[JobExecution]:
-        """Root executions of one job, or of the whole agent when ``job_name`` is ``None`` (all pages)."""
+        """Root executions of one job, or of the whole agent when ``job_name`` is ``None`` (all pages).
+
+        Filters are ARM's (``createTimeMin``, ``isActive``, ``endTimeMin``); ``None`` means no filter.
+        """
         client, args = self._open()
-        filters = {"create_time_min": create_time_min, "is_active": is_active}
+        filters = {"create_time_min": create_time_min, "is_active": is_active, "end_time_min": end_time_min}
         if job_name is None:
             return client.job_executions.list_by_agent(*args, **filters)
         return client.job_executions.list_by_job(*args, job_name, **filters)

@@ -64,8 +64,9 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
     :param agent_name: overrides the connection's job agent.
     :param end_time: absolute deadline (epoch seconds); ``None`` for none.
     :param poll_interval: seconds between polls of the agent.
-    :param progress_interval: at most this many seconds between progress refreshes of a running
-        execution whose root state did not change.
+    :param progress_interval: progress (target executions) is fetched when the root state changes;
+        besides that, the agent's shared poller refreshes one running execution's progress per this
+        many seconds (the stalest first), so the refresh cost stays the same however many wait.
     :param stop_on: non-terminal lifecycles that also end the wait (e.g. ``["InProgress"]``).
     :param cancel_on_timeout: cancel the execution when ``end_time`` passes.
     :param cancel_on_kill: cancel the execution when the deferred task is killed by a user.

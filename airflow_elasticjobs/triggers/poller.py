@@ -1,16 +1,22 @@
 """One shared poller per job agent in a triggerer process (coalesced polling).
 
-However many deferred tasks wait on executions of the same agent, the triggerer makes **one**
-``GET …/jobAgents/{agent}/executions?isActive=true`` (all pages) per interval for all of them, and
-asks for more only when something changed:
+However many deferred tasks wait on executions of the same agent, the triggerer makes, per poll
+interval and for all of them together (all on one open client, so one connection pool):
 
-- an execution that is no longer in the active list has just ended (or never existed): one ``GET``
-  of that execution, once;
-- an execution whose state changed (lifecycle, last message, attempts, start times), or whose
-  progress is due for a refresh (``progress_interval``): one list of its target executions.
+1. one ``GET …/jobAgents/{agent}/executions?isActive=true`` (all pages);
+2. when watched executions left that list: one ``GET …/executions?endTimeMin=<last poll - margin>``
+   (all pages) that finds them ended; only an execution missing from both (first seen already
+   ended, or never existed) gets its own ``GET``, a few at a time concurrently;
+3. target-execution lists (progress) for at most ``details_per_poll`` executions, taken in turn:
+   first those whose root state changed (lifecycle, last message, attempts, start times), oldest
+   change first; then, when the agent's refresh is due, the running execution whose progress is
+   oldest (at most one such refresh per agent per ``progress_interval``). A change beyond the
+   budget is reported at once without targets; its targets follow in a later round.
 
-So the cost per interval is O(agents), not O(waiting tasks); a transient fault (429, 5xx, dropped
-connection) backs off once for every waiter of the agent, honouring ``Retry-After``.
+So the cost per interval is O(agents), not O(waiting tasks), however many executions change at
+once; a transient fault (429, 5xx, dropped connection) backs off once for every waiter of the
+agent, honouring ``Retry-After``. Rounds start at a fixed rate (every poll interval, not an
+interval after the previous round ended), so an execution's end is seen within about one interval.
 
 Pollers live in a registry per event loop (the triggerer runs one loop; ``dag.test()`` runs each
 trigger in a fresh one) keyed by :class:`AgentKey`, and stop and unregister themselves when the last
@@ -21,12 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
 
 from airflow_elasticjobs.execution_state import TargetResult, is_terminal
 from airflow_elasticjobs.hooks.errors import describe_error
@@ -49,9 +57,13 @@ class ExecutionSource(Protocol):
     """What the poller needs from an open async hook (:class:`ElasticJobsAsyncHook` provides it)."""
 
     def list_executions(
-        self, job_name: str | None = None, *, is_active: bool | None = None
+        self,
+        job_name: str | None = None,
+        *,
+        is_active: bool | None = None,
+        end_time_min: datetime | None = None,
     ) -> AsyncIterator[Any]:
-        """Root executions of the agent."""
+        """Root executions of the agent (only active ones, or only those ended since a time)."""
 
     async def get_execution(self, job_name: str, job_execution_id: str) -> Any | None:
         """One root execution, or ``None``."""
@@ -86,7 +98,11 @@ class Watch:
     budget: FaultBudget
     queue: asyncio.Queue[Observation] = field(default_factory=asyncio.Queue)
     signature: tuple[Any, ...] | None = None
-    next_details_at: float = 0.0
+    #: When the current state's targets became wanted (a change not yet detailed); ``None``: not wanted.
+    details_wanted_since: float | None = None
+    #: Whether the current state was delivered (possibly without targets, when over budget).
+    announced: bool = False
+    details_at: float = -math.inf
 
     def deliver(self, observation: Observation) -> None:
         """Queue an observation for the waiter."""
@@ -109,15 +125,43 @@ def _signature(execution: Any) -> tuple[Any, ...]:
     )
 
 
+#: Target lists fetched per agent per poll round (state changes first, then one progress refresh).
+DETAILS_PER_POLL = 10
+#: Concurrent requests of one round (target lists, GETs of executions missing from every list).
+CONCURRENT_REQUESTS = 8
+#: How far before the last successful round the ended-executions list reaches (clock skew, slow rounds).
+ENDED_LOOKBACK = timedelta(minutes=2)
+
+_T = TypeVar("_T")
+
+
+async def _bounded_gather(calls: Iterable[Callable[[], Awaitable[_T]]], limit: int) -> list[_T]:
+    """Await every call, at most ``limit`` at a time; raise the first failure after all finished."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[_T]]) -> _T:
+        async with semaphore:
+            return await call()
+
+    results = await asyncio.gather(*(one(c) for c in calls), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
+
+
 class AgentPoller:
-    """Polls one agent's active executions for every :class:`Watch` registered with it.
+    """Polls one agent's executions for every :class:`Watch` registered with it.
 
     :param key: the agent.
     :param open_hook: returns an async context manager yielding an :class:`ExecutionSource`
-        (e.g. ``lambda: ElasticJobsAsyncHook(conn_id, …)``); reopened after a failed poll.
+        (e.g. ``lambda: ElasticJobsAsyncHook(conn_id, …)``); opened once and kept open across
+        rounds (one client and connection pool for every waiter); reopened after a failed poll.
     :param on_idle: called when the last watch left and polling stopped.
     :param backoff: the shared backoff after failed polls.
     :param clock: monotonic clock (injectable for tests).
+    :param wall_clock: UTC wall clock for the ended-executions filter (injectable for tests).
+    :param details_per_poll: target lists per round, at most.
     """
 
     def __init__(
@@ -128,14 +172,20 @@ class AgentPoller:
         on_idle: Callable[[], None] = lambda: None,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        details_per_poll: int = DETAILS_PER_POLL,
     ) -> None:
         self.key = key
         self._open_hook = open_hook
         self._on_idle = on_idle
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._wall_clock = wall_clock
+        self._details_per_poll = details_per_poll
         self._watches: list[Watch] = []
         self._task: asyncio.Task[None] | None = None
+        self._last_success: datetime | None = None
+        self._next_refresh_at = -math.inf
         self.polls = 0
 
     @contextlib.contextmanager
@@ -172,15 +222,15 @@ class AgentPoller:
         return len(self._watches)
 
     async def poll_once(self, source: ExecutionSource) -> None:
-        """One polling round for every watch: the active list, then only what changed."""
+        """One polling round for every watch: the active list, then only what changed, within budget."""
         self.polls += 1
-        active = {}
-        async for execution in source.list_executions(is_active=True):
-            active[(execution.name or "").lower()] = execution
-        for watch in list(self._watches):
-            execution = active.get(watch.execution_id.lower())
-            if execution is None:
-                execution = await source.get_execution(watch.job_name, watch.execution_id)
+        began = self._wall_clock()
+        watches = list(self._watches)
+        seen = {(e.name or "").lower(): e async for e in source.list_executions(is_active=True)}
+        missing = [w for w in watches if w.execution_id.lower() not in seen]
+        seen |= await self._find_ended(source, missing)
+        for watch in watches:
+            execution = seen.get(watch.execution_id.lower())
             if execution is None:
                 watch.deliver(
                     Observation(
@@ -188,23 +238,73 @@ class AgentPoller:
                         f"agent {self.key.agent_name!r}; check job_name and execution_id."
                     )
                 )
-                continue
-            await self._observe(source, watch, execution)
+            else:
+                self._note(watch, execution)
+        await self._fetch_details(source, [w for w in watches if w.signature is not None])
+        self._last_success = began
 
-    async def _observe(self, source: ExecutionSource, watch: Watch, execution: Any) -> None:
+    async def _find_ended(self, source: ExecutionSource, missing: list[Watch]) -> dict[str, Any]:
+        """Executions of ``missing`` watches: one list of recently ended ones, a GET for the rest."""
+        found: dict[str, Any] = {}
+        if any(w.signature is not None for w in missing) and self._last_success is not None:
+            wanted = {w.execution_id.lower() for w in missing}
+            since = self._last_success - ENDED_LOOKBACK
+            async for execution in source.list_executions(end_time_min=since):
+                name = (execution.name or "").lower()
+                if name in wanted:
+                    found[name] = execution
+        rest = [w for w in missing if w.execution_id.lower() not in found]
+        fetched = await _bounded_gather(
+            (lambda w=w: source.get_execution(w.job_name, w.execution_id) for w in rest), CONCURRENT_REQUESTS
+        )
+        found |= {w.execution_id.lower(): e for w, e in zip(rest, fetched, strict=True) if e is not None}
+        return found
+
+    def _note(self, watch: Watch, execution: Any) -> None:
+        """Record what was seen; a terminal state is delivered at once, a running one wants targets."""
         signature = _signature(execution)
+        if signature == watch.signature:
+            return
+        watch.signature = signature
+        watch.announced = False
+        if is_terminal(signature[0]):
+            watch.details_wanted_since = None
+            self._announce(watch)
+        elif watch.details_wanted_since is None:
+            watch.details_wanted_since = self._clock()
+
+    async def _fetch_details(self, source: ExecutionSource, watches: list[Watch]) -> None:
+        """Target lists for changed executions (oldest change first) and one due refresh, within budget."""
         now = self._clock()
-        changed = signature != watch.signature
-        targets = None
-        if not is_terminal(signature[0]) and (changed or now >= watch.next_details_at):
-            found = await source.list_target_executions(watch.job_name, watch.execution_id)
-            targets = tuple(TargetResult.from_model(t) for t in found)
-            watch.next_details_at = now + watch.progress_interval
-        if changed or targets is not None:
-            watch.signature = signature
-            watch.deliver(
-                Observation(lifecycle=signature[0], last_message=execution.last_message, targets=targets)
-            )
+        running = [w for w in watches if not is_terminal(w.signature[0])]
+        changed = sorted(
+            (w for w in running if w.details_wanted_since is not None), key=lambda w: w.details_wanted_since
+        )
+        chosen = changed[: self._details_per_poll]
+        if len(chosen) < self._details_per_poll and now >= self._next_refresh_at:
+            due = [w for w in running if w not in chosen and now - w.details_at >= w.progress_interval]
+            if due:
+                stalest = min(due, key=lambda w: w.details_at)
+                chosen.append(stalest)
+                self._next_refresh_at = now + min(w.progress_interval for w in running)
+        found = await _bounded_gather(
+            (lambda w=w: source.list_target_executions(w.job_name, w.execution_id) for w in chosen),
+            CONCURRENT_REQUESTS,
+        )
+        for watch, targets in zip(chosen, found, strict=True):
+            watch.details_wanted_since, watch.details_at = None, now
+            watch.announced = False
+            self._announce(watch, tuple(TargetResult.from_model(t) for t in targets))
+        for watch in changed[len(chosen) :]:
+            if not watch.announced:
+                self._announce(watch)
+
+    @staticmethod
+    def _announce(watch: Watch, targets: tuple[TargetResult, ...] | None = None) -> None:
+        assert watch.signature is not None
+        lifecycle, last_message = watch.signature[0], watch.signature[1]
+        watch.deliver(Observation(lifecycle=lifecycle, last_message=last_message, targets=targets))
+        watch.announced = True
 
     async def _run(self) -> None:
         try:
@@ -212,11 +312,12 @@ class AgentPoller:
                 try:
                     async with self._open_hook() as source:
                         while self._watches:
+                            round_ends = self._clock() + min(w.poll_interval for w in self._watches)
                             await self.poll_once(source)
                             self._backoff.reset()
                             for watch in self._watches:
                                 watch.budget.record_success()
-                            await asyncio.sleep(min((w.poll_interval for w in self._watches), default=0.0))
+                            await asyncio.sleep(max(0.0, round_ends - self._clock()))
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
 
-def execution(name: str, lifecycle: str, message: str | None = None, attempts: int = 0) -> SimpleNamespace:
+def execution(
+    name: str, lifecycle: str, message: str | None = None, attempts: int = 0, end_time: Any = None
+) -> SimpleNamespace:
     """Something shaped like an ``azure.mgmt.sql.models.JobExecution`` root execution."""
     return SimpleNamespace(
         name=name,
@@ -17,7 +20,7 @@ def execution(name: str, lifecycle: str, message: str | None = None, attempts: i
         current_attempts=attempts,
         start_time=None,
         current_attempt_start_time=None,
-        end_time=None,
+        end_time=end_time,
         create_time=None,
     )
 
@@ -53,10 +56,22 @@ class FakeSource:
             if e.lifecycle in ("Created", "InProgress", "WaitingForRetry", "WaitingForChildJobExecutions"):
                 yield e
 
-    def list_executions(self, job_name: str | None = None, *, is_active: bool | None = None) -> Any:
-        self.calls["list"] += 1
+    async def _ended(self, since):
+        for e in list(self.executions.values()):
+            if e.end_time is not None and e.end_time >= since:
+                yield e
+
+    def list_executions(
+        self, job_name: str | None = None, *, is_active: bool | None = None, end_time_min=None
+    ) -> Any:
         self._maybe_fail()
-        assert job_name is None and is_active is True
+        assert job_name is None
+        if end_time_min is not None:
+            assert is_active is None
+            self.calls["list_ended"] += 1
+            return self._ended(end_time_min)
+        self.calls["list"] += 1
+        assert is_active is True
         return self._active()
 
     async def get_execution(self, job_name: str, execution_id: str) -> SimpleNamespace | None:
@@ -73,3 +88,11 @@ class FakeSource:
     async def open(self):
         self.opened += 1
         yield self
+
+
+@asynccontextmanager
+async def never_opens():
+    """An ``open_hook`` that never opens: the poller's own loop stays idle while a test drives
+    ``poll_once`` by hand (a round awaits concurrent requests, which would let that loop run)."""
+    await asyncio.Event().wait()
+    yield

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from airflow_elasticjobs.triggers.poller import AgentKey, AgentPoller, shared_poller
 from airflow_elasticjobs.triggers.transient import Backoff
-from tests.unit.triggers.fakes import FakeSource, execution, target
+from tests.unit.triggers.fakes import FakeSource, execution, never_opens, target
 
 KEY = AgentKey("conn", "https://127.0.0.1:1", "sub", "rg", "srv", "agent")
 
@@ -20,11 +21,17 @@ def watch(poller: AgentPoller, execution_id: str, **kw):
     return poller.watching("Job1", execution_id, **options)
 
 
+def drain(watches) -> None:
+    for w in watches:
+        while not w.queue.empty():
+            w.queue.get_nowait()
+
+
 async def test_poll_round_costs_one_list_for_many_watches():
     source = FakeSource()
     for i in range(20):
         source.executions[f"e{i}"] = execution(f"e{i}", "InProgress")
-    poller = AgentPoller(KEY, source.open)
+    poller = AgentPoller(KEY, never_opens, details_per_poll=20)
     with contextlib.ExitStack() as stack:
         watches = [stack.enter_context(watch(poller, f"e{i}")) for i in range(20)]
         await poller.poll_once(source)
@@ -46,16 +53,35 @@ async def test_poll_round_costs_one_list_for_many_watches():
         assert watches[3].queue.get_nowait().lifecycle == "WaitingForRetry"
 
 
-async def test_finished_execution_is_fetched_once_by_id():
+async def test_ended_executions_are_found_by_one_list_not_one_get_each():
     source = FakeSource()
-    source.executions["e1"] = execution("e1", "InProgress")
-    poller = AgentPoller(KEY, source.open)
-    with watch(poller, "E1") as w:  # ids compare case-insensitively
+    for i in range(30):
+        source.executions[f"e{i}"] = execution(f"e{i}", "InProgress")
+    now = [datetime(2026, 1, 1, 12, 0, tzinfo=UTC)]
+    poller = AgentPoller(KEY, never_opens, wall_clock=lambda: now[0], details_per_poll=30)
+    with contextlib.ExitStack() as stack:
+        watches = [stack.enter_context(watch(poller, f"E{i}")) for i in range(30)]  # any case
         await poller.poll_once(source)
-        w.queue.get_nowait()
-        source.executions["e1"] = execution("e1", "Succeeded", "Job execution succeeded.")
-        source.executions["E1"] = source.executions.pop("e1")
+        drain(watches)
+        ended_at = now[0] + timedelta(seconds=5)
+        for i in range(25):
+            source.executions[f"e{i}"] = execution(
+                f"e{i}", "Succeeded", "Job execution succeeded.", end_time=ended_at
+            )
+        now[0] += timedelta(seconds=10)
         source.calls.clear()
+        await poller.poll_once(source)
+        assert dict(source.calls) == {"list": 1, "list_ended": 1}  # no GET, no target list
+        done = [w.queue.get_nowait() for w in watches[:25]]
+        assert {(o.lifecycle, o.last_message) for o in done} == {("Succeeded", "Job execution succeeded.")}
+        assert all(w.queue.empty() for w in watches[25:])
+
+
+async def test_execution_first_seen_ended_is_fetched_by_id():
+    source = FakeSource()
+    source.executions["e1"] = execution("e1", "Succeeded", "Job execution succeeded.")
+    poller = AgentPoller(KEY, never_opens)
+    with watch(poller, "e1") as w:
         await poller.poll_once(source)
         assert dict(source.calls) == {"list": 1, "get": 1}  # terminal: no target listing
         observation = w.queue.get_nowait()
@@ -64,7 +90,7 @@ async def test_finished_execution_is_fetched_once_by_id():
 
 async def test_missing_execution_is_an_error_naming_the_fix():
     source = FakeSource()
-    poller = AgentPoller(KEY, source.open)
+    poller = AgentPoller(KEY, never_opens)
     with watch(poller, "nope") as w:
         await poller.poll_once(source)
         error = w.queue.get_nowait().error
@@ -76,7 +102,7 @@ async def test_progress_refresh_is_rate_limited():
     source = FakeSource()
     source.executions["e1"] = execution("e1", "InProgress")
     source.targets["e1"] = [target("db1", "InProgress")]
-    poller = AgentPoller(KEY, source.open, clock=lambda: now[0])
+    poller = AgentPoller(KEY, never_opens, clock=lambda: now[0])
     with watch(poller, "e1", progress_interval=60) as w:
         await poller.poll_once(source)
         assert w.queue.get_nowait().targets[0].lifecycle == "InProgress"
@@ -87,6 +113,54 @@ async def test_progress_refresh_is_rate_limited():
         now[0] = 61
         await poller.poll_once(source)
         assert w.queue.get_nowait().targets[0].lifecycle == "Succeeded"
+
+
+@pytest.mark.parametrize("waiting", [10, 100, 1000])
+async def test_requests_per_round_do_not_grow_with_waiters(waiting):
+    """Steady state with due progress refreshes: the list, plus at most one refresh per progress_interval."""
+    now = [0.0]
+    source = FakeSource()
+    for i in range(waiting):
+        source.executions[f"e{i}"] = execution(f"e{i}", "InProgress")
+    poller = AgentPoller(KEY, never_opens, clock=lambda: now[0], details_per_poll=5)
+    with contextlib.ExitStack() as stack:
+        watches = [stack.enter_context(watch(poller, f"e{i}", progress_interval=2)) for i in range(waiting)]
+        for _ in range(-(-waiting // 5)):  # first sight: 5 target lists per round, in turn
+            await poller.poll_once(source)
+            now[0] += 1
+        assert source.calls["targets"] == waiting
+        drain(watches)
+        source.calls.clear()
+        rounds = 20
+        for _ in range(rounds):
+            await poller.poll_once(source)
+            now[0] += 1  # poll every second, progress due every 2 s for every waiter
+        assert source.calls["list"] == rounds
+        assert source.calls["targets"] == rounds // 2  # one refresh per progress_interval per agent
+        assert not source.calls["get"]
+        refreshed = [w for w in watches if not w.queue.empty()]
+        assert len(refreshed) == min(waiting, rounds // 2)  # in turn: stalest first, none twice
+
+
+async def test_changes_beyond_the_budget_are_announced_now_and_detailed_in_turn():
+    source = FakeSource()
+    for i in range(12):
+        source.executions[f"e{i}"] = execution(f"e{i}", "Created")
+    poller = AgentPoller(KEY, never_opens, details_per_poll=5)
+    with contextlib.ExitStack() as stack:
+        watches = [stack.enter_context(watch(poller, f"e{i}")) for i in range(12)]
+        await poller.poll_once(source)
+        assert source.calls["targets"] == 5
+        first = [w.queue.get_nowait() for w in watches]
+        assert all(o.lifecycle == "Created" for o in first)  # every waiter hears the state at once
+        assert [o.targets is not None for o in first] == [True] * 5 + [False] * 7
+        await poller.poll_once(source)
+        await poller.poll_once(source)
+        assert source.calls["targets"] == 12  # the rest, 5 per round, oldest change first
+        later = [w.queue.get_nowait() for w in watches[5:]]
+        assert all(o.targets is not None and o.lifecycle == "Created" for o in later)
+        await poller.poll_once(source)
+        assert source.calls["targets"] == 12 and all(w.queue.empty() for w in watches)
 
 
 async def test_loop_backs_off_on_transient_errors_and_recovers():
