@@ -125,7 +125,51 @@ def airflow_env(home: Path, connections: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def run_airflow(args: list[str], env: dict[str, str], log_path: Path, *, show_progress: bool) -> int:
+class Interruption:
+    """Signal handling that never unwinds the demo mid-statement (which could orphan a child process).
+
+    SIGINT, SIGTERM and SIGHUP terminate the Airflow child running at that moment and are recorded;
+    the demo calls :meth:`check` between its steps and then leaves through its ``finally`` blocks,
+    which stop the emulator.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.child: subprocess.Popen[str] | None = None
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.signum = signum
+        if self.child is not None:
+            self.child.terminate()
+
+    @contextmanager
+    def installed(self) -> Iterator[Interruption]:
+        """Handle the signals for the duration."""
+        previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def watch(self, process: subprocess.Popen[str] | None) -> None:
+        """Track the running child (``None`` when it ended); terminate it if a signal came first."""
+        self.child = process
+        if process is not None and self.signum is not None:
+            process.terminate()
+
+    def check(self) -> None:
+        """Leave the demo (through its ``finally`` blocks) if a signal arrived."""
+        if self.signum is not None:
+            print(f"\nInterrupted ({signal.Signals(self.signum).name}); stopping.", flush=True)
+            raise SystemExit(128 + self.signum)
+
+
+def run_airflow(
+    args: list[str], env: dict[str, str], log_path: Path, interruption: Interruption, *, show_progress: bool
+) -> int:
     """Run ``python -m airflow <args>``; its output goes to ``log_path``, progress lines to stdout."""
     with log_path.open("a") as log:
         log.write(f"$ airflow {' '.join(args)}\n")
@@ -138,9 +182,10 @@ def run_airflow(args: list[str], env: dict[str, str], log_path: Path, *, show_pr
             text=True,
             cwd=ROOT,
         )
-        assert process.stdout is not None
-        progress = ProgressFilter()
+        interruption.watch(process)
         try:
+            assert process.stdout is not None
+            progress = ProgressFilter()
             for line in process.stdout:
                 log.write(line)
                 shown = progress.feed(line) if show_progress else None
@@ -148,18 +193,10 @@ def run_airflow(args: list[str], env: dict[str, str], log_path: Path, *, show_pr
                     print("   ", shown, flush=True)
             return process.wait()
         finally:
-            stop_process(process)
-
-
-def stop_process(process: subprocess.Popen[str]) -> None:
-    """Terminate a child that is still running (the demo was interrupted), then kill it if it lingers."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            interruption.watch(None)
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def print_tail(path: Path, lines: int = 60) -> None:
@@ -169,22 +206,7 @@ def print_tail(path: Path, lines: int = 60) -> None:
     print("\n".join(text[-lines:]))
 
 
-@contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """Turn SIGTERM/SIGHUP into SystemExit so ``finally`` blocks stop the emulator."""
-
-    def _exit(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = {s: signal.signal(s, _exit) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def run_demo(workdir: Path, names: DemoNames) -> int:
+def run_demo(workdir: Path, names: DemoNames, interruption: Interruption) -> int:
     """Start the emulator, run the DAG, print the report; the emulator is stopped before returning."""
     emulator = EmulatorProcess(workdir / "emulator-state", token=secrets.token_hex(24))
     log_path = workdir / "airflow.log"
@@ -195,16 +217,22 @@ def run_demo(workdir: Path, names: DemoNames) -> int:
     if pid_file:
         Path(pid_file).write_text(str(pid))
     try:
+        interruption.check()
         print(f"    {emulator.url} (pid {pid}, state in {emulator.state_dir})", flush=True)
         env = airflow_env(workdir / "airflow-home", connection_env(emulator, names))
         print("2/4 Creating a throwaway Airflow home and its metadata database ...", flush=True)
-        if run_airflow(["db", "migrate"], env, log_path, show_progress=False) != 0:
+        migrated = run_airflow(["db", "migrate"], env, log_path, interruption, show_progress=False)
+        interruption.check()
+        if migrated != 0:
             print_tail(log_path)
             return 1
         print(f"3/4 Running the tutorial DAG with `airflow dags test {DAG_ID}` ...", flush=True)
         started = time.monotonic()
         conf = json.dumps(names.dag_conf())
-        status = run_airflow(["dags", "test", DAG_ID, "--conf", conf], env, log_path, show_progress=True)
+        status = run_airflow(
+            ["dags", "test", DAG_ID, "--conf", conf], env, log_path, interruption, show_progress=True
+        )
+        interruption.check()
         print(f"    finished in {time.monotonic() - started:.0f} s with exit status {status}", flush=True)
         if status != 0:
             print_tail(log_path)
@@ -236,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     names = DemoNames(resource_group=RESOURCE_GROUP)
     status = 1
     try:
-        with stop_on_signals():
-            status = run_demo(workdir, names)
+        with Interruption().installed() as interruption:
+            status = run_demo(workdir, names, interruption)
     finally:
         if args.keep or status != 0:
             print(f"Kept {workdir} (emulator state, Airflow home and airflow.log).")

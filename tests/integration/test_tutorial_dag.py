@@ -181,7 +181,8 @@ def test_demo_script_runs_the_tutorial_and_stops_the_emulator() -> None:
 
 
 @pytest.mark.timeout(180)
-def test_demo_interrupted_leaves_nothing_running() -> None:
+@pytest.mark.parametrize("stage", ["2/4", "3/4"], ids=["during-db-migrate", "during-dags-test"])
+def test_demo_interrupted_leaves_nothing_running(stage: str) -> None:
     """SIGTERM while Airflow runs: demo.py stops Airflow and the emulator and exits non-zero."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     demo = subprocess.Popen(
@@ -196,7 +197,7 @@ def test_demo_interrupted_leaves_nothing_running() -> None:
     lines = []
     for line in demo.stdout:
         lines.append(line)
-        if line.startswith("2/4") or line.startswith("3/4"):
+        if line.startswith(stage):
             break
     started = re.search(r"\(pid (\d+), state in (\S+)/emulator-state\)", "".join(lines))
     assert started, "".join(lines)
