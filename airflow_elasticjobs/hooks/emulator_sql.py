@@ -9,12 +9,14 @@ and every database of the server. The password is only handed to the driver; it 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
-from airflow_elasticjobs import dbapi
 from airflow_elasticjobs.hooks.emulator_sql_form import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
+
+if TYPE_CHECKING:
+    from airflow_elasticjobs import dbapi
 
 DEFAULT_PORT = 8443
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -86,6 +88,8 @@ class ElasticJobsEmulatorSqlHook(DbApiHook):
 
     def get_conn(self) -> dbapi.Connection:
         """Open a DB-API connection to :attr:`database` (checks the login at once)."""
+        from airflow_elasticjobs import dbapi  # the driver (and httpx) only when connecting
+
         conn = self.connection
         extras = conn.extra_dejson
         server = extras.get("server_name")

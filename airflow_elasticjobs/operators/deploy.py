@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec, build_job, coerce
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, login_and_password
 from airflow_elasticjobs.operators.job import job_result
-from airflow_elasticjobs.reconcile import (
-    check_step_references,
-    reconcile_credential,
-    reconcile_job,
-    reconcile_target_group,
-)
 from airflow_elasticjobs.validation import invalid, is_templated
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec
+
+# ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
+# operator does not pay for them at parse time (issue 7, benchmarks/import_cost.py).
 
 
 def _specs(cls: type, values: Any, field_name: str) -> list[Any]:
@@ -25,6 +23,8 @@ def _specs(cls: type, values: Any, field_name: str) -> list[Any]:
         return []
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
         raise invalid(field_name, values, f"give a list of {cls.__name__} entries (objects or dicts)")
+    from airflow_elasticjobs.definitions import coerce
+
     specs = [coerce(cls, v, f"{field_name}[{i}]") for i, v in enumerate(values)]
     names = [s.name.lower() for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -110,6 +110,8 @@ class ElasticJobsDeployOperator(ElasticJobsBaseOperator):
             self._definition()
 
     def _definition(self) -> tuple[list[CredentialSpec], list[TargetGroupSpec], Any]:
+        from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec, build_job
+
         credentials = _specs(CredentialSpec, self.credentials, "credentials")
         for i, credential in enumerate(credentials):
             credential.validate(f"credentials[{i}]")
@@ -122,6 +124,13 @@ class ElasticJobsDeployOperator(ElasticJobsBaseOperator):
 
     def run(self, context: Context) -> dict[str, Any]:
         """Credentials, then target groups, then the job (steps, schedule)."""
+        from airflow_elasticjobs.reconcile import (
+            check_step_references,
+            reconcile_credential,
+            reconcile_job,
+            reconcile_target_group,
+        )
+
         credentials, groups, job = self._definition()
         secrets = {
             c.name: login_and_password(f"credentials[{c.name}].conn_id", c.conn_id) for c in credentials

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.definitions import build_job
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, ElasticJobsDeleteOperatorBase
-from airflow_elasticjobs.reconcile import Change, check_step_references, reconcile_job
 from airflow_elasticjobs.validation import check_name, is_templated
 
 if TYPE_CHECKING:
@@ -15,6 +13,10 @@ if TYPE_CHECKING:
 
     from airflow_elasticjobs.definitions import JobSpec
     from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+    from airflow_elasticjobs.reconcile import Change
+
+# ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
+# operator does not pay for them at parse time (issue 7, benchmarks/import_cost.py).
 
 
 def job_result(hook: ElasticJobsHook, spec: JobSpec, changes: list[Change]) -> dict[str, Any]:
@@ -81,12 +83,17 @@ class ElasticJobsJobOperator(ElasticJobsBaseOperator):
 
     def validate(self) -> None:
         """Job name, steps (names, ids, options) and schedule."""
+        from airflow_elasticjobs.definitions import build_job
+
         check_name("job_name", self.job_name)
         if not any(is_templated(v) for v in (self.job_name, self.steps, self.schedule)):
             build_job(self.job_name, self.steps, self.description, self.schedule)
 
     def run(self, context: Context) -> dict[str, Any]:
         """Reconcile the job, log the diff."""
+        from airflow_elasticjobs.definitions import build_job
+        from airflow_elasticjobs.reconcile import check_step_references, reconcile_job
+
         spec = build_job(self.job_name, self.steps, self.description, self.schedule)
         check_step_references(self.hook, spec)
         changes = reconcile_job(self.hook, spec)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.definitions import ScheduleSpec
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
-from airflow_elasticjobs.reconcile import describe_schedule
 from airflow_elasticjobs.validation import check_name, interval_from_friendly, invalid, is_templated
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_elasticjobs.definitions import ScheduleSpec
+
+# ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
+# operator does not pay for them at parse time (issue 7, benchmarks/import_cost.py).
 
 
 class ElasticJobsScheduleOperator(ElasticJobsBaseOperator):
@@ -97,6 +100,8 @@ class ElasticJobsScheduleOperator(ElasticJobsBaseOperator):
         schedule_type = self.schedule_type
         if schedule_type is None and interval is None and current:
             schedule_type, interval = current.get("type"), current.get("interval")
+        from airflow_elasticjobs.definitions import ScheduleSpec
+
         spec = ScheduleSpec(
             type=schedule_type or ("Recurring" if interval else "Once"),
             enabled=self.enabled,
@@ -109,6 +114,8 @@ class ElasticJobsScheduleOperator(ElasticJobsBaseOperator):
 
     def run(self, context: Context) -> dict[str, Any]:
         """PUT the job with the new schedule (description kept)."""
+        from airflow_elasticjobs.reconcile import describe_schedule
+
         existing = self.hook.get_job(self.job_name)
         current = (
             existing.properties.schedule.as_dict()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.definitions import TargetGroupSpec
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, ElasticJobsDeleteOperatorBase
-from airflow_elasticjobs.reconcile import reconcile_target_group
 from airflow_elasticjobs.validation import check_name, is_templated
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+# ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
+# operator does not pay for them at parse time (issue 7, benchmarks/import_cost.py).
 
 
 class ElasticJobsTargetGroupOperator(ElasticJobsBaseOperator):
@@ -53,12 +54,17 @@ class ElasticJobsTargetGroupOperator(ElasticJobsBaseOperator):
 
     def validate(self) -> None:
         """Name and members (types, required fields, at least one Include, no duplicates)."""
+        from airflow_elasticjobs.definitions import TargetGroupSpec
+
         check_name("target_group_name", self.target_group_name)
         if not is_templated(self.members) and not is_templated(self.target_group_name):
             TargetGroupSpec.build(self.target_group_name, self.members)
 
     def run(self, context: Context) -> dict[str, Any]:
         """Reconcile the group."""
+        from airflow_elasticjobs.definitions import TargetGroupSpec
+        from airflow_elasticjobs.reconcile import reconcile_target_group
+
         spec = TargetGroupSpec.build(self.target_group_name, self.members)
         change = reconcile_target_group(self.hook, spec)
         self.log.info("%s", change)
