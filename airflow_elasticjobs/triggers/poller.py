@@ -126,7 +126,7 @@ def _signature(execution: Any) -> tuple[Any, ...]:
 
 
 #: Target lists fetched per agent per poll round (state changes first, then one progress refresh).
-DETAILS_PER_POLL = 10
+DETAILS_PER_POLL = 25
 #: Concurrent requests of one round (target lists, GETs of executions missing from every list).
 CONCURRENT_REQUESTS = 8
 #: How far before the last successful round the ended-executions list reaches (clock skew, slow rounds).
