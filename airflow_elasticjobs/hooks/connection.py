@@ -317,50 +317,31 @@ class AsyncStaticTokenCredential:
 
 def build_sync_credential(settings: ElasticJobsConnectionSettings) -> TokenCredential:
     """Build the sync credential the settings select (see the module docstring for the order)."""
-    if settings.static_token:
-        return StaticTokenCredential(settings.static_token)
-    if settings.client_id and settings.client_secret:
-        from azure.identity import ClientSecretCredential
-
-        return ClientSecretCredential(
-            settings.tenant_id, settings.client_id, settings.client_secret, authority=settings.cloud.authority
-        )
-    if settings.client_id and settings.certificate_path:
-        from azure.identity import CertificateCredential
-
-        return CertificateCredential(
-            settings.tenant_id,
-            settings.client_id,
-            settings.certificate_path,
-            password=settings.certificate_password,
-            authority=settings.cloud.authority,
-        )
-    if settings.cloud.name != DEFAULT_CLOUD:
-        from azure.identity import DefaultAzureCredential
-
-        return DefaultAzureCredential(authority=settings.cloud.authority, **_identity_kwargs(settings))
-    from airflow.providers.microsoft.azure.utils import get_sync_default_azure_credential
-
-    return get_sync_default_azure_credential(
-        managed_identity_client_id=settings.managed_identity_client_id,
-        workload_identity_tenant_id=settings.workload_identity_tenant_id,
-    )
+    return _build_credential(settings, aio=False)
 
 
 def build_async_credential(settings: ElasticJobsConnectionSettings) -> AsyncTokenCredential:
     """Build the async credential the settings select; the caller closes it (``async with``)."""
-    if settings.static_token:
-        return AsyncStaticTokenCredential(settings.static_token)
-    if settings.client_id and settings.client_secret:
-        from azure.identity.aio import ClientSecretCredential
+    return _build_credential(settings, aio=True)
 
-        return ClientSecretCredential(
+
+def _build_credential(settings: ElasticJobsConnectionSettings, *, aio: bool) -> Any:
+    """The one place the authentication method is chosen; ``aio`` picks the async flavour of each.
+
+    ``azure.identity`` and ``azure.identity.aio`` (and the Azure provider's sync/async helpers) take
+    the same arguments, so only the module differs.
+    """
+    if settings.static_token:
+        return (AsyncStaticTokenCredential if aio else StaticTokenCredential)(settings.static_token)
+    from importlib import import_module
+
+    identity = import_module("azure.identity.aio" if aio else "azure.identity")
+    if settings.client_id and settings.client_secret:
+        return identity.ClientSecretCredential(
             settings.tenant_id, settings.client_id, settings.client_secret, authority=settings.cloud.authority
         )
     if settings.client_id and settings.certificate_path:
-        from azure.identity.aio import CertificateCredential
-
-        return CertificateCredential(
+        return identity.CertificateCredential(
             settings.tenant_id,
             settings.client_id,
             settings.certificate_path,
@@ -368,12 +349,15 @@ def build_async_credential(settings: ElasticJobsConnectionSettings) -> AsyncToke
             authority=settings.cloud.authority,
         )
     if settings.cloud.name != DEFAULT_CLOUD:
-        from azure.identity.aio import DefaultAzureCredential
+        return identity.DefaultAzureCredential(
+            authority=settings.cloud.authority, **_identity_kwargs(settings)
+        )
+    from airflow.providers.microsoft.azure import utils
 
-        return DefaultAzureCredential(authority=settings.cloud.authority, **_identity_kwargs(settings))
-    from airflow.providers.microsoft.azure.utils import get_async_default_azure_credential
-
-    return get_async_default_azure_credential(
+    default_credential = (
+        utils.get_async_default_azure_credential if aio else utils.get_sync_default_azure_credential
+    )
+    return default_credential(
         managed_identity_client_id=settings.managed_identity_client_id,
         workload_identity_tenant_id=settings.workload_identity_tenant_id,
     )

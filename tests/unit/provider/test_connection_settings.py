@@ -166,6 +166,30 @@ def test_async_credential_selection() -> None:
     asyncio.run(check())
 
 
+@pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
+def test_both_flavours_choose_the_same_method(aio: bool, tmp_path) -> None:
+    """One selection serves both: each method gives its ``azure.identity`` (or ``.aio``) class."""
+    pem = tmp_path / "sp.pem"
+    pem.write_bytes(_self_signed_pem())
+    expected = {
+        "ClientSecretCredential": parse(login="app", password="pw", tenant_id="t"),
+        "CertificateCredential": parse(login="app", tenant_id="t", certificate_path=str(pem)),
+        "DefaultAzureCredential": parse(cloud="AzureUSGovernment"),
+    }
+
+    async def build_all() -> list[Any]:
+        built = [build_async_credential(s) for s in expected.values()]
+        for credential in built:
+            await credential.close()
+        return built
+
+    built = asyncio.run(build_all()) if aio else [build_sync_credential(s) for s in expected.values()]
+    for name, credential in zip(expected, built, strict=True):
+        assert type(credential).__name__ == name
+        assert type(credential).__module__.startswith("azure.identity.")
+        assert type(credential).__module__.startswith("azure.identity.aio.") is aio
+
+
 def test_static_token_credential_protocols() -> None:
     credential = StaticTokenCredential("tok")
     token = credential.get_token("https://management.azure.com/.default")
