@@ -6,7 +6,7 @@ import httpx
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
-from tests.support.credentials import StaticTokenCredential
+from airflow_elasticjobs.hooks.connection import StaticTokenCredential
 from tests.support.definitions import ADMIN_PASSWORD, create_agent_setup
 from tests.support.emulator import API_VERSION, EmulatorProcess, unique_name
 

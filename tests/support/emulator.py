@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from tests.support.credentials import AsyncStaticTokenCredential, StaticTokenCredential
+from airflow_elasticjobs.hooks.connection import AsyncStaticTokenCredential, StaticTokenCredential
 
 if TYPE_CHECKING:
     from azure.mgmt.sql import SqlManagementClient
