@@ -1,7 +1,7 @@
 """One start-and-wait DAG that a chaos test runs in a child process (to kill it) and in-process again.
 
-``build_dag`` is the single definition both sides use, so a rerun is the *same* task instance
-(same dag id, run id, task id, hence the same derived execution ids). Run as a script::
+``execution_support.start_dag`` is the single definition both sides use, so a rerun is the *same*
+task instance (same dag id, run id, task id, hence the same derived execution ids). Run as a script::
 
     python -m tests.reliability.chaos_dag '{"dag_id": "...", "logical_date": "...", "operator": {...}}'
 
@@ -17,35 +17,19 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.integration.provider.execution_support import CONN_ID, run_dag, task_instance
+from tests.integration.provider.execution_support import START_TASK_ID, run_dag, start_dag, task_instance
 
 REPO = Path(__file__).resolve().parents[2]
-TASK_ID = "start"
-
-
-def build_dag(dag_id: str, **operator_kwargs: Any) -> Any:
-    """A DAG with one ``ElasticJobsStartJobOperator`` (task ``start``) on the test connection."""
-    from airflow.sdk import DAG
-
-    from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
-
-    with DAG(dag_id, schedule=None, catchup=False) as dag:
-        ElasticJobsStartJobOperator(
-            task_id=TASK_ID,
-            elastic_jobs_conn_id=CONN_ID,
-            retry_delay=timedelta(seconds=0),
-            **operator_kwargs,
-        )
-    return dag
+TASK_ID = START_TASK_ID
 
 
 def run(dag_id: str, logical_date: datetime, **operator_kwargs: Any) -> Any:
     """Build and run the DAG with ``dag.test()`` for ``logical_date``; return the DagRun."""
-    return run_dag(build_dag(dag_id, **operator_kwargs), logical_date)
+    return run_dag(start_dag(dag_id, **operator_kwargs), logical_date)
 
 
 class ChildDag:

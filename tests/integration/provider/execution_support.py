@@ -19,6 +19,7 @@ from tests.integration.executions_world import World, fast_options
 from tests.support.emulator import unique_name
 
 CONN_ID = "elastic_jobs_it"
+START_TASK_ID = "start"
 QUICK = {"poll_interval": 0.5, "progress_interval": 1.0, "error_budget": 30.0}
 
 
@@ -58,6 +59,25 @@ def sql_job(world: World, name: str, sql: str, **options: Any) -> str:
     """A one-step job running ``sql`` on both target databases."""
     group = world.target_group(f"{name}Group", [world.database_member(d) for d in world.databases])
     return world.job(name, [("Step1", group, sql, fast_options(**options))])
+
+
+def start_dag(dag_id: str, **operator_kwargs: Any) -> Any:
+    """A DAG with one ``ElasticJobsStartJobOperator`` (task ``start``) on the test connection.
+
+    A retry (when ``retries`` is given) follows at once.
+    """
+    from airflow.sdk import DAG
+
+    from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
+
+    with DAG(dag_id, schedule=None, catchup=False) as dag:
+        ElasticJobsStartJobOperator(
+            task_id=START_TASK_ID,
+            elastic_jobs_conn_id=CONN_ID,
+            retry_delay=timedelta(seconds=0),
+            **operator_kwargs,
+        )
+    return dag
 
 
 def serialize_dag(dag: Any) -> None:

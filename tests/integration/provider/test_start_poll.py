@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import pytest
 
 from airflow_elasticjobs.execution_state import is_terminal
-from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 from tests.integration.executions_world import TUTORIAL_SQL
 from tests.integration.provider.execution_support import (
-    CONN_ID,
     QUICK,
     executions_of,
     expected_execution_id,
     manual_run_id,
     run_dag,
     sql_job,
+    start_dag,
     task_instance,
     unique_logical_date,
     world_fixture,  # noqa: F401  (the "world" fixture)
@@ -28,17 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def make_dag(dag_id: str, **operator_kwargs):
-    from airflow.sdk import DAG
-
-    with DAG(dag_id, schedule=None, catchup=False) as dag:
-        ElasticJobsStartJobOperator(
-            task_id="start",
-            elastic_jobs_conn_id=CONN_ID,
-            deferrable=False,
-            retry_delay=timedelta(seconds=0),
-            **{**QUICK, **operator_kwargs},
-        )
-    return dag
+    return start_dag(dag_id, deferrable=False, **{**QUICK, **operator_kwargs})
 
 
 def test_start_and_wait_succeeds_with_per_target_summary(world):

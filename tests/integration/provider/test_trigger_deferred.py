@@ -7,14 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 from tests.integration.executions_world import TUTORIAL_SQL
 from tests.integration.provider.execution_support import (
-    CONN_ID,
     QUICK,
     executions_of,
     run_dag,
     sql_job,
+    start_dag,
     task_instance,
     world_fixture,  # noqa: F401  (the "world" fixture)
     xcom,
@@ -24,17 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def make_dag(dag_id: str, **operator_kwargs):
-    from airflow.sdk import DAG
-
-    with DAG(dag_id, schedule=None, catchup=False) as dag:
-        ElasticJobsStartJobOperator(
-            task_id="start",
-            elastic_jobs_conn_id=CONN_ID,
-            deferrable=True,
-            retry_delay=timedelta(seconds=0),
-            **{**QUICK, **operator_kwargs},
-        )
-    return dag
+    return start_dag(dag_id, deferrable=True, **{**QUICK, **operator_kwargs})
 
 
 def test_deferred_wait_succeeds_and_the_trigger_logs_progress(world, capsys):
