@@ -5,8 +5,10 @@ interval and for all of them together (all on one open client, so one connection
 
 1. one ``GET …/jobAgents/{agent}/executions?isActive=true`` (all pages);
 2. when watched executions left that list: one ``GET …/executions?endTimeMin=<last poll - margin>``
-   (all pages) that finds them ended; only an execution missing from both (first seen already
-   ended, or never existed) gets its own ``GET``, a few at a time concurrently;
+   (all pages) that finds them ended (``endTimeMin`` filters ``JobExecutions_ListByAgent`` in the
+   REST spec, example ``ListJobExecutionsByAgentWithFilter.json``); only an execution missing from
+   both (first seen already ended, or never existed) gets its own ``GET``, a few at a time
+   concurrently;
 3. target-execution lists (progress) for at most ``details_per_poll`` executions, taken in turn:
    first those whose root state changed (lifecycle, last message, attempts, start times), oldest
    change first; then, when the agent's refresh is due, the running execution whose progress is
