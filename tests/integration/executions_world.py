@@ -15,9 +15,9 @@ from typing import Any
 
 from azure.mgmt.sql import SqlManagementClient
 
+from tests.support.definitions import LOCATION, create_database, create_server
 from tests.support.emulator import EmulatorProcess, unique_name
 
-LOCATION = "westus2"
 ADMIN = "sqladmin"
 ADMIN_PASSWORD = "Admin-Passw0rd!"
 JOB_PASSWORD = "password!123"
@@ -57,14 +57,7 @@ class World:
     def build(self, sku: str = "JA100") -> World:
         """Create servers, databases, the agent and both credentials; set up the target logins."""
         for server in (self.agent_server, self.target_server):
-            self.client.servers.begin_create_or_update(
-                self.rg,
-                server,
-                {
-                    "location": LOCATION,
-                    "properties": {"administratorLogin": ADMIN, "administratorLoginPassword": ADMIN_PASSWORD},
-                },
-            ).result()
+            create_server(self.client, self.rg, server, admin_login=ADMIN, admin_password=ADMIN_PASSWORD)
         self.create_database(self.agent_server, "JobDatabase")
         for name in self.databases:
             self.create_database(self.target_server, name)
@@ -93,7 +86,7 @@ class World:
 
     def create_database(self, server: str, name: str) -> None:
         """Create (or get) one database through the SDK."""
-        self.client.databases.begin_create_or_update(self.rg, server, name, {"location": LOCATION}).result()
+        create_database(self.client, self.rg, server, name)
 
     def grant_job_user(self, database: str) -> None:
         """The tutorial's per-database setup for the job credential."""

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from airflow_elasticjobs import dbapi
+from tests.support.definitions import create_database, create_server
 from tests.support.emulator import EmulatorProcess, unique_name
 
 pytestmark = pytest.mark.integration
@@ -57,22 +58,20 @@ class Server:
             return cur.fetchall() if cur.description else []
 
 
+def create_target_server(emulator: EmulatorProcess, name: str) -> Server:
+    """A server with TargetDb1 and TargetDb2, made with the real SDK in a fresh resource group."""
+    rg = unique_name("rg")
+    with emulator.management_client() as client:
+        create_server(client, rg, name, admin_login=ADMIN, admin_password=ADMIN_PASSWORD)
+        for db in ("TargetDb1", "TargetDb2"):
+            create_database(client, rg, name, db)
+    return Server(emulator, name)
+
+
 @pytest.fixture(scope="module")
 def server(emulator: EmulatorProcess) -> Iterator[Server]:
     """A server made with the real SDK, with the tutorial's logins set up through the driver."""
-    rg, name = unique_name("rg"), unique_name("sqlsrv")
-    with emulator.management_client() as client:
-        client.servers.begin_create_or_update(
-            rg,
-            name,
-            {
-                "location": "westus2",
-                "properties": {"administratorLogin": ADMIN, "administratorLoginPassword": ADMIN_PASSWORD},
-            },
-        ).result()
-        for db in ("TargetDb1", "TargetDb2"):
-            client.databases.begin_create_or_update(rg, name, db, {"location": "westus2"}).result()
-    srv = Server(emulator, name)
+    srv = create_target_server(emulator, unique_name("sqlsrv"))
     srv.run("master", f"CREATE LOGIN jobuser WITH PASSWORD = '{JOB_PASSWORD}'")
     srv.run(
         "TargetDb1",
@@ -218,19 +217,7 @@ def test_target_setup_operator_in_a_dag_run_is_idempotent_and_quotes_names(
     from airflow_elasticjobs.operators.target_setup import ElasticJobsTargetSetupOperator
     from tests.integration.provider.execution_support import run_dag, task_instance, unique_logical_date, xcom
 
-    rg, name = unique_name("rg"), unique_name("setupsrv")
-    with emulator.management_client() as client:
-        client.servers.begin_create_or_update(
-            rg,
-            name,
-            {
-                "location": "westus2",
-                "properties": {"administratorLogin": ADMIN, "administratorLoginPassword": ADMIN_PASSWORD},
-            },
-        ).result()
-        for db in ("TargetDb1", "TargetDb2"):
-            client.databases.begin_create_or_update(rg, name, db, {"location": "westus2"}).result()
-    server = Server(emulator, name)
+    server = create_target_server(emulator, unique_name("setupsrv"))
     _emulator_sql_connection(server, "setup_admin")
     job_login, job_password = "job]user'; --", "pa'ss;word]1A!"
     for conn_id, login, password in (

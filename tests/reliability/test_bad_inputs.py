@@ -42,6 +42,7 @@ from tests.reliability.bad_input_cases import (
     Case,
     Ctx,
 )
+from tests.support.definitions import create_server
 from tests.support.emulator import EmulatorProcess, unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -181,10 +182,7 @@ def busy_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator
 def _busy_world(emulator: EmulatorProcess) -> World:
     with emulator.management_client() as client:
         world = World(emulator, client, unique_name("rg"))
-        admin = {"administratorLogin": ADMIN, "administratorLoginPassword": ADMIN_PASSWORD}
-        client.servers.begin_create_or_update(
-            world.rg, world.agent_server, {"location": "westus2", "properties": admin}
-        ).result()
+        create_server(client, world.rg, world.agent_server, admin_login=ADMIN, admin_password=ADMIN_PASSWORD)
         world.create_database(world.agent_server, "JobDatabase")
         job_db = emulator.arm_path(world.rg, "servers", world.agent_server, "databases", "JobDatabase")
         client.job_agents.begin_create_or_update(  # not waited for: the agent stays Creating

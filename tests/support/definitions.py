@@ -35,12 +35,19 @@ class AgentSetup:
         return self.resource_group, self.server, self.agent
 
 
-def create_server(client: SqlManagementClient, resource_group: str, server: str | None = None) -> Any:
-    """Create a server (with its ``master``) and return the SDK model."""
+def create_server(
+    client: SqlManagementClient,
+    resource_group: str,
+    server: str | None = None,
+    *,
+    admin_login: str = ADMIN_LOGIN,
+    admin_password: str = ADMIN_PASSWORD,
+) -> Any:
+    """Create a server (with its ``master``) administered by ``admin_login``; return the SDK model."""
     name = server or unique_name("srv")
     body = {
         "location": LOCATION,
-        "properties": {"administratorLogin": ADMIN_LOGIN, "administratorLoginPassword": ADMIN_PASSWORD},
+        "properties": {"administratorLogin": admin_login, "administratorLoginPassword": admin_password},
     }
     return client.servers.begin_create_or_update(resource_group, name, body).result()
 
