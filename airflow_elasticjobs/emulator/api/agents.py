@@ -69,9 +69,7 @@ def _refuse_if_busy(context: EmulatorContext, agent_id: str) -> None:
 @router.get(arm.SERVER_PREFIX + "/jobAgents")
 def list_agents(request: Request) -> dict[str, Any]:
     """Job agents of a server."""
-    context = arm.ctx(request)
-    server_id = arm.path_id(request).rsplit("/", 1)[0]
-    arm.require(context, server_id)
+    context, server_id = arm.collection_parent(request)
     agents = context.store.children(server_id, "jobAgents")
     for agent in agents:
         lro.settle_agent(context.store, agent["id"])

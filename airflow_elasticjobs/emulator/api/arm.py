@@ -134,6 +134,20 @@ def list_answer(request: Request, docs: list[dict[str, Any]]) -> dict[str, Any]:
     return paged(request, docs, ctx(request).page_size)
 
 
+def collection_parent(request: Request) -> tuple[EmulatorContext, str]:
+    """For a list route: the context and the id owning the addressed collection (404 when missing)."""
+    context = ctx(request)
+    parent_id = path_id(request).rsplit("/", 1)[0]
+    require(context, parent_id)
+    return context, parent_id
+
+
+def list_children(request: Request, child_type: str) -> dict[str, Any]:
+    """One ARM page of the collection's ``child_type`` resources, in creation order."""
+    context, parent_id = collection_parent(request)
+    return list_answer(request, context.store.children(parent_id, child_type))
+
+
 def is_child_of(resource_id: str, parent_id: str, child_type: str) -> bool:
     """Whether ``resource_id`` is ``{parent_id}/{child_type}/{name}`` (case-insensitive)."""
     key = resource_key(resource_id)

@@ -24,10 +24,7 @@ _PATH = arm.AGENT_PREFIX + "/credentials"
 @router.get(_PATH)
 def list_credentials(request: Request) -> dict[str, Any]:
     """Credentials of a job agent."""
-    context = arm.ctx(request)
-    agent_id = arm.path_id(request).rsplit("/", 1)[0]
-    arm.require(context, agent_id)
-    return arm.list_answer(request, context.store.children(agent_id, "credentials"))
+    return arm.list_children(request, "credentials")
 
 
 @router.get(_PATH + "/{credential}")

@@ -59,10 +59,7 @@ def drop_database_files(context: EmulatorContext, server_id: str, names: list[st
 @router.get(arm.SERVER_PREFIX + "/databases")
 def list_databases(request: Request) -> dict[str, Any]:
     """Databases of a server, ``master`` first."""
-    context = arm.ctx(request)
-    server_id = arm.path_id(request).rsplit("/", 1)[0]
-    arm.require(context, server_id)
-    return arm.list_answer(request, context.store.children(server_id, "databases"))
+    return arm.list_children(request, "databases")
 
 
 @router.get(arm.SERVER_PREFIX + "/databases/{database}")

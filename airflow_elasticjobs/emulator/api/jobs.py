@@ -51,10 +51,7 @@ def _schedule(properties: dict[str, Any]) -> dict[str, Any]:
 @router.get(_PATH)
 def list_jobs(request: Request) -> dict[str, Any]:
     """Jobs of a job agent."""
-    context = arm.ctx(request)
-    agent_id = arm.path_id(request).rsplit("/", 1)[0]
-    arm.require(context, agent_id)
-    return arm.list_answer(request, context.store.children(agent_id, "jobs"))
+    return arm.list_children(request, "jobs")
 
 
 @router.get(_PATH + "/{job}")

@@ -25,9 +25,9 @@ router = APIRouter()
 _PATH = arm.JOB_PREFIX + "/steps"
 
 
-def ordered_steps(context: EmulatorContext, job_id: str) -> list[dict[str, Any]]:
-    """Current steps of a job ordered by ``stepId``."""
-    return sorted(context.store.children(job_id, "steps"), key=lambda step: step["properties"]["stepId"])
+def ordered_steps(context: EmulatorContext, parent_id: str) -> list[dict[str, Any]]:
+    """The steps of a job (its current ones) or of one of its versions, ordered by ``stepId``."""
+    return sorted(context.store.children(parent_id, "steps"), key=lambda step: step["properties"]["stepId"])
 
 
 def place(names: list[str], name: str, step_id: int | None) -> list[str]:
@@ -77,9 +77,7 @@ def _commit(
 @router.get(_PATH)
 def list_steps(request: Request) -> dict[str, Any]:
     """Steps of the job's current version, ordered by ``stepId``."""
-    context = arm.ctx(request)
-    job_id = arm.path_id(request).rsplit("/", 1)[0]
-    arm.require(context, job_id)
+    context, job_id = arm.collection_parent(request)
     return arm.list_answer(request, ordered_steps(context, job_id))
 
 

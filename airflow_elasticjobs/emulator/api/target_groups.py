@@ -68,10 +68,7 @@ def _member(context: EmulatorContext, agent_id: str, index: int, raw: Any) -> di
 @router.get(_PATH)
 def list_target_groups(request: Request) -> dict[str, Any]:
     """Target groups of a job agent."""
-    context = arm.ctx(request)
-    agent_id = arm.path_id(request).rsplit("/", 1)[0]
-    arm.require(context, agent_id)
-    return arm.list_answer(request, context.store.children(agent_id, "targetGroups"))
+    return arm.list_children(request, "targetGroups")
 
 
 @router.get(_PATH + "/{target_group}")

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from airflow_elasticjobs.emulator.api import arm
+from airflow_elasticjobs.emulator.api.steps import ordered_steps
 
 router = APIRouter()
 _PATH = arm.JOB_PREFIX + "/versions"
@@ -19,10 +20,7 @@ _PATH = arm.JOB_PREFIX + "/versions"
 @router.get(_PATH)
 def list_versions(request: Request) -> dict[str, Any]:
     """Versions of a job, oldest first."""
-    context = arm.ctx(request)
-    job_id = arm.path_id(request).rsplit("/", 1)[0]
-    arm.require(context, job_id)
-    return arm.list_answer(request, context.store.children(job_id, "versions"))
+    return arm.list_children(request, "versions")
 
 
 @router.get(_PATH + "/{version}")
@@ -34,11 +32,8 @@ def get_version(request: Request, version: int) -> dict[str, Any]:
 @router.get(_PATH + "/{version}/steps")
 def list_version_steps(request: Request, version: int) -> dict[str, Any]:
     """Steps of one version, ordered by ``stepId``."""
-    context = arm.ctx(request)
-    version_id = arm.path_id(request).rsplit("/", 1)[0]
-    arm.require(context, version_id)
-    steps = sorted(context.store.children(version_id, "steps"), key=lambda s: s["properties"]["stepId"])
-    return arm.list_answer(request, steps)
+    context, version_id = arm.collection_parent(request)
+    return arm.list_answer(request, ordered_steps(context, version_id))
 
 
 @router.get(_PATH + "/{version}/steps/{step}")
