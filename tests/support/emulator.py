@@ -8,6 +8,7 @@ again on the same port and state directory, which is how persistence is tested.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,6 +30,8 @@ READY_PREFIX = "Elastic Jobs emulator ready at "
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 API_VERSION = "2025-01-01"
 _START_TIMEOUT_SECONDS = 60.0
+FAST_RETRIES = {"retry_total": 2, "retry_backoff_factor": 0.1, "retry_backoff_max": 0.5}
+"""Connection extras for tests: SDK retries short enough that a failing test stays quick."""
 
 
 def unique_name(prefix: str) -> str:
@@ -153,6 +156,24 @@ class EmulatorProcess:
         return AioClient(
             credential=AsyncStaticTokenCredential(self.token), **{**self.client_kwargs(), **kwargs}
         )
+
+    def connection_json(self, resource_group: str, server: str, agent: str, **extras: Any) -> str:
+        """An ``azure_elastic_jobs`` Airflow connection to this emulator, as ``AIRFLOW_CONN_*`` JSON.
+
+        ``resource_group``, ``server`` and ``agent`` are the connection's defaults; ``extras`` add
+        to or override the extras (e.g. ``retry_total``).
+        """
+        extra = {
+            "subscription_id": self.subscription_id,
+            "endpoint": self.url,
+            "token": self.token,
+            "verify": str(self.cert_path),
+            "resource_group_name": resource_group,
+            "server_name": server,
+            "agent_name": agent,
+            **extras,
+        }
+        return json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
 
     def http(self, token: str | None = None) -> httpx.Client:
         """A raw HTTPS client trusting the emulator's certificate, with the bearer token by default."""

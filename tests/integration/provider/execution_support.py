@@ -7,7 +7,6 @@ connection (environment variable) pointing the provider at it, and helpers to ru
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from airflow_elasticjobs.execution_id import ExecutionKey, attempt_execution_id
 from tests.integration.executions_world import World, fast_options
-from tests.support.emulator import unique_name
+from tests.support.emulator import FAST_RETRIES, unique_name
 
 CONN_ID = "elastic_jobs_it"
 START_TASK_ID = "start"
@@ -25,21 +24,9 @@ QUICK = {"poll_interval": 0.5, "progress_interval": 1.0, "error_budget": 30.0}
 
 def connection_json(world: World, **extras: Any) -> str:
     """An ``azure_elastic_jobs`` connection for the emulator, as ``AIRFLOW_CONN_*`` JSON."""
-    emulator = world.emulator
-    extra = {
-        "subscription_id": emulator.subscription_id,
-        "endpoint": emulator.url,
-        "token": emulator.token,
-        "verify": str(emulator.cert_path),
-        "resource_group_name": world.rg,
-        "server_name": world.agent_server,
-        "agent_name": world.agent,
-        "retry_total": 2,
-        "retry_backoff_factor": 0.1,
-        "retry_backoff_max": 0.5,
-        **extras,
-    }
-    return json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
+    return world.emulator.connection_json(
+        world.rg, world.agent_server, world.agent, **(FAST_RETRIES | extras)
+    )
 
 
 @pytest.fixture(name="world", scope="module")

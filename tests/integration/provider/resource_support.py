@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
-from tests.support.emulator import EmulatorProcess, unique_name
+from tests.integration.executions_world import TUTORIAL_SQL
+from tests.support.emulator import FAST_RETRIES, EmulatorProcess, unique_name
 
 CONN_ID = "elastic_jobs_resources_it"
 ADMIN_CONN_ID = "ej_it_admin"
@@ -20,10 +21,6 @@ JOBUSER_CONN_ID = "ej_it_jobuser"
 MASTER_PASSWORD = "Master-Passw0rd-Secret!"
 JOBUSER_PASSWORD = "Jobuser-Passw0rd-Secret!"
 LOCATION = "westeurope"
-TUTORIAL_SQL = (
-    "IF NOT EXISTS (SELECT * FROM sys.tables WHERE object_id = object_id('{table}')) "
-    "CREATE TABLE [dbo].[{table}]([TestId] [int] NOT NULL);"
-)
 
 
 @dataclass
@@ -38,20 +35,7 @@ class Names:
 
 def connection_json(emulator: EmulatorProcess, names: Names, **extras: Any) -> str:
     """An ``azure_elastic_jobs`` connection for the emulator (fast retries), as ``AIRFLOW_CONN_*`` JSON."""
-    extra = {
-        "subscription_id": emulator.subscription_id,
-        "endpoint": emulator.url,
-        "token": emulator.token,
-        "verify": str(emulator.cert_path),
-        "resource_group_name": names.rg,
-        "server_name": names.agent_server,
-        "agent_name": names.agent,
-        "retry_total": 2,
-        "retry_backoff_factor": 0.1,
-        "retry_backoff_max": 0.5,
-        **extras,
-    }
-    return json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
+    return emulator.connection_json(names.rg, names.agent_server, names.agent, **(FAST_RETRIES | extras))
 
 
 def _login(login: str, password: str) -> str:

@@ -8,8 +8,6 @@ of this process connected to the emulator's port.
 
 from __future__ import annotations
 
-import json
-
 import psutil
 import pytest
 
@@ -31,18 +29,13 @@ def sockets_to(port: int) -> int:
 
 @pytest.mark.parametrize("verify", ["ca_path", "off"])
 async def test_requests_of_one_hook_share_one_connection(emulator, monkeypatch, verify: str) -> None:
-    extra = {
-        "subscription_id": emulator.subscription_id,
-        "endpoint": emulator.url,
-        "token": emulator.token,
-        "verify": str(emulator.cert_path) if verify == "ca_path" else False,
-        "resource_group_name": "rg-connections",
-        "server_name": "no-such-server",
-        "agent_name": "no-such-agent",
-    }
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_EJ_CONNECTIONS", json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
+    connection = emulator.connection_json(
+        "rg-connections",
+        "no-such-server",
+        "no-such-agent",
+        verify=str(emulator.cert_path) if verify == "ca_path" else False,
     )
+    monkeypatch.setenv("AIRFLOW_CONN_EJ_CONNECTIONS", connection)
     before = sockets_to(emulator.port)
 
     async with ElasticJobsAsyncHook("ej_connections") as hook:
