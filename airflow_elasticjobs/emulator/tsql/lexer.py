@@ -15,6 +15,7 @@ WORD, IDENT, STRING, NUMBER, PUNCT = "word", "ident", "string", "number", "punct
 _WORD_START = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_@#")
 _WORD_CHARS = _WORD_START | set("0123456789$")
 _TWO_CHAR_PUNCT = {"::", "<>", "!=", ">=", "<=", "+=", "-=", "*=", "/="}
+_QUOTES = {"'": ("'", STRING), "[": ("]", IDENT), '"': ('"', IDENT)}  # opening → (closing, kind)
 
 
 @dataclass(frozen=True)
@@ -89,21 +90,11 @@ def tokenize(sql: str) -> list[Token]:
             i = n if nl < 0 else nl + 1
         elif sql.startswith("/*", i):
             i = _skip_block_comment(sql, i)
-        elif c in "nN" and sql.startswith("'", i + 1):
-            value, end = _quoted(sql, i + 2, "'")
-            tokens.append(Token(STRING, value, i, end))
-            i = end
-        elif c == "'":
-            value, end = _quoted(sql, i + 1, "'")
-            tokens.append(Token(STRING, value, i, end))
-            i = end
-        elif c == "[":
-            value, end = _quoted(sql, i + 1, "]")
-            tokens.append(Token(IDENT, value, i, end))
-            i = end
-        elif c == '"':
-            value, end = _quoted(sql, i + 1, '"')
-            tokens.append(Token(IDENT, value, i, end))
+        elif c in _QUOTES or (c in "nN" and sql.startswith("'", i + 1)):
+            opening = i if c in _QUOTES else i + 1  # N'…' (Unicode literal): the quote follows the N
+            close, kind = _QUOTES[sql[opening]]
+            value, end = _quoted(sql, opening + 1, close)
+            tokens.append(Token(kind, value, i, end))
             i = end
         elif c in _WORD_START:
             j = i + 1
