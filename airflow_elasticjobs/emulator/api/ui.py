@@ -209,42 +209,39 @@ def _execution_page(records: ExecutionRecords, execution_id: str) -> HTMLRespons
         + "".join(f"; {_lifecycle(name)} {count}" for name, count in sorted(counts.items()))
         + "</p>"
     )
-    step_rows = [
-        [
-            _text(s["properties"], "stepId"),
-            _text(s["properties"], "stepName"),
-            _lifecycle(s["properties"].get("lifecycle")),
-            _text(s["properties"], "currentAttempts"),
-            _text(s["properties"], "startTime"),
-            _text(s["properties"], "endTime"),
-            _text(s["properties"], "lastMessage"),
-        ]
-        for s in steps
-    ]
+    step_rows = [_progress_row(s["properties"]) for s in steps]
     target_rows = [
-        [
-            _text(t["properties"], "stepId"),
-            _text(t["properties"], "stepName"),
+        _progress_row(
+            t["properties"],
             escape(str(t["properties"].get("target", {}).get("serverName", ""))),
             escape(str(t["properties"].get("target", {}).get("databaseName", ""))),
-            _lifecycle(t["properties"].get("lifecycle")),
-            _text(t["properties"], "currentAttempts"),
-            _text(t["properties"], "startTime"),
-            _text(t["properties"], "endTime"),
-            _text(t["properties"], "lastMessage"),
-        ]
+        )
         for t in targets
     ]
-    columns = ["Attempts", "Start", "End", "Last message"]
+    columns = ["Lifecycle", "Attempts", "Start", "End", "Last message"]
     body = (
         summary
         + "<h2>Steps</h2>"
-        + _table(["Step", "Name", "Lifecycle", *columns], step_rows, "steps")
+        + _table(["Step", "Name", *columns], step_rows, "steps")
         + "<h2>Targets</h2>"
-        + _table(["Step", "Name", "Server", "Database", "Lifecycle", *columns], target_rows, "targets")
+        + _table(["Step", "Name", "Server", "Database", *columns], target_rows, "targets")
     )
     active = props.get("lifecycle") in lc.ACTIVE
     return _page(f"Execution {props['jobExecutionId']}", body, refresh=active)
+
+
+def _progress_row(props: dict[str, Any], *where: str) -> list[str]:
+    """A step or target execution's cells: step id and name, ``where`` (escaped), then its progress."""
+    return [
+        _text(props, "stepId"),
+        _text(props, "stepName"),
+        *where,
+        _lifecycle(props.get("lifecycle")),
+        _text(props, "currentAttempts"),
+        _text(props, "startTime"),
+        _text(props, "endTime"),
+        _text(props, "lastMessage"),
+    ]
 
 
 def _roots(store: Store, job_id: str) -> list[dict[str, Any]]:
