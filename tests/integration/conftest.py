@@ -15,12 +15,8 @@ from tests.support.emulator import EmulatorProcess, unique_name
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
     """The running emulator (HTTPS on a free 127.0.0.1 port, temp state dir)."""
-    process = EmulatorProcess(tmp_path_factory.mktemp("emulator-state"), token="integration-token")
-    process.start()
-    try:
+    with EmulatorProcess(tmp_path_factory.mktemp("emulator-state"), token="integration-token") as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

@@ -297,8 +297,7 @@ async def test_async_client_drives_the_same_surface(emulator: EmulatorProcess, r
 
 
 def test_lists_page_with_next_link(tmp_path: Path) -> None:
-    emulator = EmulatorProcess(tmp_path / "paged", page_size=2).start()
-    try:
+    with EmulatorProcess(tmp_path / "paged", page_size=2) as emulator:
         with emulator.management_client() as client:
             setup = create_agent_setup(client, "rg")
             for index in range(5):
@@ -310,8 +309,6 @@ def test_lists_page_with_next_link(tmp_path: Path) -> None:
             page = http.get(f"{setup.agent_id}/jobs", params={"api-version": "2025-01-01"}).json()
         assert [j["name"] for j in page["value"]] == ["job0", "job1"]
         assert "%24skip=2" in page["nextLink"] and "api-version=2025-01-01" in page["nextLink"]
-    finally:
-        emulator.stop()
 
 
 def test_deleting_a_job_cancels_and_removes_its_active_execution(

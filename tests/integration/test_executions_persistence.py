@@ -18,12 +18,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    process = EmulatorProcess(tmp_path_factory.mktemp("executions-state"), token="persist-token", page_size=2)
-    process.start()
-    try:
+    with EmulatorProcess(
+        tmp_path_factory.mktemp("executions-state"), token="persist-token", page_size=2
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

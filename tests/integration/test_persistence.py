@@ -24,9 +24,8 @@ SECRET = "Persisted-Secret-Pw-7"
 
 @pytest.fixture
 def own_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
-    emulator = EmulatorProcess(tmp_path / "state").start()
-    yield emulator
-    emulator.stop()
+    with EmulatorProcess(tmp_path / "state") as emulator:
+        yield emulator
 
 
 def _snapshot(emulator: EmulatorProcess, rg: str, server: str, agent: str) -> dict[str, object]:

@@ -24,12 +24,8 @@ def canary(kind: str) -> str:
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
     """The running emulator (HTTPS on a free 127.0.0.1 port, temp state dir, canary token)."""
-    process = EmulatorProcess(tmp_path_factory.mktemp("emulator-state"), token=canary("token"))
-    process.start()
-    try:
+    with EmulatorProcess(tmp_path_factory.mktemp("emulator-state"), token=canary("token")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

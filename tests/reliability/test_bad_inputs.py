@@ -171,12 +171,8 @@ def _connections(world: World, busy: World, forbidden_url: str) -> dict[str, str
 @pytest.fixture(scope="module")
 def busy_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
     """A second emulator whose agents stay ``Creating`` for a minute (the not-Ready case)."""
-    process = EmulatorProcess(tmp_path_factory.mktemp("busy-emulator"), agent_provisioning_seconds=60)
-    process.start()
-    try:
+    with EmulatorProcess(tmp_path_factory.mktemp("busy-emulator"), agent_provisioning_seconds=60) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _busy_world(emulator: EmulatorProcess) -> World:

@@ -35,12 +35,8 @@ INTERRUPTED = "The attempt was interrupted by a restart of the emulator."
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
     """This module's own emulator process (it gets killed), with a canary token."""
-    process = EmulatorProcess(tmp_path_factory.mktemp("durable-emulator"), token=canary("token"))
-    process.start()
-    try:
+    with EmulatorProcess(tmp_path_factory.mktemp("durable-emulator"), token=canary("token")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def _definitions(world) -> dict[str, Any]:

@@ -118,6 +118,13 @@ class EmulatorProcess:
                 self._process.wait()
         self._process = None
 
+    def __enter__(self) -> EmulatorProcess:
+        """``with EmulatorProcess(...) as emulator:`` starts it and stops it on the way out."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def restart(self, kill: bool = True) -> None:
         """Kill -9 (or terminate) and start again on the same port and state directory."""
         self.stop(kill=kill)
