@@ -39,23 +39,19 @@ class Server:
         self, database: str, user: str = ADMIN, password: str = ADMIN_PASSWORD, **kwargs
     ) -> dbapi.Connection:
         """A DB-API connection to ``database`` over HTTPS, trusting the emulator's certificate."""
-        return dbapi.connect(
-            host="127.0.0.1",
-            port=self.emulator.port,
-            server=self.name,
-            database=database,
-            user=user,
-            password=password,
-            verify=str(self.emulator.cert_path),
-            **kwargs,
-        )
+        return self.emulator.sql_connection(self.name, database, user, password, **kwargs)
 
-    def run(self, database: str, sql: str, params=None, **kwargs) -> list[tuple]:
-        """Run one batch as the admin; return the rows of its first result set ([] if none)."""
-        with self.connect(database, **kwargs) as conn:
-            cur = conn.cursor()
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
+    def run(
+        self,
+        database: str,
+        sql: str,
+        params=None,
+        user: str = ADMIN,
+        password: str = ADMIN_PASSWORD,
+        **kwargs,
+    ) -> list[tuple]:
+        """Run one batch (as the admin by default); return the rows of its first result set ([] if none)."""
+        return self.emulator.run_sql(self.name, database, user, password, sql, params, **kwargs)
 
 
 def create_target_server(emulator: EmulatorProcess, name: str) -> Server:

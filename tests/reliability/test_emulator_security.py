@@ -236,28 +236,7 @@ def sql_server(emulator: EmulatorProcess) -> str:
 
 def admin_sql(emulator: EmulatorProcess, server: str, database: str, sql: str) -> list[tuple[Any, ...]]:
     """Run one batch as the server admin through the DB-API driver; rows of the last result set."""
-    return login_sql(emulator, server, database, ADMIN_LOGIN, ADMIN_PASSWORD, sql)
-
-
-def login_sql(
-    emulator: EmulatorProcess, server: str, database: str, user: str, password: str, sql: str
-) -> list[tuple[Any, ...]]:
-    """Run one batch as ``user`` through the DB-API driver; rows of the first result set, if any."""
-    connection = dbapi.connect(
-        host="127.0.0.1",
-        port=emulator.port,
-        server=server,
-        database=database,
-        user=user,
-        password=password,
-        verify=str(emulator.cert_path),
-    )
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql)
-        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
-    finally:
-        connection.close()
+    return emulator.run_sql(server, database, ADMIN_LOGIN, ADMIN_PASSWORD, sql)
 
 
 @pytest.mark.parametrize(
@@ -292,9 +271,9 @@ def test_login_without_a_user_in_the_database_fails_to_log_in(
 ) -> None:
     """A valid login with no user in the database cannot open it (like Azure SQL), but can open master."""
     with pytest.raises(dbapi.Error, match="Login failed for user 'nouser'"):
-        login_sql(emulator, sql_server, "Db1", "nouser", "Other-Pw-19!", "SELECT 1")
+        emulator.run_sql(sql_server, "Db1", "nouser", "Other-Pw-19!", "SELECT 1")
     with pytest.raises(dbapi.Error, match="Login failed"):
-        login_sql(emulator, sql_server, "master", "nouser", "wrong-password", "SELECT 1")
+        emulator.run_sql(sql_server, "master", "nouser", "wrong-password", "SELECT 1")
 
 
 def _tables(emulator: EmulatorProcess, server: str, database: str) -> list[str]:
@@ -324,24 +303,13 @@ def test_emulator_tsql_treats_hostile_names_and_literals_as_data(
 def test_dbapi_parameters_are_bound_as_literals(emulator: EmulatorProcess, sql_server: str) -> None:
     """The DB-API driver (``qmark``) turns each ``?`` into a quoted literal: values cannot end it."""
     value = "x'); DROP TABLE [dbo].[Victim]; --"
-    connection = dbapi.connect(
-        host="127.0.0.1",
-        port=emulator.port,
-        server=sql_server,
-        database="Db1",
-        user=ADMIN_LOGIN,
-        password=ADMIN_PASSWORD,
-        verify=str(emulator.cert_path),
-    )
-    try:
+    with emulator.sql_connection(sql_server, "Db1", ADMIN_LOGIN, ADMIN_PASSWORD) as connection:
         cursor = connection.cursor()
         cursor.execute("CREATE TABLE [dbo].[Victim]([Id] [int] NOT NULL);")
         cursor.execute("CREATE TABLE [dbo].[Params]([Note] [nvarchar](100) NOT NULL);")
         cursor.execute("INSERT INTO [dbo].[Params] ([Note]) VALUES (?);", (value,))
         cursor.execute("SELECT [Note] FROM [dbo].[Params] WHERE [Note] = ?;", (value,))
         assert [tuple(row) for row in cursor.fetchall()] == [(value,)]
-    finally:
-        connection.close()
     assert "Victim" in _tables(emulator, sql_server, "Db1")
 
 
@@ -408,8 +376,7 @@ def test_target_setup_quotes_hostile_login_password_and_database(
         users = admin_sql(emulator, server, database, "SELECT name FROM sys.database_principals")
         assert (HOSTILE_LOGIN,) in users
     # The hostile password is the login's password, byte for byte: the login can work with it.
-    login_sql(
-        emulator,
+    emulator.run_sql(
         server,
         HOSTILE_DATABASE,
         HOSTILE_LOGIN,
@@ -418,4 +385,4 @@ def test_target_setup_quotes_hostile_login_password_and_database(
     )
     assert "Mine" in _tables(emulator, server, HOSTILE_DATABASE)
     with pytest.raises(dbapi.Error, match="Login failed"):
-        login_sql(emulator, server, HOSTILE_DATABASE, HOSTILE_LOGIN, "Pa", "SELECT 1")
+        emulator.run_sql(server, HOSTILE_DATABASE, HOSTILE_LOGIN, "Pa", "SELECT 1")

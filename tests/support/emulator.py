@@ -23,8 +23,12 @@ import httpx
 from airflow_elasticjobs.hooks.connection import AsyncStaticTokenCredential, StaticTokenCredential
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from azure.mgmt.sql import SqlManagementClient
     from azure.mgmt.sql.aio import SqlManagementClient as AsyncSqlManagementClient
+
+    from airflow_elasticjobs.dbapi import Connection
 
 READY_PREFIX = "Elastic Jobs emulator ready at "
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
@@ -181,6 +185,39 @@ class EmulatorProcess:
             **extras,
         }
         return json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
+
+    def sql_connection(
+        self, server: str, database: str, user: str, password: str, **kwargs: Any
+    ) -> Connection:
+        """A DB-API connection (:mod:`airflow_elasticjobs.dbapi`) to an emulated database over HTTPS."""
+        from airflow_elasticjobs import dbapi
+
+        return dbapi.connect(
+            host="127.0.0.1",
+            port=self.port,
+            server=server,
+            database=database,
+            user=user,
+            password=password,
+            verify=str(self.cert_path),
+            **kwargs,
+        )
+
+    def run_sql(
+        self,
+        server: str,
+        database: str,
+        user: str,
+        password: str,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        **kwargs: Any,
+    ) -> list[tuple[Any, ...]]:
+        """Run one batch as ``user`` through the DB-API driver; the rows of its first result set, if any."""
+        with self.sql_connection(server, database, user, password, **kwargs) as connection:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
 
     def http(self, token: str | None = None) -> httpx.Client:
         """A raw HTTPS client trusting the emulator's certificate, with the bearer token by default."""
