@@ -30,11 +30,7 @@ function renderSteps(steps) {
     const row = body.insertRow();
     cell(row, step.step_id);
     cell(row, step.step_name);
-    lifecycleCell(row, step.lifecycle);
-    cell(row, step.attempts);
-    cell(row, time(step.start_time));
-    cell(row, time(step.end_time));
-    cell(row, step.last_message);
+    progressCells(row, step);
   }
 }
 
@@ -48,12 +44,17 @@ function renderTargets(targets) {
     cell(row, target.step_id + (target.step_name ? " " + target.step_name : ""));
     cell(row, target.server_name);
     cell(row, target.database_name || "(" + (target.target_type || "member") + ")");
-    lifecycleCell(row, target.lifecycle);
-    cell(row, target.attempts);
-    cell(row, time(target.start_time));
-    cell(row, time(target.end_time));
-    cell(row, target.last_message);
+    progressCells(row, target);
   }
+}
+
+// The columns a step and a target execution share: lifecycle, attempts, start, end, last message.
+function progressCells(row, execution) {
+  lifecycleCell(row, execution.lifecycle);
+  cell(row, execution.attempts);
+  cell(row, time(execution.start_time));
+  cell(row, time(execution.end_time));
+  cell(row, execution.last_message);
 }
 
 function setFilter(lifecycle) {
