@@ -45,6 +45,15 @@ async def first_event(trigger: ElasticJobsExecutionTrigger) -> dict:
     return event.payload
 
 
+async def cancel_while_waiting(trigger: ElasticJobsExecutionTrigger) -> None:
+    """Let the trigger wait for 1.5 s, then cancel its ``run()`` as the triggerer does."""
+    task = asyncio.ensure_future(first_event(trigger))
+    await asyncio.sleep(1.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_many_waiting_triggers_share_one_poll_per_agent(world):
     jobs = [sql_job(world, f"SharedJob{i}", f"WAITFOR DELAY '00:00:0{2 + i % 3}';") for i in range(6)]
     executions = [start(world, job) for job in jobs]
@@ -116,22 +125,13 @@ async def test_killed_while_deferred_cancels_but_triggerer_shutdown_does_not(wor
     world.wait(job, kept, until=lambda e: e.lifecycle != "Created")
 
     # Triggerer shutdown / redistribution: the run() task is cancelled, on_kill is not called.
-    shutdown = trigger_for(job, kept)
-    task = asyncio.ensure_future(first_event(shutdown))
-    await asyncio.sleep(1.5)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await cancel_while_waiting(trigger_for(job, kept))
     await asyncio.sleep(1)
     assert world.get(job, kept).lifecycle in {"InProgress", "WaitingForChildJobExecutions"}
 
     # A user marks the deferred task failed: the triggerer cancels run() and awaits on_kill().
     killed = trigger_for(job, kept)
-    task = asyncio.ensure_future(first_event(killed))
-    await asyncio.sleep(1.5)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await cancel_while_waiting(killed)
     await killed.on_kill()
     assert world.wait(job, kept, timeout=20).lifecycle == "Canceled"
 
