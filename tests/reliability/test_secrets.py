@@ -92,29 +92,14 @@ def _paths_dag(world: TutorialWorld) -> Any:
     quick = {"poll_interval": 0.5, "retry_delay": timedelta(0), "trigger_rule": "all_done"}
     on_agent = {"server_name": world.names.agent_server}
     execution_id = "{{ ti.xcom_pull(task_ids='start_deferred')['execution_id'] }}"
+    sensing = {"job_name": "Job1", "execution_id": execution_id, "poke_interval": 0.5, "timeout": 60}
+    sensing |= {"trigger_rule": "all_done", **on_agent}
     with DAG(unique_name("secrets_paths").replace("-", "_"), schedule=None) as dag:
         start = ElasticJobsStartJobOperator(
             task_id="start_deferred", job_name="Job1", deferrable=True, **quick, **on_agent
         )
-        poke = ElasticJobsExecutionSensor(
-            task_id="sensor_poke",
-            job_name="Job1",
-            execution_id=execution_id,
-            poke_interval=0.5,
-            timeout=60,
-            trigger_rule="all_done",
-            **on_agent,
-        )
-        deferred = ElasticJobsExecutionSensor(
-            task_id="sensor_deferred",
-            job_name="Job1",
-            execution_id=execution_id,
-            deferrable=True,
-            poke_interval=0.5,
-            timeout=60,
-            trigger_rule="all_done",
-            **on_agent,
-        )
+        poke = ElasticJobsExecutionSensor(task_id="sensor_poke", **sensing)
+        deferred = ElasticJobsExecutionSensor(task_id="sensor_deferred", deferrable=True, **sensing)
         failing_job = ElasticJobsJobOperator(
             task_id="create_failing_job",
             job_name="FailJob",
