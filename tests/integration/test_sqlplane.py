@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from airflow_elasticjobs import dbapi
+from tests.integration.executions_world import TUTORIAL_SQL
 from tests.support.definitions import create_database, create_server
 from tests.support.emulator import EmulatorProcess, unique_name
 
@@ -22,10 +23,7 @@ pytestmark = pytest.mark.integration
 ADMIN = "sqladmin"
 ADMIN_PASSWORD = "Adm1n-Sql-Pass!"
 JOB_PASSWORD = "password!123"
-STEP1 = (
-    "IF NOT EXISTS (SELECT * FROM sys.tables WHERE object_id = object_id('Step1Table')) "
-    "CREATE TABLE [dbo].[Step1Table]([TestId] [int] NOT NULL);"
-)
+STEP1 = TUTORIAL_SQL.format(table="Step1Table")
 
 
 @dataclass
