@@ -1,7 +1,8 @@
 """Reliability fixtures: one emulator process per session whose bearer token is a recognisable canary.
 
 The token is ``S3cret-Canary-token-<uuid>`` so the secrets tests can search every log, table and file
-for it; everything else behaves like the integration suite's ``emulator`` fixture.
+for it; everything else behaves like the integration suite's ``emulator`` fixture. The ``world``
+fixture (one tutorial world per module, on this emulator) is the provider integration tests' one.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.integration.provider.execution_support import world_fixture
 from tests.support.emulator import EmulatorProcess, unique_name
+
+__all__ = ["canary", "world_fixture"]
 
 CANARY_PREFIX = "S3cret-Canary"
 

@@ -20,7 +20,6 @@ from tests.integration.provider.execution_support import (
     manual_run_id,
     sql_job,
     unique_logical_date,
-    world_fixture,  # noqa: F401  (the "world" fixture)
 )
 from tests.reliability.chaos_dag import TASK_ID, ChildDag, wait_until
 from tests.reliability.conftest import canary

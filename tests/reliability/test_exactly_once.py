@@ -22,7 +22,6 @@ from tests.integration.provider.execution_support import (
     sql_job,
     task_instance,
     unique_logical_date,
-    world_fixture,  # noqa: F401  (the "world" fixture)
     xcom,
 )
 from tests.reliability.chaos_dag import TASK_ID, ChildDag, run, wait_until

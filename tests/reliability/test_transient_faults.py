@@ -25,7 +25,6 @@ from tests.integration.provider.execution_support import (
     run_dag,
     sql_job,
     unique_logical_date,
-    world_fixture,  # noqa: F401  (the "world" fixture)
 )
 from tests.reliability.chaos_credentials import ShortLivedTokenCredential
 from tests.reliability.chaos_dag import ChildDag, wait_until

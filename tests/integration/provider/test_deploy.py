@@ -21,7 +21,6 @@ from tests.integration.provider.resource_support import (
     Names,
     build_agent,
     excluded_db2,
-    names_fixture,  # noqa: F401 (fixture)
     server_member,
     tutorial_steps,
 )

@@ -15,7 +15,6 @@ from tests.integration.provider.resource_support import (
     Names,
     build_agent,
     connection_json,
-    names_fixture,  # noqa: F401 (fixture)
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

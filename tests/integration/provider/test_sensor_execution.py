@@ -13,7 +13,6 @@ from tests.integration.provider.execution_support import (
     run_dag,
     sql_job,
     task_instance,
-    world_fixture,  # noqa: F401  (the "world" fixture)
     xcom,
 )
 

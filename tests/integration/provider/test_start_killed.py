@@ -21,7 +21,6 @@ from tests.integration.provider.execution_support import (
     CONN_ID,
     executions_of,
     sql_job,
-    world_fixture,  # noqa: F401  (the "world" fixture)
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]

@@ -18,7 +18,6 @@ from tests.integration.provider.execution_support import (
     start_dag,
     task_instance,
     unique_logical_date,
-    world_fixture,  # noqa: F401  (the "world" fixture)
     xcom,
 )
 

@@ -15,7 +15,6 @@ from tests.integration.provider.execution_support import (
     sql_job,
     start_dag,
     task_instance,
-    world_fixture,  # noqa: F401  (the "world" fixture)
     xcom,
 )
 

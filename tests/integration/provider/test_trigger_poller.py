@@ -17,7 +17,6 @@ from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
 from tests.integration.provider.execution_support import (
     CONN_ID,
     sql_job,
-    world_fixture,  # noqa: F401  (the "world" fixture)
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
