@@ -36,16 +36,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from airflow_elasticjobs.execution_state import TargetResult, is_terminal
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
 
 
-@dataclass(frozen=True)
-class AgentKey:
-    """Identity of one job agent as seen through one connection (the unit of sharing)."""
+class AgentKey(NamedTuple):
+    """Identity of one job agent as seen through one connection (the unit of sharing).
+
+    Immutable and hashable; a ``NamedTuple`` rather than a frozen dataclass because it is cheaper to
+    define at import time (issue 7's import budget).
+    """
 
     conn_id: str
     endpoint: str
@@ -74,9 +77,8 @@ class ExecutionSource(Protocol):
         """Target executions of a root execution."""
 
 
-@dataclass(frozen=True)
-class Observation:
-    """What the poller saw of one watched execution.
+class Observation(NamedTuple):
+    """What the poller saw of one watched execution (immutable; a ``NamedTuple`` like :class:`AgentKey`).
 
     Exactly one of ``lifecycle`` (a state update), ``error`` (the watch is over) and ``transient``
     (a poll failed; still retrying) is set.

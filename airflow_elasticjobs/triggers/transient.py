@@ -17,7 +17,6 @@ import email.utils
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 TRANSIENT_STATUS = frozenset({401, 408, 429, 500, 502, 503, 504})
 
@@ -68,22 +67,33 @@ def retry_after_seconds(err: BaseException, now: float | None = None) -> float |
     return max(0.0, when - (time.time() if now is None else now))
 
 
-@dataclass
 class Backoff:
     """Exponential backoff with jitter that never waits less than the server asked (``Retry-After``).
+
+    (Plain classes here, not dataclasses: the trigger imports this module, and defining a dataclass
+    costs import time every DAG-file parse or triggerer start pays; issue 7's import budget.)
 
     :param initial: seconds before the first retry.
     :param maximum: cap of the exponential part.
     :param multiplier: growth per consecutive failure.
     :param jitter: fraction of random spread (0.1 = ±10 %), so many waiters don't retry in lockstep.
+    :param rng: random source of the jitter (injectable for tests).
     """
 
-    initial: float = 1.0
-    maximum: float = 60.0
-    multiplier: float = 2.0
-    jitter: float = 0.1
-    failures: int = 0
-    rng: random.Random = field(default_factory=random.Random, repr=False)
+    def __init__(
+        self,
+        initial: float = 1.0,
+        maximum: float = 60.0,
+        multiplier: float = 2.0,
+        jitter: float = 0.1,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.multiplier = multiplier
+        self.jitter = jitter
+        self.rng = rng or random.Random()
+        self.failures = 0
 
     def next_delay(self, err: BaseException | None = None) -> float:
         """Seconds to wait after one more consecutive failure (``err`` may carry ``Retry-After``)."""
@@ -98,7 +108,6 @@ class Backoff:
         self.failures = 0
 
 
-@dataclass
 class FaultBudget:
     """How long waiting may go on without one successful poll before it is reported as an error.
 
@@ -106,9 +115,10 @@ class FaultBudget:
     :param clock: monotonic clock in seconds (injectable for tests).
     """
 
-    seconds: float
-    clock: Callable[[], float] = time.monotonic
-    failing_since: float | None = None
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.failing_since: float | None = None
 
     def record_success(self) -> None:
         """A poll succeeded: the budget is full again."""
