@@ -85,9 +85,7 @@ def get_agent(request: Request) -> dict[str, Any]:
 @router.put(arm.AGENT_PREFIX)
 def put_agent(request: Request, body: Annotated[Any, Body()] = None) -> Response:
     """Create or update a job agent: 202 and a long-running operation."""
-    context = arm.ctx(request)
-    agent_id = arm.path_id(request)
-    arm.require_ancestors(context, agent_id)
+    context, agent_id = arm.addressed(request)
     server_id = agent_id.rsplit("/jobAgents/", 1)[0]
     server = context.store.get(server_id)
     assert server is not None
@@ -143,9 +141,7 @@ def _update(
 @router.delete(arm.AGENT_PREFIX)
 def delete_agent(request: Request) -> Response:
     """Delete a job agent with its jobs, credentials and target groups: 202, or 204 if absent."""
-    context = arm.ctx(request)
-    agent_id = arm.path_id(request)
-    arm.require_ancestors(context, agent_id)
+    context, agent_id = arm.addressed(request)
     agent = arm.current(context, agent_id)
     if agent is None:
         return Response(status_code=204)

@@ -134,6 +134,14 @@ def list_answer(request: Request, docs: list[dict[str, Any]]) -> dict[str, Any]:
     return paged(request, docs, ctx(request).page_size)
 
 
+def addressed(request: Request) -> tuple[EmulatorContext, str]:
+    """For a PUT or DELETE route: the context and the addressed id (404 when a parent is missing)."""
+    context = ctx(request)
+    resource_id = path_id(request)
+    require_ancestors(context, resource_id)
+    return context, resource_id
+
+
 def collection_parent(request: Request) -> tuple[EmulatorContext, str]:
     """For a list route: the context and the id owning the addressed collection (404 when missing)."""
     context = ctx(request)

@@ -36,9 +36,7 @@ def get_credential(request: Request) -> dict[str, Any]:
 @router.put(_PATH + "/{credential}")
 def put_credential(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     """Create (201) or update (200) a credential; both username and password are required."""
-    context = arm.ctx(request)
-    credential_id = arm.path_id(request)
-    arm.require_ancestors(context, credential_id)
+    context, credential_id = arm.addressed(request)
     properties = arm.properties_of(arm.object_body(body), required=True)
     username = validation.text(properties, "username", "properties.")
     password = properties.get("password")
@@ -57,9 +55,7 @@ def put_credential(request: Request, body: Annotated[Any, Body()] = None) -> JSO
 @router.delete(_PATH + "/{credential}")
 def delete_credential(request: Request) -> Response:
     """Delete a credential that no step or target group uses (200; 204 when absent)."""
-    context = arm.ctx(request)
-    credential_id = arm.path_id(request)
-    arm.require_ancestors(context, credential_id)
+    context, credential_id = arm.addressed(request)
     if not context.store.exists(credential_id):
         return arm.delete_answer(False)
     users = references_to(context, credential_id)

@@ -71,9 +71,7 @@ def get_database(request: Request) -> dict[str, Any]:
 @router.put(arm.SERVER_PREFIX + "/databases/{database}")
 def put_database(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     """Create (201) or update (200) a database; location defaults to the server's."""
-    context = arm.ctx(request)
-    database_id = arm.path_id(request)
-    arm.require_ancestors(context, database_id)
+    context, database_id = arm.addressed(request)
     server = context.store.get(database_id.rsplit("/databases/", 1)[0])
     assert server is not None
     body = arm.object_body(body)
@@ -103,9 +101,7 @@ def put_database(request: Request, body: Annotated[Any, Body()] = None) -> JSONR
 @router.delete(arm.SERVER_PREFIX + "/databases/{database}")
 def delete_database(request: Request) -> Response:
     """Delete a user database and its file; ``master`` cannot be deleted."""
-    context = arm.ctx(request)
-    database_id = arm.path_id(request)
-    arm.require_ancestors(context, database_id)
+    context, database_id = arm.addressed(request)
     name = arm.resource_name(database_id)
     if name.lower() == MASTER:
         raise errors.bad_request(

@@ -63,9 +63,7 @@ def get_job(request: Request) -> dict[str, Any]:
 @router.put(_PATH + "/{job}")
 def put_job(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     """Create (201) or update (200) a job's description and schedule; its version is kept."""
-    context = arm.ctx(request)
-    job_id = arm.path_id(request)
-    arm.require_ancestors(context, job_id)
+    context, job_id = arm.addressed(request)
     properties = arm.properties_of(arm.object_body(body))
     description = properties.get("description", "")
     if not isinstance(description, str):
@@ -82,9 +80,7 @@ def put_job(request: Request, body: Annotated[Any, Body()] = None) -> JSONRespon
 @router.delete(_PATH + "/{job}")
 def delete_job(request: Request) -> Response:
     """Cancel the job's active executions, then delete it (200; 204 when absent)."""
-    context = arm.ctx(request)
-    job_id = arm.path_id(request)
-    arm.require_ancestors(context, job_id)
+    context, job_id = arm.addressed(request)
     if not context.store.exists(job_id):
         return arm.delete_answer(False)
     arm.cancel_active_executions(context, job_id)

@@ -90,9 +90,7 @@ def get_step(request: Request) -> dict[str, Any]:
 @router.put(_PATH + "/{step}")
 def put_step(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     """Create (201) or update (200) a step; a new job version when anything changed."""
-    context = arm.ctx(request)
-    step_id = arm.path_id(request)
-    arm.require_ancestors(context, step_id)
+    context, step_id = arm.addressed(request)
     job_id = step_id.rsplit("/steps/", 1)[0]
     agent_id = job_id.rsplit("/jobs/", 1)[0]
     properties = arm.properties_of(arm.object_body(body), required=True)
@@ -120,9 +118,7 @@ def put_step(request: Request, body: Annotated[Any, Body()] = None) -> JSONRespo
 @router.delete(_PATH + "/{step}")
 def delete_step(request: Request) -> Response:
     """Delete a step, renumber the rest and make a new job version (200; 204 when absent)."""
-    context = arm.ctx(request)
-    step_id = arm.path_id(request)
-    arm.require_ancestors(context, step_id)
+    context, step_id = arm.addressed(request)
     job_id = step_id.rsplit("/steps/", 1)[0]
     steps = ordered_steps(context, job_id)
     remaining = [s for s in steps if s["id"].lower() != step_id.lower()]

@@ -80,9 +80,7 @@ def get_target_group(request: Request) -> dict[str, Any]:
 @router.put(_PATH + "/{target_group}")
 def put_target_group(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     """Create (201) or replace (200) a target group and its members."""
-    context = arm.ctx(request)
-    group_id = arm.path_id(request)
-    arm.require_ancestors(context, group_id)
+    context, group_id = arm.addressed(request)
     agent_id = group_id.rsplit("/targetGroups/", 1)[0]
     properties = arm.properties_of(arm.object_body(body), required=True)
     members = properties.get("members")
@@ -97,9 +95,7 @@ def put_target_group(request: Request, body: Annotated[Any, Body()] = None) -> J
 @router.delete(_PATH + "/{target_group}")
 def delete_target_group(request: Request) -> Response:
     """Delete a target group no step uses (200; 204 when absent)."""
-    context = arm.ctx(request)
-    group_id = arm.path_id(request)
-    arm.require_ancestors(context, group_id)
+    context, group_id = arm.addressed(request)
     if not context.store.exists(group_id):
         return arm.delete_answer(False)
     users = references_to(context, group_id)
