@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 
 from airflow_elasticjobs.emulator import errors
 from airflow_elasticjobs.emulator.api import arm, validation
-from airflow_elasticjobs.emulator.api.usage import references_to
+from airflow_elasticjobs.emulator.api.usage import refuse_if_used
 
 router = APIRouter()
 _PATH = arm.AGENT_PREFIX + "/credentials"
@@ -58,11 +58,5 @@ def delete_credential(request: Request) -> Response:
     context, credential_id = arm.addressed(request)
     if not context.store.exists(credential_id):
         return arm.delete_answer(False)
-    users = references_to(context, credential_id)
-    if users:
-        raise errors.conflict(
-            "CredentialInUse",
-            f"The credential '{arm.resource_name(credential_id)}' is used by {', '.join(users)}; "
-            "change or delete those first.",
-        )
+    refuse_if_used(context, credential_id, "CredentialInUse", "credential")
     return arm.delete_answer(context.store.delete(credential_id))

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 
 from airflow_elasticjobs.emulator import errors
 from airflow_elasticjobs.emulator.api import arm, validation
-from airflow_elasticjobs.emulator.api.usage import references_to
+from airflow_elasticjobs.emulator.api.usage import refuse_if_used
 from airflow_elasticjobs.emulator.context import EmulatorContext
 
 router = APIRouter()
@@ -98,11 +98,5 @@ def delete_target_group(request: Request) -> Response:
     context, group_id = arm.addressed(request)
     if not context.store.exists(group_id):
         return arm.delete_answer(False)
-    users = references_to(context, group_id)
-    if users:
-        raise errors.conflict(
-            "TargetGroupInUse",
-            f"The target group '{arm.resource_name(group_id)}' is used by {', '.join(users)}; "
-            "change or delete those first.",
-        )
+    refuse_if_used(context, group_id, "TargetGroupInUse", "target group")
     return arm.delete_answer(context.store.delete(group_id))

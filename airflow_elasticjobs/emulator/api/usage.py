@@ -1,7 +1,9 @@
-"""Which current definitions of a job agent refer to a credential or a target group."""
+"""Which current definitions of a job agent refer to a credential or a target group (409 on delete)."""
 
 from __future__ import annotations
 
+from airflow_elasticjobs.emulator import errors
+from airflow_elasticjobs.emulator.api import arm
 from airflow_elasticjobs.emulator.context import EmulatorContext
 from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
 
@@ -30,3 +32,14 @@ def references_to(context: EmulatorContext, resource_id: str) -> list[str]:
         if any(resource_key(m.get("refreshCredential") or "") == wanted for m in members):
             users.append(f"target group '{group['name']}'")
     return users
+
+
+def refuse_if_used(context: EmulatorContext, resource_id: str, code: str, kind: str) -> None:
+    """409 ``code`` naming what still uses ``resource_id`` (a ``kind``, e.g. ``credential``), if anything."""
+    users = references_to(context, resource_id)
+    if users:
+        raise errors.conflict(
+            code,
+            f"The {kind} '{arm.resource_name(resource_id)}' is used by {', '.join(users)}; "
+            "change or delete those first.",
+        )
