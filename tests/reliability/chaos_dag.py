@@ -55,6 +55,15 @@ class ChildDag:
         """Fail with the child's output tail when it already exited."""
         assert self.process.poll() is None, f"child exited early:\n{self.output()[-3000:]}"
 
+    def wait_for(self, predicate: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
+        """:func:`wait_until` while the child lives: fails at once, with its output, if it exits first."""
+
+        def alive_and_done() -> Any:
+            self.assert_alive()
+            return predicate()
+
+        return wait_until(alive_and_done, timeout, what, interval)
+
     def signal(self, sig: int) -> None:
         """Send ``sig`` without waiting for the child to react."""
         if self.process.poll() is None:

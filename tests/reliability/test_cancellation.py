@@ -83,13 +83,8 @@ def test_sigterm_to_a_polling_worker_cancels_within_one_poll_interval(world, tmp
         **WAIT,
     )
     try:
-        started = wait_until(
-            lambda: (
-                child.assert_alive(),
-                [e for e in executions_of(world, job) if e.lifecycle != "Created"],
-            )[1],
-            60,
-            "the job to start",
+        started = child.wait_for(
+            lambda: [e for e in executions_of(world, job) if e.lifecycle != "Created"], 60, "the job to start"
         )
         killed_at = time.monotonic()
         child.signal(signal.SIGTERM)

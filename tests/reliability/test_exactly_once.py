@@ -49,7 +49,7 @@ def test_worker_killed_mid_wait_then_the_same_task_reattaches(world, tmp_path, d
     before = RequestCounts.of(world.emulator)
     child = ChildDag(tmp_path / "child.log", dag_id, date, job_name=job, deferrable=deferrable, **FAST)
     try:
-        (running,) = wait_until(lambda: (child.assert_alive(), _started(world, job))[1], 60, "a start")
+        (running,) = child.wait_for(lambda: _started(world, job), 60, "a start")
         child.kill()
     finally:
         child.close()
@@ -71,7 +71,7 @@ def test_a_crash_during_a_failing_execution_then_a_retry_starts_the_next_attempt
     dag_id, date = "chaos_crash_fail", unique_logical_date()
     child = ChildDag(tmp_path / "child.log", dag_id, date, job_name=job, deferrable=False, **FAST)
     try:
-        (first,) = wait_until(lambda: (child.assert_alive(), _started(world, job))[1], 60, "a start")
+        (first,) = child.wait_for(lambda: _started(world, job), 60, "a start")
         child.kill()
     finally:
         child.close()
@@ -155,10 +155,8 @@ def test_a_worker_killed_while_its_start_request_is_in_flight_starts_once(world,
     with faults(world.emulator, [{**held, "max_count": 1}]):
         child = ChildDag(tmp_path / "child.log", dag_id, date, job_name=job, deferrable=False, **FAST)
         try:
-            wait_until(
-                lambda: (child.assert_alive(), RequestCounts.of(world.emulator).since(before, EXECUTION_PUT))[
-                    1
-                ],
+            child.wait_for(
+                lambda: RequestCounts.of(world.emulator).since(before, EXECUTION_PUT),
                 60,
                 "the worker's PUT",
                 interval=0.05,
@@ -185,7 +183,7 @@ def test_two_overlapping_dag_runs_start_one_execution_each_and_the_later_one_is_
     first_date, second_date = unique_logical_date(), unique_logical_date()
     child = ChildDag(tmp_path / "child.log", dag_id, first_date, job_name=job, deferrable=False, **FAST)
     try:
-        wait_until(lambda: (child.assert_alive(), _started(world, job))[1], 60, "the first run's start")
+        child.wait_for(lambda: _started(world, job), 60, "the first run's start")
         second = run(dag_id, second_date, job_name=job, deferrable=True, **FAST)
         assert child.wait(timeout=60) == "success"
     finally:

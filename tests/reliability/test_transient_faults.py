@@ -27,7 +27,7 @@ from tests.integration.provider.execution_support import (
     unique_logical_date,
 )
 from tests.reliability.chaos_credentials import ShortLivedTokenCredential
-from tests.reliability.chaos_dag import ChildDag, wait_until
+from tests.reliability.chaos_dag import ChildDag
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts, chaos_rules, faults, hit_counts
 from tests.reliability.chaos_triggerer import TriggerHarness
 
@@ -113,12 +113,12 @@ async def test_429_waits_at_least_retry_after_in_the_worker_and_in_the_triggerer
     date = unique_logical_date()
     child = ChildDag(tmp_path / "child.log", "chaos_429", date, job_name=polled_job, deferrable=False, **FAST)
     try:
-
-        def started() -> bool:
-            child.assert_alive()
-            return any(e.lifecycle != "Created" for e in executions_of(world, polled_job))
-
-        await asyncio.to_thread(wait_until, started, 60, "the polling task's execution")
+        await asyncio.to_thread(
+            child.wait_for,
+            lambda: any(e.lifecycle != "Created" for e in executions_of(world, polled_job)),
+            60,
+            "the polling task's execution",
+        )
         execution = world.start(deferred_job)
         harness = TriggerHarness(
             ElasticJobsExecutionTrigger(
