@@ -253,7 +253,9 @@ def test_deleting_the_job_leaves_no_execution_rows_behind(store, fake_sql, engin
 
 def test_hundreds_of_concurrent_executions_share_the_agent_capacity(store, fake_sql, engine_factory):
     fake_sql.databases["tsrv"] = [(f"db{i}", {}) for i in range(3)]
-    fake_sql.behaviour = lambda *_: time.sleep(0.01)
+    # 100 ms per batch: long enough that the pool really grows past 50 threads (with 10 ms, idle
+    # threads were reused and the count never got there); 600 batches still take under a second.
+    fake_sql.behaviour = lambda *_: time.sleep(0.1)
     jobs = [define_job(store, [SERVER_MEMBER], [{}], job=f"{AGENT}/jobs/J{i}") for i in range(200)]
     threads_before = threading.active_count()
     engine = engine_factory()
