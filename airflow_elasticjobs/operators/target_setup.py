@@ -19,21 +19,24 @@ from airflow.sdk import BaseOperator
 
 from airflow_elasticjobs.hooks.connection import get_connection
 from airflow_elasticjobs.operators.base import login_and_password
-from airflow_elasticjobs.target_setup_sql import (
-    DEFAULT_GRANTS,
-    Batch,
-    Grant,
-    login_batch,
-    user_batch,
-    validate_name,
-)
 from airflow_elasticjobs.validation import check_conn_id, invalid, is_templated
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_elasticjobs.target_setup_sql import Batch, Grant
+
+# ``target_setup_sql`` is imported where used: a DAG file that does not build this operator does
+# not pay for it at parse time (issue 7, benchmarks/import_cost.py).
+
 MASTER = "master"
 _SPEC_KEYS = {"login_conn_id", "databases", "grants", "roles", "master_user"}
+
+
+def _default_grants() -> tuple[Grant, ...]:
+    from airflow_elasticjobs.target_setup_sql import DEFAULT_GRANTS, Grant
+
+    return tuple(Grant.parse(g) for g in DEFAULT_GRANTS)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class LoginSpec:
 
     login_conn_id: str
     databases: tuple[str, ...] = ()
-    grants: tuple[Grant, ...] = field(default_factory=lambda: tuple(Grant.parse(g) for g in DEFAULT_GRANTS))
+    grants: tuple[Grant, ...] = field(default_factory=_default_grants)
     roles: tuple[str, ...] = ()
     master_user: bool = False
 
@@ -57,6 +60,8 @@ def _string_list(path: str, value: Any) -> list[str]:
 
 def parse_logins(value: Any) -> list[LoginSpec]:
     """Validate the ``logins`` argument; every error names the entry, the field and the fix."""
+    from airflow_elasticjobs.target_setup_sql import Grant, validate_name
+
     if not isinstance(value, list | tuple) or not value:
         raise invalid(
             "logins", value, "give a non-empty list of {'login_conn_id': …, 'databases': [...]} dicts"
@@ -170,6 +175,8 @@ class ElasticJobsTargetSetupOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Create what is missing; return what was created or already existed."""
         from airflow.sdk.log import mask_secret
+
+        from airflow_elasticjobs.target_setup_sql import login_batch, user_batch, validate_name
 
         check_conn_id("sql_conn_id", self.sql_conn_id)
         specs = parse_logins(self.logins)
