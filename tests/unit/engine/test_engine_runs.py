@@ -143,11 +143,17 @@ def test_cancel_stops_running_targets(store, fake_sql, engine_factory):
     engine.cancel(JOB, doc["name"])
 
 
-def test_overlapping_execution_skips_busy_targets(store, fake_sql, engine_factory):
+def _job_blocked_on_one_database(store, fake_sql) -> threading.Event:
+    """A one-step job on ``db1`` whose batches block until the returned event is set (10 s at most)."""
     fake_sql.databases["tsrv"] = [("db1", {})]
     release = threading.Event()
     fake_sql.behaviour = lambda *_: release.wait(10)
     define_job(store, [SERVER_MEMBER], [fast_options()])
+    return release
+
+
+def test_overlapping_execution_skips_busy_targets(store, fake_sql, engine_factory):
+    release = _job_blocked_on_one_database(store, fake_sql)
     engine = engine_factory()
     first, _ = engine.create_execution(JOB)
     wait_for(lambda: fake_sql.calls)
@@ -238,10 +244,7 @@ def test_graceful_stop_leaves_the_attempt_for_recovery(store, fake_sql, engine_f
 
 
 def test_deleting_the_job_leaves_no_execution_rows_behind(store, fake_sql, engine_factory):
-    fake_sql.databases["tsrv"] = [("db1", {})]
-    release = threading.Event()
-    fake_sql.behaviour = lambda *_: release.wait(10)
-    define_job(store, [SERVER_MEMBER], [fast_options()])
+    release = _job_blocked_on_one_database(store, fake_sql)
     engine = engine_factory()
     engine.create_execution(JOB)
     wait_for(lambda: fake_sql.calls)
