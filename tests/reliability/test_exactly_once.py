@@ -40,6 +40,17 @@ def _started(world, job):
     return found if any(e.lifecycle != "Created" for e in found) else None
 
 
+def _killed_once_started(world, job, log_path, dag_id, date, deferrable):
+    """Run the start-and-wait DAG in a child; kill -9 it once the job's one execution started; return that."""
+    child = ChildDag(log_path, dag_id, date, job_name=job, deferrable=deferrable, **FAST)
+    try:
+        (started,) = child.wait_for(lambda: _started(world, job), 60, "a start")
+        child.kill()
+    finally:
+        child.close()
+    return started
+
+
 @pytest.mark.parametrize("deferrable", [False, True], ids=["polling", "deferred"])
 def test_worker_killed_mid_wait_then_the_same_task_reattaches(world, tmp_path, deferrable):
     """kill -9 of the worker (and, deferred, of the triggerer in the same process) while the job runs;
@@ -47,12 +58,7 @@ def test_worker_killed_mid_wait_then_the_same_task_reattaches(world, tmp_path, d
     job = sql_job(world, f"CrashJob{int(deferrable)}", RUNNING, timeoutSeconds=60)
     dag_id, date = f"chaos_crash_{int(deferrable)}", unique_logical_date()
     before = RequestCounts.of(world.emulator)
-    child = ChildDag(tmp_path / "child.log", dag_id, date, job_name=job, deferrable=deferrable, **FAST)
-    try:
-        (running,) = child.wait_for(lambda: _started(world, job), 60, "a start")
-        child.kill()
-    finally:
-        child.close()
+    running = _killed_once_started(world, job, tmp_path / "child.log", dag_id, date, deferrable)
     assert world.get(job, running.name).lifecycle not in ("Canceled", "Succeeded")
 
     dag_run = run(dag_id, date, job_name=job, deferrable=deferrable, **FAST)
@@ -69,12 +75,7 @@ def test_a_crash_during_a_failing_execution_then_a_retry_starts_the_next_attempt
     (a new id) once, and only once; it does not start attempt 0 again or a third execution."""
     job = sql_job(world, "CrashFailJob", "WAITFOR DELAY '00:00:02'; THROW 50000, 'still broken', 1;")
     dag_id, date = "chaos_crash_fail", unique_logical_date()
-    child = ChildDag(tmp_path / "child.log", dag_id, date, job_name=job, deferrable=False, **FAST)
-    try:
-        (first,) = child.wait_for(lambda: _started(world, job), 60, "a start")
-        child.kill()
-    finally:
-        child.close()
+    first = _killed_once_started(world, job, tmp_path / "child.log", dag_id, date, deferrable=False)
     assert world.wait(job, first.name, timeout=20).lifecycle == "Failed"
 
     dag_run = run(dag_id, date, job_name=job, deferrable=False, **FAST)
