@@ -137,9 +137,11 @@ def test_waiting_tasks_reconnect_after_kill_9_without_a_second_start(world, tmp_
             child.close()
 
     assert states == {False: "success", True: "success"}, {d: c.output()[-2000:] for d, c in children.items()}
-    # The outage is reported for what it is (aiohttp puts "ssl:<SSLContext>" in every connect error).
+    # Whether a poll fails during the restart depends on how fast the emulator comes back (the SDK's
+    # own retries may hide it); when the outage surfaces it must be reported for what it is, never
+    # as a TLS failure (aiohttp puts "ssl:<SSLContext>" in every connect error; the wording itself
+    # is pinned by tests/unit/provider/test_describe_error.py).
     outputs = "".join(child.output() for child in children.values())
-    assert "Endpoint unreachable" in outputs
     assert "TLS verification failed" not in outputs
     for deferrable, job in jobs.items():
         expected = expected_execution_id(

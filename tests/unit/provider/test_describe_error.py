@@ -1,0 +1,30 @@
+"""describe_error tells an outage from a TLS failure, whichever HTTP stack raised it."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import ServiceRequestError
+
+from airflow_elasticjobs.hooks.errors import describe_error
+
+REFUSED_AIOHTTP = (
+    "Cannot connect to host 127.0.0.1:8443 ssl:<ssl.SSLContext object at 0x7f> "
+    "[Connect call failed ('127.0.0.1', 8443)]"
+)
+REFUSED_REQUESTS = (
+    "HTTPSConnectionPool(host='127.0.0.1', port=8443): Max retries exceeded (Connection refused)"
+)
+BAD_CERT = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+
+
+@pytest.mark.parametrize("text", [REFUSED_AIOHTTP, REFUSED_REQUESTS])
+def test_a_refused_connection_is_an_unreachable_endpoint(text: str) -> None:
+    message = describe_error(ServiceRequestError(text))
+    assert message.startswith("Endpoint unreachable")
+    assert "'endpoint'" in message
+
+
+def test_a_certificate_failure_names_the_verify_field() -> None:
+    message = describe_error(ServiceRequestError(BAD_CERT))
+    assert message.startswith("TLS verification failed")
+    assert "'verify'" in message
