@@ -59,7 +59,9 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
     :param timeout: seconds (or ``timedelta``) to wait before cancelling the execution and failing;
         ``execution_timeout`` also cancels it.
     :param fail_on: terminal lifecycles that fail the task (default Failed, TimedOut, Canceled, Skipped).
-    :param progress_interval: deferred mode: at most this many seconds between progress refreshes.
+    :param progress_interval: deferred mode: progress (target executions) is fetched whenever the
+        execution's state changes; besides that the agent's shared poller refreshes one running
+        execution's progress per this many seconds, whatever the number of waiting tasks.
     :param error_budget: seconds of failing polls (after the SDK's own retries) before the task fails;
         the execution is never cancelled because of a transient error.
     :param failure_cap: failing targets listed in the failure message (all of them are in XCom).
