@@ -108,10 +108,12 @@ def test_waiting_tasks_reconnect_after_kill_9_without_a_second_start(world, tmp_
         for deferrable in (False, True)
     }
     dates = {deferrable: unique_logical_date() for deferrable in jobs}
+    # One DAG id per child: two processes registering the same new DAG at once race on its row.
+    dag_ids = {deferrable: f"durable_wait_{int(deferrable)}" for deferrable in jobs}
     children = {
         deferrable: ChildDag(
             tmp_path / f"child{int(deferrable)}.log",
-            "durable_wait",
+            dag_ids[deferrable],
             dates[deferrable],
             job_name=job,
             deferrable=deferrable,
@@ -145,6 +147,6 @@ def test_waiting_tasks_reconnect_after_kill_9_without_a_second_start(world, tmp_
     assert "TLS verification failed" not in outputs
     for deferrable, job in jobs.items():
         expected = expected_execution_id(
-            world, job, "durable_wait", manual_run_id(dates[deferrable]), TASK_ID, 0
+            world, job, dag_ids[deferrable], manual_run_id(dates[deferrable]), TASK_ID, 0
         )
         assert [(e.name, e.lifecycle) for e in executions_of(world, job)] == [(expected, "Succeeded")]
