@@ -12,11 +12,8 @@ from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
+from airflow_elasticjobs.hooks.base import ElasticJobsHookBase, resolve_setting
 from airflow_elasticjobs.hooks.connection import (
-    CONN_TYPE,
-    DEFAULT_CONN_ID,
     ElasticJobsConnectionSettings,
     build_sync_credential,
     get_connection,
@@ -40,7 +37,7 @@ if TYPE_CHECKING:
     )
 
 
-class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, BaseHook):
+class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, ElasticJobsHookBase):
     """Sync hook for Azure SQL Elastic Jobs over Azure Resource Manager (or the local emulator).
 
     Resource group, server and agent default to the connection's values; the constructor arguments
@@ -58,28 +55,10 @@ class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, BaseHook):
     :param agent_name: overrides the connection's job agent.
     """
 
-    conn_name_attr = "elastic_jobs_conn_id"
-    default_conn_name = DEFAULT_CONN_ID
-    conn_type = CONN_TYPE
     hook_name = "Azure SQL Elastic Jobs"
-
-    def __init__(
-        self,
-        elastic_jobs_conn_id: str = DEFAULT_CONN_ID,
-        *,
-        resource_group_name: str | None = None,
-        server_name: str | None = None,
-        agent_name: str | None = None,
-    ) -> None:
-        super().__init__()
-        self.elastic_jobs_conn_id = elastic_jobs_conn_id
-        self._overrides = {
-            "resource_group_name": resource_group_name,
-            "server_name": server_name,
-            "agent_name": agent_name,
-        }
-        self._client: SqlManagementClient | None = None
-        self._credential: TokenCredential | None = None
+    # Per-instance state, assigned when the client is first built (class-level None until then).
+    _client: SqlManagementClient | None = None
+    _credential: TokenCredential | None = None
 
     # -- connection form ------------------------------------------------------------------------
     @classmethod
@@ -104,13 +83,7 @@ class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, BaseHook):
         return ElasticJobsConnectionSettings.from_connection(conn)
 
     def _default(self, name: str) -> str:
-        value = self._overrides[name] or getattr(self.settings, name)
-        if not value:
-            raise ValueError(
-                f"{name} is not set: pass {name}= to the operator/hook or set {name!r} in the extras of "
-                f"connection {self.elastic_jobs_conn_id!r}."
-            )
-        return value
+        return resolve_setting(self.settings, self._overrides, name)
 
     @property
     def resource_group_name(self) -> str:

@@ -20,14 +20,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
-from airflow_elasticjobs.hooks.connection import (
-    CONN_TYPE,
-    DEFAULT_CONN_ID,
-    ElasticJobsConnectionSettings,
-    build_async_credential,
-)
+from airflow_elasticjobs.hooks.base import ElasticJobsHookBase, resolve_setting
+from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings, build_async_credential
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
 
 if TYPE_CHECKING:
@@ -45,17 +39,12 @@ def resolve_agent(
 
     :raises ValueError: naming the missing field and where to set it.
     """
-    chosen = {
-        "resource_group_name": resource_group_name or settings.resource_group_name,
-        "server_name": server_name or settings.server_name,
-        "agent_name": agent_name or settings.agent_name,
+    overrides = {
+        "resource_group_name": resource_group_name,
+        "server_name": server_name,
+        "agent_name": agent_name,
     }
-    for name, value in chosen.items():
-        if not value:
-            raise ValueError(
-                f"{name} is not set: pass {name}= to the operator/sensor or set {name!r} in the extras of "
-                f"connection {settings.conn_id!r}."
-            )
+    chosen = {name: resolve_setting(settings, overrides, name) for name in overrides}
     return AgentRef(settings.subscription_id, **chosen)
 
 
@@ -83,7 +72,7 @@ def shared_session_transport(verify: bool | str) -> dict[str, Any]:
     return {"transport": AioHttpTransport(session=session, session_owner=True), "connection_verify": True}
 
 
-class ElasticJobsAsyncHook(BaseHook):
+class ElasticJobsAsyncHook(ElasticJobsHookBase):
     """Async hook for Azure SQL Elastic Jobs executions, used by triggers.
 
     Use it as an async context manager; the client and its credential are closed on exit.
@@ -100,25 +89,12 @@ class ElasticJobsAsyncHook(BaseHook):
     :param agent_name: overrides the connection's job agent.
     """
 
-    conn_name_attr = "elastic_jobs_conn_id"
-    default_conn_name = DEFAULT_CONN_ID
-    conn_type = CONN_TYPE
     hook_name = "Azure SQL Elastic Jobs (async)"
 
-    def __init__(
-        self,
-        elastic_jobs_conn_id: str = DEFAULT_CONN_ID,
-        *,
-        resource_group_name: str | None = None,
-        server_name: str | None = None,
-        agent_name: str | None = None,
-    ) -> None:
-        super().__init__()
-        self.elastic_jobs_conn_id = elastic_jobs_conn_id
-        self._overrides = (resource_group_name, server_name, agent_name)
-        self._settings: ElasticJobsConnectionSettings | None = None
-        self._client: SqlManagementClient | None = None
-        self._credential: Any = None
+    # Per-instance state, assigned on first load / open (class-level None until then).
+    _settings: ElasticJobsConnectionSettings | None = None
+    _client: SqlManagementClient | None = None
+    _credential: Any = None
 
     async def load_settings(self) -> ElasticJobsConnectionSettings:
         """Read and parse the connection once (async-safe in the triggerer)."""
@@ -129,13 +105,13 @@ class ElasticJobsAsyncHook(BaseHook):
 
     async def agent(self) -> AgentRef:
         """The job agent in use (overrides, else the connection's defaults)."""
-        return resolve_agent(await self.load_settings(), *self._overrides)
+        return resolve_agent(await self.load_settings(), **self._overrides)
 
     async def __aenter__(self) -> ElasticJobsAsyncHook:
         from azure.mgmt.sql.aio import SqlManagementClient
 
         settings = await self.load_settings()
-        self._agent = resolve_agent(settings, *self._overrides)
+        self._agent = resolve_agent(settings, **self._overrides)
         self._credential = build_async_credential(settings)
         self._client = SqlManagementClient(
             self._credential,
