@@ -22,7 +22,6 @@ from airflow_elasticjobs.execution_state import (
     Lifecycle,
     ProgressTracker,
 )
-from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
@@ -275,12 +274,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         """Request cancellation of the tracked execution; never raises (it runs on failure paths)."""
         if not self.execution_id:
             return
-        hook = ElasticJobsHook(
-            self.elastic_jobs_conn_id,
-            resource_group_name=self.resource_group_name,
-            server_name=self.server_name,
-            agent_name=self.agent_name,
-        )
+        hook = self.hook  # the base operator's factory; close() is idempotent and the hook reopens lazily
         try:
             hook.cancel_execution(self.job_name, self.execution_id)
             self.log.info("Cancelled execution %s because %s", self.execution_id, reason)
