@@ -59,8 +59,11 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         ``execution_timeout`` also cancels it.
     :param fail_on: terminal lifecycles that fail the task (default Failed, TimedOut, Canceled, Skipped).
     :param progress_interval: deferred mode: progress (target executions) is fetched whenever the
-        execution's state changes; besides that the agent's shared poller refreshes one running
-        execution's progress per this many seconds, whatever the number of waiting tasks.
+        execution's state changes. ``None`` (default): only then, so a deferred wait costs one list
+        per agent per poll however many tasks wait. Seconds opt in to in-step progress lines: the
+        agent's shared poller also refreshes one running execution's progress per this many
+        seconds (one extra ARM read per agent per interval). In a worker slot progress is read at
+        every poll.
     :param error_budget: seconds of failing polls (after the SDK's own retries) before the task fails;
         the execution is never cancelled because of a transient error.
     :param failure_cap: failing targets listed in the failure message (all of them are in XCom).
@@ -81,7 +84,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         poll_interval: float | timedelta = 30.0,
         timeout: float | timedelta | None = None,
         fail_on: Iterable[str | Lifecycle] = DEFAULT_FAIL_ON,
-        progress_interval: float | timedelta = 60.0,
+        progress_interval: float | timedelta | None = None,
         error_budget: float | timedelta = 900.0,
         failure_cap: int = 10,
         **kwargs: Any,
@@ -93,7 +96,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         self.poll_interval = seconds("poll_interval", poll_interval, allow_none=False)
         self.timeout = seconds("timeout", timeout)
         self.fail_on = lifecycles("fail_on", fail_on, terminal_only=True)
-        self.progress_interval = seconds("progress_interval", progress_interval, allow_none=False)
+        self.progress_interval = seconds("progress_interval", progress_interval)
         self.error_budget = seconds("error_budget", error_budget, allow_none=False)
         if isinstance(failure_cap, bool) or not isinstance(failure_cap, int) or failure_cap < 1:
             raise invalid("failure_cap", failure_cap, "use a whole number >= 1")

@@ -64,9 +64,11 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
     :param agent_name: overrides the connection's job agent.
     :param end_time: absolute deadline (epoch seconds); ``None`` for none.
     :param poll_interval: seconds between polls of the agent.
-    :param progress_interval: progress (target executions) is fetched when the root state changes;
-        besides that, the agent's shared poller refreshes one running execution's progress per this
-        many seconds (the stalest first), so the refresh cost stays the same however many wait.
+    :param progress_interval: progress (target executions) is fetched when the root state changes.
+        ``None`` (default): only then, so waiting costs one list per agent per poll. A number opts in
+        to in-step progress: the agent's shared poller also refreshes one running execution's
+        progress per this many seconds (the stalest first), one extra request per agent per
+        ``progress_interval`` however many wait.
     :param stop_on: non-terminal lifecycles that also end the wait (e.g. ``["InProgress"]``).
     :param cancel_on_timeout: cancel the execution when ``end_time`` passes.
     :param cancel_on_kill: cancel the execution when the deferred task is killed by a user.
@@ -85,7 +87,7 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
         agent_name: str | None = None,
         end_time: float | None = None,
         poll_interval: float = 30.0,
-        progress_interval: float = 60.0,
+        progress_interval: float | None = None,
         stop_on: Iterable[str] = (),
         cancel_on_timeout: bool = True,
         cancel_on_kill: bool = True,

@@ -11,9 +11,10 @@ interval and for all of them together (all on one open client, so one connection
    concurrently;
 3. target-execution lists (progress) for at most ``details_per_poll`` executions, taken in turn:
    first those whose root state changed (lifecycle, last message, attempts, start times), oldest
-   change first; then, when the agent's refresh is due, the running execution whose progress is
-   oldest (at most one such refresh per agent per ``progress_interval``). A change beyond the
-   budget is reported at once without targets; its targets follow in a later round.
+   change first; then, only for watches that opted in with a ``progress_interval`` (default: none,
+   details on state changes only), when the agent's refresh is due, the running execution whose
+   progress is oldest (at most one such refresh per agent per ``progress_interval``). A change
+   beyond the budget is reported at once without targets; its targets follow in a later round.
 
 So the cost per interval is O(agents), not O(waiting tasks), however many executions change at
 once; a transient fault (429, 5xx, dropped connection) backs off once for every waiter of the
@@ -98,7 +99,8 @@ class Watch:
     job_name: str
     execution_id: str
     poll_interval: float
-    progress_interval: float
+    #: Seconds between timed progress refreshes while nothing changes; ``None``: on changes only.
+    progress_interval: float | None
     budget: FaultBudget
     queue: asyncio.Queue[Observation] = field(default_factory=asyncio.Queue)
     signature: tuple[Any, ...] | None = None
@@ -199,7 +201,7 @@ class AgentPoller:
         execution_id: str,
         *,
         poll_interval: float,
-        progress_interval: float,
+        progress_interval: float | None,
         error_budget: float,
     ) -> Iterator[Watch]:
         """Register a watch for the ``with`` block; starts polling if this is the first watch."""
@@ -285,12 +287,13 @@ class AgentPoller:
             (w for w in running if w.details_wanted_since is not None), key=lambda w: w.details_wanted_since
         )
         chosen = changed[: self._details_per_poll]
-        if len(chosen) < self._details_per_poll and now >= self._next_refresh_at:
-            due = [w for w in running if w not in chosen and now - w.details_at >= w.progress_interval]
+        refreshing = [w for w in running if w.progress_interval is not None]
+        if refreshing and len(chosen) < self._details_per_poll and now >= self._next_refresh_at:
+            due = [w for w in refreshing if w not in chosen and now - w.details_at >= w.progress_interval]
             if due:
                 stalest = min(due, key=lambda w: w.details_at)
                 chosen.append(stalest)
-                self._next_refresh_at = now + min(w.progress_interval for w in running)
+                self._next_refresh_at = now + min(w.progress_interval for w in refreshing)
         found = await _bounded_gather(
             (lambda w=w: source.list_target_executions(w.job_name, w.execution_id) for w in chosen),
             CONCURRENT_REQUESTS,

@@ -81,6 +81,7 @@ def test_defaults():
     assert operator.wait_for_completion is True
     assert operator.deferrable is False  # [operators] default_deferrable is not set in tests
     assert operator.timeout is None
+    assert operator.progress_interval is None  # details on state changes only (docs/performance.md)
     watcher = sensor()
     assert {s.value for s in watcher.target_states} == {"Succeeded", "SucceededWithSkipped"}
     assert watcher.fail_states == DEFAULT_FAIL_ON
@@ -91,6 +92,7 @@ def test_durations_accept_timedelta_and_templates_are_left_for_run_time():
         timeout=timedelta(minutes=2), poll_interval=timedelta(seconds=5), job_name="{{ params.job }}"
     )
     assert (operator.timeout, operator.poll_interval) == (120.0, 5.0)
+    assert start(progress_interval=timedelta(minutes=1)).progress_interval == 60.0
     assert sensor(created_after="{{ data_interval_start }}").created_after == "{{ data_interval_start }}"
     assert sensor(created_after=datetime(2025, 1, 1, tzinfo=UTC)).created_after == "2025-01-01T00:00:00+00:00"
 

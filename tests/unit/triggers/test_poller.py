@@ -17,8 +17,15 @@ KEY = AgentKey("conn", "https://127.0.0.1:1", "sub", "rg", "srv", "agent")
 
 
 def watch(poller: AgentPoller, execution_id: str, **kw):
-    options = {"poll_interval": 0.01, "progress_interval": 3600, "error_budget": 60} | kw
+    options = {"poll_interval": 0.01, "progress_interval": None, "error_budget": 60} | kw
     return poller.watching("Job1", execution_id, **options)
+
+
+def watch_many(stack, poller: AgentPoller, source: FakeSource, count: int, lifecycle: str, **kw):
+    """``count`` executions e0, e1, … in ``lifecycle``, each watched for the life of ``stack``."""
+    for i in range(count):
+        source.executions[f"e{i}"] = execution(f"e{i}", lifecycle)
+    return [stack.enter_context(watch(poller, f"e{i}", **kw)) for i in range(count)]
 
 
 def drain(watches) -> None:
@@ -29,11 +36,9 @@ def drain(watches) -> None:
 
 async def test_poll_round_costs_one_list_for_many_watches():
     source = FakeSource()
-    for i in range(20):
-        source.executions[f"e{i}"] = execution(f"e{i}", "InProgress")
     poller = AgentPoller(KEY, never_opens, details_per_poll=20)
     with contextlib.ExitStack() as stack:
-        watches = [stack.enter_context(watch(poller, f"e{i}")) for i in range(20)]
+        watches = watch_many(stack, poller, source, 20, "InProgress")
         await poller.poll_once(source)
         assert source.calls["list"] == 1
         assert source.calls["get"] == 0
@@ -115,16 +120,53 @@ async def test_progress_refresh_is_rate_limited():
         assert w.queue.get_nowait().targets[0].lifecycle == "Succeeded"
 
 
+async def test_default_fetches_details_on_state_changes_only():
+    """Without a progress_interval a long steady wait costs exactly one list per round."""
+    now = [0.0]
+    source = FakeSource()
+    poller = AgentPoller(KEY, never_opens, clock=lambda: now[0], details_per_poll=100)
+    with contextlib.ExitStack() as stack:
+        watches = watch_many(stack, poller, source, 100, "InProgress")
+        await poller.poll_once(source)
+        assert source.calls["targets"] == 100  # first sight of each execution
+        drain(watches)
+        source.calls.clear()
+        for _ in range(50):
+            now[0] += 3600  # however long it runs, nothing changed: nothing to fetch
+            await poller.poll_once(source)
+        assert dict(source.calls) == {"list": 50}
+        assert all(w.queue.empty() for w in watches)
+        source.executions["e7"].last_message = "Step 2 started."
+        await poller.poll_once(source)
+        assert source.calls["targets"] == 1 and watches[7].queue.get_nowait().targets is not None
+
+
+async def test_only_opted_in_watches_get_timed_refreshes():
+    now = [0.0]
+    source = FakeSource()
+    poller = AgentPoller(KEY, never_opens, clock=lambda: now[0], details_per_poll=10)
+    with contextlib.ExitStack() as stack:
+        quiet = watch_many(stack, poller, source, 5, "InProgress")
+        source.executions["chatty"] = execution("chatty", "InProgress")
+        chatty = stack.enter_context(watch(poller, "chatty", progress_interval=10))
+        await poller.poll_once(source)
+        drain([*quiet, chatty])
+        source.calls.clear()
+        for _ in range(6):
+            now[0] += 10
+            await poller.poll_once(source)
+        assert source.calls["targets"] == 6  # one per progress_interval, all for the opted-in watch
+        assert chatty.queue.qsize() == 6 and all(w.queue.empty() for w in quiet)
+
+
 @pytest.mark.parametrize("waiting", [10, 100, 1000])
 async def test_requests_per_round_do_not_grow_with_waiters(waiting):
     """Steady state with due progress refreshes: the list, plus at most one refresh per progress_interval."""
     now = [0.0]
     source = FakeSource()
-    for i in range(waiting):
-        source.executions[f"e{i}"] = execution(f"e{i}", "InProgress")
     poller = AgentPoller(KEY, never_opens, clock=lambda: now[0], details_per_poll=5)
     with contextlib.ExitStack() as stack:
-        watches = [stack.enter_context(watch(poller, f"e{i}", progress_interval=2)) for i in range(waiting)]
+        watches = watch_many(stack, poller, source, waiting, "InProgress", progress_interval=2)
         for _ in range(-(-waiting // 5)):  # first sight: 5 target lists per round, in turn
             await poller.poll_once(source)
             now[0] += 1
@@ -144,11 +186,9 @@ async def test_requests_per_round_do_not_grow_with_waiters(waiting):
 
 async def test_changes_beyond_the_budget_are_announced_now_and_detailed_in_turn():
     source = FakeSource()
-    for i in range(12):
-        source.executions[f"e{i}"] = execution(f"e{i}", "Created")
     poller = AgentPoller(KEY, never_opens, details_per_poll=5)
     with contextlib.ExitStack() as stack:
-        watches = [stack.enter_context(watch(poller, f"e{i}")) for i in range(12)]
+        watches = watch_many(stack, poller, source, 12, "Created")
         await poller.poll_once(source)
         assert source.calls["targets"] == 5
         first = [w.queue.get_nowait() for w in watches]
