@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, login_and_password
-from airflow_elasticjobs.operators.job import job_result
+from airflow_elasticjobs.operators.base import login_and_password
+from airflow_elasticjobs.operators.job import ElasticJobsJobDefinitionOperatorBase, job_result
 from airflow_elasticjobs.validation import invalid, is_templated
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec
+    from airflow_elasticjobs.reconcile import Change
 
 # ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
 # operator does not pay for them at parse time (issue 7, benchmarks/import_cost.py).
@@ -33,7 +34,7 @@ def _specs(cls: type, values: Any, field_name: str) -> list[Any]:
     return specs
 
 
-class ElasticJobsDeployOperator(ElasticJobsBaseOperator):
+class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
     """Reconcile credentials, target groups, a job, its ordered steps and its schedule to a desired state.
 
     Like ``terraform apply`` inside the DAG: each resource is compared with what the agent holds and
@@ -72,45 +73,37 @@ class ElasticJobsDeployOperator(ElasticJobsBaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        *ElasticJobsBaseOperator.template_fields,
-        "job_name",
-        "steps",
-        "description",
+        *ElasticJobsJobDefinitionOperatorBase.template_fields,
         "credentials",
         "target_groups",
-        "schedule",
     )
 
     def __init__(
         self,
         *,
-        job_name: str,
-        steps: list[Any],
-        description: str = "",
         credentials: list[Any] | None = None,
         target_groups: list[Any] | None = None,
-        schedule: Any = None,
         always_update_credentials: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.job_name = job_name
-        self.steps = steps
-        self.description = description
         self.credentials = credentials
         self.target_groups = target_groups
-        self.schedule = schedule
         self.always_update_credentials = always_update_credentials
-        self.validate()
+        self.validate_dependencies()
 
     def validate(self) -> None:
-        """The whole definition, before anything is written."""
-        values = (self.job_name, self.steps, self.schedule, self.credentials, self.target_groups)
-        if not any(is_templated(v) for v in values):
-            self._definition()
+        """The whole definition (job, then credentials and target groups), before anything is written."""
+        super().validate()
+        self.validate_dependencies()
 
-    def _definition(self) -> tuple[list[CredentialSpec], list[TargetGroupSpec], Any]:
-        from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec, build_job
+    def validate_dependencies(self) -> None:
+        """Credentials and target groups, once neither is templated."""
+        if not any(is_templated(v) for v in (self.credentials, self.target_groups)):
+            self._dependencies()
+
+    def _dependencies(self) -> tuple[list[CredentialSpec], list[TargetGroupSpec]]:
+        from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec
 
         credentials = _specs(CredentialSpec, self.credentials, "credentials")
         for i, credential in enumerate(credentials):
@@ -119,35 +112,33 @@ class ElasticJobsDeployOperator(ElasticJobsBaseOperator):
             TargetGroupSpec.build(g.name, g.members, f"target_groups[{i}].members")
             for i, g in enumerate(_specs(TargetGroupSpec, self.target_groups, "target_groups"))
         ]
-        job = build_job(self.job_name, self.steps, self.description, self.schedule)
-        return credentials, groups, job
+        return credentials, groups
 
     def run(self, context: Context) -> dict[str, Any]:
         """Credentials, then target groups, then the job (steps, schedule)."""
-        from airflow_elasticjobs.reconcile import (
-            check_step_references,
-            reconcile_credential,
-            reconcile_job,
-            reconcile_target_group,
-        )
+        from airflow_elasticjobs.reconcile import reconcile_credential, reconcile_target_group
 
-        credentials, groups, job = self._definition()
+        job = self.job_spec()
+        credentials, groups = self._dependencies()
         secrets = {
             c.name: login_and_password(f"credentials[{c.name}].conn_id", c.conn_id) for c in credentials
         }
-        check_step_references(
-            self.hook, job, declared_groups=[g.name for g in groups], declared_credentials=list(secrets)
+
+        def prerequisites() -> list[Change]:
+            changes = [
+                reconcile_credential(
+                    self.hook, name, *secrets[name], always_update=self.always_update_credentials
+                )
+                for name in secrets
+            ]
+            return changes + [reconcile_target_group(self.hook, group) for group in groups]
+
+        changes = self.reconcile_job_definition(
+            job,
+            declared_groups=[g.name for g in groups],
+            declared_credentials=list(secrets),
+            prerequisites=prerequisites,
         )
-        changes = [
-            reconcile_credential(
-                self.hook, name, *secrets[name], always_update=self.always_update_credentials
-            )
-            for name in secrets
-        ]
-        changes += [reconcile_target_group(self.hook, group) for group in groups]
-        changes += reconcile_job(self.hook, job)
-        for change in changes:
-            self.log.info("%s", change)
         written = sum(c.changed for c in changes)
         self.log.info(
             "Deploy of job %s: %d change(s) applied, %d unchanged", job.name, written, len(changes) - written

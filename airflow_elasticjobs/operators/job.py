@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, ElasticJobsDeleteOperatorBase
@@ -32,29 +32,18 @@ def job_result(hook: ElasticJobsHook, spec: JobSpec, changes: list[Change]) -> d
     }
 
 
-class ElasticJobsJobOperator(ElasticJobsBaseOperator):
-    """Create or update a job and reconcile its ordered steps (add, update, reorder/renumber, remove).
+class ElasticJobsJobDefinitionOperatorBase(ElasticJobsBaseOperator):
+    """Shared part of the job and deploy operators: a job, its ordered steps, description and schedule.
 
-    Steps are :class:`~airflow_elasticjobs.definitions.StepSpec` or dicts with the same keys; they run
-    in list order. Only differences are written, and the applied diff is logged. Target groups and
-    credentials are referenced by name and must exist (see :class:`ElasticJobsDeployOperator` to
-    manage them together).
-
-    Example (the tutorial's Job1)::
-
-        ElasticJobsJobOperator(task_id="job1", job_name="Job1", description="Create tables", steps=[
-            {"name": "Step1", "target_group": "ServerGroup", "credential": "jobuser",
-             "command": "IF NOT EXISTS (...) CREATE TABLE [dbo].[Step1Table]([TestId] [int] NOT NULL);"},
-            {"name": "Step2", "target_group": "ServerGroupExcludingDb2", "credential": "jobuser",
-             "command": "...Step2Table..."},
-        ])
+    Holds the four arguments, validates the job when built (its name always, the whole definition once
+    nothing in it is templated, see :meth:`validate_job`) and applies it with
+    :meth:`reconcile_job_definition`. A subclass with more arguments validates them at the end of its
+    own ``__init__`` and extends :meth:`validate`.
 
     :param job_name: the job.
-    :param steps: ordered list of steps (at least one).
+    :param steps: ordered list of steps (``StepSpec`` or dicts, at least one).
     :param description: job description.
     :param schedule: optional agent-side schedule (``ScheduleSpec`` or dict); ``None`` leaves it as is.
-
-    XCom: ``{"id", "name", "version", "steps", "changes", "changed"}``.
     """
 
     template_fields: Sequence[str] = (
@@ -79,27 +68,77 @@ class ElasticJobsJobOperator(ElasticJobsBaseOperator):
         self.steps = steps
         self.description = description
         self.schedule = schedule
-        self.validate()
+        self.validate_job()
 
     def validate(self) -> None:
-        """Job name, steps (names, ids, options) and schedule."""
-        from airflow_elasticjobs.definitions import build_job
+        """The job definition (see :meth:`validate_job`)."""
+        self.validate_job()
 
+    def validate_job(self) -> None:
+        """Job name, steps (names, ids, options) and schedule."""
         check_name("job_name", self.job_name)
         if not any(is_templated(v) for v in (self.job_name, self.steps, self.schedule)):
-            build_job(self.job_name, self.steps, self.description, self.schedule)
+            self.job_spec()
+
+    def job_spec(self) -> JobSpec:
+        """The job definition, coerced and validated (``ElasticJobsValidationError`` names the field)."""
+        from airflow_elasticjobs.definitions import build_job
+
+        return build_job(self.job_name, self.steps, self.description, self.schedule)
+
+    def reconcile_job_definition(
+        self,
+        spec: JobSpec,
+        *,
+        declared_groups: Iterable[str] = (),
+        declared_credentials: Iterable[str] = (),
+        prerequisites: Callable[[], list[Change]] = list,
+    ) -> list[Change]:
+        """Check the steps' references, write ``prerequisites`` then the job, log every change.
+
+        ``declared_*`` name target groups and credentials that ``prerequisites`` creates, so a step
+        may reference them before they exist; nothing is written when a reference is wrong.
+        """
+        from airflow_elasticjobs.reconcile import check_step_references, reconcile_job
+
+        check_step_references(
+            self.hook, spec, declared_groups=declared_groups, declared_credentials=declared_credentials
+        )
+        changes = prerequisites() + reconcile_job(self.hook, spec)
+        for change in changes:
+            self.log.info("%s", change)
+        return changes
+
+
+class ElasticJobsJobOperator(ElasticJobsJobDefinitionOperatorBase):
+    """Create or update a job and reconcile its ordered steps (add, update, reorder/renumber, remove).
+
+    Steps are :class:`~airflow_elasticjobs.definitions.StepSpec` or dicts with the same keys; they run
+    in list order. Only differences are written, and the applied diff is logged. Target groups and
+    credentials are referenced by name and must exist (see :class:`ElasticJobsDeployOperator` to
+    manage them together).
+
+    Example (the tutorial's Job1)::
+
+        ElasticJobsJobOperator(task_id="job1", job_name="Job1", description="Create tables", steps=[
+            {"name": "Step1", "target_group": "ServerGroup", "credential": "jobuser",
+             "command": "IF NOT EXISTS (...) CREATE TABLE [dbo].[Step1Table]([TestId] [int] NOT NULL);"},
+            {"name": "Step2", "target_group": "ServerGroupExcludingDb2", "credential": "jobuser",
+             "command": "...Step2Table..."},
+        ])
+
+    :param job_name: the job.
+    :param steps: ordered list of steps (at least one).
+    :param description: job description.
+    :param schedule: optional agent-side schedule (``ScheduleSpec`` or dict); ``None`` leaves it as is.
+
+    XCom: ``{"id", "name", "version", "steps", "changes", "changed"}``.
+    """
 
     def run(self, context: Context) -> dict[str, Any]:
         """Reconcile the job, log the diff."""
-        from airflow_elasticjobs.definitions import build_job
-        from airflow_elasticjobs.reconcile import check_step_references, reconcile_job
-
-        spec = build_job(self.job_name, self.steps, self.description, self.schedule)
-        check_step_references(self.hook, spec)
-        changes = reconcile_job(self.hook, spec)
-        for change in changes:
-            self.log.info("%s", change)
-        return job_result(self.hook, spec, changes)
+        spec = self.job_spec()
+        return job_result(self.hook, spec, self.reconcile_job_definition(spec))
 
 
 class ElasticJobsDeleteJobOperator(ElasticJobsDeleteOperatorBase):
