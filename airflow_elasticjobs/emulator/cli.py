@@ -17,6 +17,7 @@ import uvicorn
 
 from airflow_elasticjobs.emulator.api.app import DEFAULT_AGENT_PROVISIONING_SECONDS, create_app
 from airflow_elasticjobs.emulator.context import DEFAULT_PAGE_SIZE
+from airflow_elasticjobs.emulator.principals import PrincipalError
 from airflow_elasticjobs.emulator.tls import ensure_certificate
 
 _ENV_PREFIX = "ELASTIC_JOBS_EMULATOR_"
@@ -72,6 +73,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[h for h in _env("TLS_HOSTNAMES", "").split(",") if h],
         help="extra DNS name the certificate covers (repeatable), e.g. a docker compose service name",
     )
+    parser.add_argument(
+        "--principals-file",
+        type=Path,
+        default=Path(_env("PRINCIPALS_FILE", "")) if _env("PRINCIPALS_FILE", "") else None,
+        help="JSON list of Entra ID service principals to register at start "
+        '([{"client_id", "secret", "role", "lifetime_seconds"}], see docs/emulator.md)',
+    )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"), help="uvicorn log level")
     args = parser.parse_args(argv)
     if args.page_size < 1:
@@ -115,12 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         cert_path, key_path = ensure_certificate(state_dir, args.tls_hostname)
         scheme, certificate = "https", str(cert_path)
         ssl_options = {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)}
-    app = create_app(
-        state_dir,
-        args.token,
-        page_size=args.page_size,
-        agent_provisioning_seconds=args.agent_provisioning_seconds,
-    )
+    try:
+        app = create_app(
+            state_dir,
+            args.token,
+            page_size=args.page_size,
+            agent_provisioning_seconds=args.agent_provisioning_seconds,
+            principals_file=args.principals_file,
+        )
+    except PrincipalError as error:
+        print(f"--principals-file: {error}", file=sys.stderr)
+        return 2
     config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5, **ssl_options)
     server = _Server(config)
     host = f"[{args.host}]" if ":" in args.host else args.host

@@ -114,3 +114,45 @@ def no_such_route(method: str, path: str, allowed: bool = False) -> ArmError:
 def bad_request(code: str, message: str) -> ArmError:
     """400 for an operation that is not allowed on this resource (e.g. deleting ``master``)."""
     return ArmError(400, code, message)
+
+
+def _arm_time(epoch_seconds: float) -> str:
+    """A UTC time as ARM writes it in messages, e.g. ``6/15/2026 8:22:51 AM``."""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(epoch_seconds, UTC)
+    return f"{moment.month}/{moment.day}/{moment.year} {moment.strftime('%I:%M:%S %p').lstrip('0')}"
+
+
+def expired_token(expires_on: float, now: float, authority: str) -> ArmError:
+    """401 for an access token used after its expiry (ARM's ``ExpiredAuthenticationToken``).
+
+    Wording as ARM sends it (e.g. microsoft/foundry-dev-tools#461, microsoft/vscode-azureappservice
+    #2457); the challenge header's shape is ARM's (``Bearer authorization_uri=…, error="invalid_token"``,
+    see the ARM challenges in Azure/azure-sdk-for-go azcore's bearer token policy tests).
+    """
+    return ArmError(
+        401,
+        "ExpiredAuthenticationToken",
+        f"The access token expiry UTC time '{_arm_time(expires_on)}' is earlier than current UTC time "
+        f"'{_arm_time(now)}'.",
+        headers={
+            "WWW-Authenticate": f'Bearer authorization_uri="{authority}", error="invalid_token", '
+            'error_description="The access token has expired."'
+        },
+    )
+
+
+def authorization_failed(client: str, object_id: str, action: str, scope: str) -> ArmError:
+    """403 for an identity whose role does not allow ``action`` on ``scope`` (ARM's RBAC denial).
+
+    Wording as ARM sends it (Azure/azure-cli#30789, MicrosoftDocs/azure-stack-docs#3303); for a service
+    principal ARM shows its object id as the client too (PacktPublishing/Azure-Data-Factory-Cookbook#6).
+    """
+    return ArmError(
+        403,
+        "AuthorizationFailed",
+        f"The client '{client}' with object id '{object_id}' does not have authorization to perform action "
+        f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please "
+        "refresh your credentials.",
+    )

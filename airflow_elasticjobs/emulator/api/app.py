@@ -17,6 +17,7 @@ from airflow_elasticjobs.emulator.api import (
     controls,
     credentials,
     databases,
+    entra,
     executions,
     jobs,
     lro,
@@ -32,6 +33,7 @@ from airflow_elasticjobs.emulator.api.lro import AGENT_PROVISIONING_SECONDS_KEY
 from airflow_elasticjobs.emulator.context import DEFAULT_PAGE_SIZE, EmulatorContext
 from airflow_elasticjobs.emulator.engine import Engine
 from airflow_elasticjobs.emulator.passwords import PasswordHasher
+from airflow_elasticjobs.emulator.principals import Principals, load_principals_file
 from airflow_elasticjobs.emulator.store import Store
 
 STORE_FILE = "emulator.db"
@@ -50,6 +52,7 @@ _ROUTERS = (
     executions,
     sqlplane,
     controls,
+    entra,
 )
 
 
@@ -85,12 +88,14 @@ def create_app(
     token: str,
     page_size: int = DEFAULT_PAGE_SIZE,
     agent_provisioning_seconds: float = DEFAULT_AGENT_PROVISIONING_SECONDS,
+    principals_file: Path | None = None,
 ) -> FastAPI:
     """Build the emulator app over the state in ``state_dir``, accepting bearer ``token``.
 
     ``page_size`` is the number of items per ARM list page; ``agent_provisioning_seconds`` is how
-    long a job agent stays ``Creating``/``Updating``/``Deleting`` before its operation completes.
-    The engine starts and stops with the app's lifespan.
+    long a job agent stays ``Creating``/``Updating``/``Deleting`` before its operation completes;
+    ``principals_file`` (JSON list of principal registrations) registers Entra ID service principals
+    at start. The engine starts and stops with the app's lifespan.
     """
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -101,6 +106,9 @@ def create_app(
         state_dir=state_dir, store=store, hasher=hasher, engine=engine, page_size=page_size
     )
     context.extras[AGENT_PROVISIONING_SECONDS_KEY] = agent_provisioning_seconds
+    principals = Principals(store, hasher)
+    for principal, secret in load_principals_file(principals_file) if principals_file else ():
+        principals.register(principal, secret)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -120,6 +128,7 @@ def create_app(
     )
     app.state.emulator = context
     app.state.controls = controls.Controls()
+    app.state.principals = principals
     app.add_exception_handler(errors.ArmError, _on_arm_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -128,7 +137,11 @@ def create_app(
     ui.install(app, token)  # the emulator's own web pages (the provider's emulator links land there)
     # Added last = outermost: count and inject faults first, then authenticate.
     app.add_middleware(
-        ArmAuthMiddleware, token=token, unauthenticated_prefixes=(sqlplane.SQLPLANE_PREFIX, ui.UI_PREFIX)
+        ArmAuthMiddleware,
+        token=token,
+        principals=principals,
+        unauthenticated_prefixes=(sqlplane.SQLPLANE_PREFIX, ui.UI_PREFIX),
+        public_path=entra.is_public_path,
     )
     app.add_middleware(controls.ControlsMiddleware, controls=app.state.controls)
     return app
