@@ -14,7 +14,6 @@ side in the current event loop, like a triggerer does.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import tempfile
@@ -67,19 +66,8 @@ class WaitingAgent:
                 )
                 world.build()
                 group_id = world.target_group("waiting", [world.database_member(TARGET_DB)])
-                os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(
-                    {
-                        "conn_type": "azure_elastic_jobs",
-                        "extra": {
-                            "subscription_id": emulator.subscription_id,
-                            "endpoint": emulator.url,
-                            "token": emulator.token,
-                            "verify": str(emulator.cert_path),
-                            "resource_group_name": world.rg,
-                            "server_name": world.agent_server,
-                            "agent_name": world.agent,
-                        },
-                    }
+                os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = emulator.connection_json(
+                    world.rg, world.agent_server, world.agent
                 )
                 yield cls(world, group_id)
             finally:

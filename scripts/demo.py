@@ -76,18 +76,6 @@ def connection_env(emulator: EmulatorProcess, names: DemoNames) -> dict[str, str
     admin_password = random_password()
     job_password = random_password()
     master_password = random_password()
-    elastic_jobs = {
-        "conn_type": "azure_elastic_jobs",
-        "extra": {
-            "subscription_id": emulator.subscription_id,
-            "resource_group_name": names.resource_group,
-            "server_name": names.agent_server,
-            "agent_name": names.agent,
-            "endpoint": emulator.url,
-            "token": emulator.token,
-            "verify": str(emulator.cert_path),
-        },
-    }
     target_sql = {
         "conn_type": "elastic_jobs_emulator_sql",
         "host": "127.0.0.1",
@@ -101,7 +89,9 @@ def connection_env(emulator: EmulatorProcess, names: DemoNames) -> dict[str, str
         return json.dumps({"conn_type": "generic", "login": user, "password": password})
 
     return {
-        "AIRFLOW_CONN_AZURE_ELASTIC_JOBS_DEFAULT": json.dumps(elastic_jobs),
+        "AIRFLOW_CONN_AZURE_ELASTIC_JOBS_DEFAULT": emulator.connection_json(
+            names.resource_group, names.agent_server, names.agent
+        ),
         "AIRFLOW_CONN_ELASTIC_JOBS_SERVER_ADMIN": login(ADMIN_LOGIN, admin_password),
         "AIRFLOW_CONN_ELASTIC_JOBS_MASTERUSER": login("masteruser", master_password),
         "AIRFLOW_CONN_ELASTIC_JOBS_JOBUSER": login("jobuser", job_password),

@@ -1,7 +1,7 @@
 """What the demo prints after the tutorial DAG ran: tables per target database, executions, schedule.
 
 Everything is read back from the running emulator the way a user would check it: the tables through
-the SQL data plane with the DB-API driver (``airflow_elasticjobs.dbapi``, logged in as the server
+the SQL data plane with the DB-API driver (``EmulatorProcess.run_sql``, logged in as the server
 admin), the executions and the schedule through the real ``azure-mgmt-sql`` client. The tutorial's
 expected outcome is checked here too, so the demo can exit non-zero when anything differs.
 """
@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from airflow_elasticjobs import dbapi
 
 if TYPE_CHECKING:
     from tests.support.emulator import EmulatorProcess
@@ -64,24 +62,15 @@ def tables_by_database(
     emulator: EmulatorProcess, server: str, databases: tuple[str, ...], login: str, password: str
 ) -> dict[str, list[str]]:
     """User tables of each database, read with the DB-API driver over the emulator's SQL data plane."""
-    tables: dict[str, list[str]] = {}
-    for database in databases:
-        connection = dbapi.connect(
-            host="127.0.0.1",
-            port=emulator.port,
-            server=server,
-            database=database,
-            user=login,
-            password=password,
-            verify=str(emulator.cert_path),
-        )
-        try:
-            cursor = connection.cursor()
-            cursor.execute("SELECT name FROM sys.tables ORDER BY name")
-            tables[database] = [row[0] for row in cursor.fetchall()]
-        finally:
-            connection.close()
-    return tables
+    return {
+        database: [
+            row[0]
+            for row in emulator.run_sql(
+                server, database, login, password, "SELECT name FROM sys.tables ORDER BY name"
+            )
+        ]
+        for database in databases
+    }
 
 
 def collect_report(emulator: EmulatorProcess, names: DemoNames, env: dict[str, str]) -> Report:

@@ -77,24 +77,8 @@ class TutorialWorld:
 
     def sql(self, database: str, statement: str) -> list[tuple[Any, ...]]:
         """Run one T-SQL batch in a target database as the server admin; rows of its result, if any."""
-        from airflow_elasticjobs import dbapi
-
         login, password = self.login("AIRFLOW_CONN_ELASTIC_JOBS_SERVER_ADMIN")
-        connection = dbapi.connect(
-            host="127.0.0.1",
-            port=self.emulator.port,
-            server=self.names.target_server,
-            database=database,
-            user=login,
-            password=password,
-            verify=str(self.emulator.cert_path),
-        )
-        try:
-            cursor = connection.cursor()
-            cursor.execute(statement)
-            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
-        finally:
-            connection.close()
+        return self.emulator.run_sql(self.names.target_server, database, login, password, statement)
 
     def agent_args(self) -> tuple[str, str, str]:
         """``(resource group, agent server, agent)`` for ``azure-mgmt-sql`` calls."""
