@@ -11,6 +11,11 @@ Authentication methods, in order of precedence:
 2. login (client id) + password (client secret) + ``tenant_id``: service principal with a secret.
 3. login (client id) + ``certificate_path`` (+ optional ``certificate_password``) + ``tenant_id``:
    service principal with a certificate.
+
+Service principals get their tokens from the cloud's Entra ID authority, or from the ``authority``
+extra (an https URL or host, e.g. the local emulator's ``https://127.0.0.1:8443``). For an authority
+that is not a known cloud's, instance discovery (a call to login.microsoftonline.com) is disabled
+and the token requests verify TLS like the ARM calls (the ``verify`` extra).
 4. Otherwise ``DefaultAzureCredential`` through the Azure provider's helpers
    (``airflow.providers.microsoft.azure.utils``): environment, workload identity, managed identity
    (user-assigned with ``managed_identity_client_id``), Azure CLI, …
@@ -124,6 +129,12 @@ class ElasticJobsConnectionSettings:
     static_token: str | None = field(default=None, repr=False)
     verify: bool | str = True
     retry: RetrySettings = RetrySettings()
+    authority: str = CLOUDS[DEFAULT_CLOUD].authority
+
+    @property
+    def custom_authority(self) -> bool:
+        """Whether ``authority`` is none of the known clouds' Entra ID authorities (e.g. the emulator)."""
+        return self.authority not in {cloud.authority for cloud in CLOUDS.values()}
 
     @property
     def credential_scopes(self) -> list[str]:
@@ -141,10 +152,11 @@ class ElasticJobsConnectionSettings:
         """Name of the authentication method these settings select (safe to log)."""
         if self.static_token:
             return "static bearer token"
+        via = f" via {self.authority}" if self.custom_authority else ""
         if self.client_id and self.client_secret:
-            return "service principal (client secret)"
+            return f"service principal (client secret){via}"
         if self.client_id and self.certificate_path:
-            return "service principal (certificate)"
+            return f"service principal (certificate){via}"
         if self.managed_identity_client_id:
             return "DefaultAzureCredential (user-assigned managed identity / workload identity)"
         return "DefaultAzureCredential"
@@ -224,7 +236,36 @@ class ElasticJobsConnectionSettings:
             static_token=static_token,
             verify=_parse_verify(extra("verify"), fail),
             retry=_parse_retry(extras, fail),
+            authority=_parse_authority(extra("authority"), cloud, fail),
         )
+
+
+def _parse_authority(value: Any, cloud: AzureCloud, fail: Any) -> str:
+    """The Entra ID authority: the cloud's host, or the extra as ``host[:port]`` / ``https://host[:port]``."""
+    if value is None:
+        return cloud.authority
+    text = str(value).strip()
+    parsed = urlparse(text if "://" in text else f"https://{text}")
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if (
+        parsed.scheme != "https"
+        or not parsed.hostname
+        or parsed.path.strip("/")
+        or parsed.query
+        or port == -1
+    ):
+        raise fail(
+            "authority",
+            f"{text!r} is not an https URL or host of an Entra ID authority",
+            "use e.g. login.microsoftonline.com, or https://127.0.0.1:8443 for the local emulator "
+            "(https only, no path)",
+        )
+    if parsed.netloc in {c.authority for c in CLOUDS.values()}:
+        return parsed.netloc
+    return f"https://{parsed.netloc}"
 
 
 def _parse_verify(value: Any, fail: Any) -> bool | str:
@@ -336,9 +377,10 @@ def _build_credential(settings: ElasticJobsConnectionSettings, *, aio: bool) -> 
     from importlib import import_module
 
     identity = import_module("azure.identity.aio" if aio else "azure.identity")
+    authority = _authority_kwargs(settings)
     if settings.client_id and settings.client_secret:
         return identity.ClientSecretCredential(
-            settings.tenant_id, settings.client_id, settings.client_secret, authority=settings.cloud.authority
+            settings.tenant_id, settings.client_id, settings.client_secret, **authority
         )
     if settings.client_id and settings.certificate_path:
         return identity.CertificateCredential(
@@ -346,12 +388,10 @@ def _build_credential(settings: ElasticJobsConnectionSettings, *, aio: bool) -> 
             settings.client_id,
             settings.certificate_path,
             password=settings.certificate_password,
-            authority=settings.cloud.authority,
+            **authority,
         )
-    if settings.cloud.name != DEFAULT_CLOUD:
-        return identity.DefaultAzureCredential(
-            authority=settings.cloud.authority, **_identity_kwargs(settings)
-        )
+    if settings.cloud.name != DEFAULT_CLOUD or settings.custom_authority:
+        return identity.DefaultAzureCredential(authority=settings.authority, **_identity_kwargs(settings))
     from airflow.providers.microsoft.azure import utils
 
     default_credential = (
@@ -361,6 +401,23 @@ def _build_credential(settings: ElasticJobsConnectionSettings, *, aio: bool) -> 
         managed_identity_client_id=settings.managed_identity_client_id,
         workload_identity_tenant_id=settings.workload_identity_tenant_id,
     )
+
+
+def _authority_kwargs(settings: ElasticJobsConnectionSettings) -> dict[str, Any]:
+    """``azure.identity`` arguments selecting the Entra ID authority (sync and aio take the same).
+
+    For an authority that is no known cloud's, MSAL's instance discovery (a request to
+    login.microsoftonline.com to validate the host) is disabled, and TLS verification of the token
+    requests follows the ``verify`` extra (``connection_verify`` reaches the credential's azure-core
+    transport, requests or aiohttp).
+    """
+    if not settings.custom_authority:
+        return {"authority": settings.authority}
+    return {
+        "authority": settings.authority,
+        "disable_instance_discovery": True,
+        "connection_verify": settings.verify,
+    }
 
 
 def _identity_kwargs(settings: ElasticJobsConnectionSettings) -> dict[str, Any]:

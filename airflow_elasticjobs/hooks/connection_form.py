@@ -49,6 +49,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Entra ID tenant of the service principal (client secret or certificate).",
         "schema": _OPTIONAL_TEXT,
     },
+    "authority": {
+        "label": "Entra ID Authority",
+        "description": "Overrides the cloud's Entra ID authority host for service principals, e.g. "
+        "https://127.0.0.1:8443 for the local emulator's token endpoint.",
+        "schema": _OPTIONAL_TEXT,
+    },
     "certificate_path": {
         "label": "Client Certificate Path",
         "description": "PEM/PKCS12 certificate of the service principal (instead of a secret).",
@@ -91,6 +97,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "server_name": "my-agent-server",
         "agent_name": "ElasticJobAgent",
         "endpoint": "https://management.azure.com",
+        "authority": "login.microsoftonline.com",
         "verify": "true | false | /path/to/emulator/cert.pem",
         "extra": '{"retry_total": 10, "retry_backoff_factor": 0.8}',
     },

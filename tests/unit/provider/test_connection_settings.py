@@ -75,6 +75,10 @@ def test_emulator_settings(tmp_path) -> None:
         ({"login": "app", "password": "s3cret-value"}, "'tenant_id'", "needs its tenant id"),
         ({"login": "app", "tenant_id": "t", "certificate_path": "/nowhere.pem"}, "'certificate_path'", "PEM"),
         ({"retry_total": "many"}, "'retry_*'", "integer"),
+        ({"authority": "http://127.0.0.1:8443"}, "'authority'", "https only"),
+        ({"authority": "https://login.microsoftonline.com/tenant"}, "'authority'", "no path"),
+        ({"authority": "https://127.0.0.1:99999"}, "'authority'", "https://127.0.0.1:8443"),
+        ({"authority": "https://"}, "'authority'", "login.microsoftonline.com"),
     ],
 )
 def test_invalid_connections_name_field_and_fix(kwargs: dict[str, Any], field: str, fix: str) -> None:
@@ -83,6 +87,44 @@ def test_invalid_connections_name_field_and_fix(kwargs: dict[str, Any], field: s
     assert field in str(caught.value)
     assert fix in str(caught.value)
     assert "s3cret-value" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "authority", "custom"),
+    [
+        ({}, "login.microsoftonline.com", False),
+        ({"cloud": "AzureChinaCloud"}, "login.chinacloudapi.cn", False),
+        ({"authority": "login.microsoftonline.us"}, "login.microsoftonline.us", False),
+        ({"authority": "https://login.microsoftonline.com/"}, "login.microsoftonline.com", False),
+        ({"authority": "https://127.0.0.1:8443/"}, "https://127.0.0.1:8443", True),
+        ({"authority": "localhost:8443"}, "https://localhost:8443", True),
+        ({"authority": " https://login.example.test "}, "https://login.example.test", True),
+    ],
+)
+def test_authority_extra(kwargs: dict[str, Any], authority: str, custom: bool) -> None:
+    settings = parse(login="app", password="s3cret-value", tenant_id="t", **kwargs)
+    assert settings.authority == authority
+    assert settings.custom_authority is custom
+    method = settings.auth_method
+    assert method.startswith("service principal (client secret)")
+    assert (authority in method) is custom
+    assert "s3cret-value" not in method
+
+
+@pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
+def test_custom_authority_builds_both_credential_flavours(aio: bool) -> None:
+    """The discovery/TLS keywords for a custom authority are accepted by azure.identity and .aio."""
+    settings = parse(
+        login="app", password="pw", tenant_id="t", authority="https://127.0.0.1:8443", verify="false"
+    )
+
+    async def build() -> Any:
+        credential = build_async_credential(settings)
+        await credential.close()
+        return credential
+
+    credential = asyncio.run(build()) if aio else build_sync_credential(settings)
+    assert type(credential).__name__ == "ClientSecretCredential"
 
 
 def test_repr_hides_every_secret() -> None:
