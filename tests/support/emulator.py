@@ -186,6 +186,40 @@ class EmulatorProcess:
         }
         return json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
 
+    def register_principal(
+        self,
+        client_id: str,
+        secret: str,
+        role: str = "contributor",
+        lifetime_seconds: int = 3600,
+        clock_skew_seconds: float = 0.0,
+    ) -> dict[str, Any]:
+        """Register an Entra ID service principal with the emulator's token endpoint (docs/emulator.md)."""
+        body = {
+            "secret": secret,
+            "role": role,
+            "lifetime_seconds": lifetime_seconds,
+            "clock_skew_seconds": clock_skew_seconds,
+        }
+        return self.control("PUT", f"principals/{client_id}", body)
+
+    def principals(self) -> dict[str, dict[str, Any]]:
+        """Registered principals by client id, each with ``tokens_issued`` since the emulator started."""
+        return {p["client_id"]: p for p in self.control("GET", "principals")["value"]}
+
+    def service_principal_connection_json(
+        self, client_id: str, secret: str, resource_group: str, server: str, agent: str, **extras: Any
+    ) -> str:
+        """Like :meth:`connection_json`, but authenticating as a service principal (login = client id,
+        password = secret, ``tenant_id``) against the emulator's own Entra ID authority; no static token."""
+        connection = json.loads(
+            self.connection_json(
+                resource_group, server, agent, token=None, tenant_id="emulator-tenant", authority=self.url
+            )
+        )
+        connection["extra"] = {k: v for k, v in {**connection["extra"], **extras}.items() if v is not None}
+        return json.dumps({**connection, "login": client_id, "password": secret})
+
     def sql_connection(
         self, server: str, database: str, user: str, password: str, **kwargs: Any
     ) -> Connection:
