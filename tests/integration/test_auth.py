@@ -1,6 +1,10 @@
-"""Bearer-token authentication of the ARM surface and test controls; secrets never logged."""
+"""Bearer-token authentication of the ARM surface and test controls; secrets never logged; the
+emulator's Entra ID token endpoint, expired tokens (401) and the reader role (403)."""
 
 from __future__ import annotations
+
+import re
+import time
 
 import httpx
 import pytest
@@ -80,3 +84,163 @@ def test_no_password_or_token_reaches_the_log(emulator: EmulatorProcess) -> None
     assert "/credentials/cred" in log  # the request was logged...
     for value in (secret, ADMIN_PASSWORD, emulator.token):
         assert value not in log  # ...but no secret
+
+
+# -- the emulator's Entra ID authority (service principals) ----------------------------------------
+TENANT = "emulator-tenant"
+
+
+def _token_response(emulator: EmulatorProcess, **form: str) -> httpx.Response:
+    with httpx.Client(base_url=emulator.url, verify=str(emulator.cert_path)) as http:
+        return http.post(f"/{TENANT}/oauth2/v2.0/token", data=form)
+
+
+def _issue(emulator: EmulatorProcess, client_id: str, secret: str) -> str:
+    response = _token_response(
+        emulator,
+        grant_type="client_credentials",
+        client_id=client_id,
+        client_secret=secret,
+        scope="https://management.azure.com/.default",
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def test_openid_configuration_points_at_the_emulator(emulator: EmulatorProcess) -> None:
+    with httpx.Client(base_url=emulator.url, verify=str(emulator.cert_path)) as http:
+        config = http.get(f"/{TENANT}/v2.0/.well-known/openid-configuration").json()
+    assert config["token_endpoint"] == f"{emulator.url}/{TENANT}/oauth2/v2.0/token"
+    assert config["authorization_endpoint"] == f"{emulator.url}/{TENANT}/oauth2/v2.0/authorize"
+    assert config["issuer"] == f"{emulator.url}/{TENANT}/v2.0"
+
+
+def test_token_endpoint_answers_like_entra_id(emulator: EmulatorProcess) -> None:
+    client_id, secret = unique_name("app"), "Entra-Secret-1"
+    emulator.register_principal(client_id, secret, lifetime_seconds=120)
+    response = _token_response(
+        emulator,
+        grant_type="client_credentials",
+        client_id=client_id,
+        client_secret=secret,
+        scope="https://management.azure.com/.default",
+    )
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["token_type"], body["expires_in"], body["ext_expires_in"]) == ("Bearer", 120, 120)
+    assert secret not in body["access_token"]
+    with emulator.http(token=body["access_token"]) as http:
+        assert http.get(_servers_path(emulator), params={"api-version": API_VERSION}).status_code == 200
+    assert emulator.principals()[client_id]["tokens_issued"] == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "error", "code"),
+    [
+        ({"client_id": "nobody", "client_secret": "x"}, 400, "unauthorized_client", 700016),
+        ({"client_secret": "Wrong-Secret-1"}, 401, "invalid_client", 7000215),
+        ({"client_secret": ""}, 400, "invalid_request", 900144),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
+    ],
+)
+def test_token_endpoint_errors_are_entra_ids(
+    emulator: EmulatorProcess, form: dict[str, str], status: int, error: str, code: int
+) -> None:
+    client_id = unique_name("app")
+    emulator.register_principal(client_id, "Entra-Secret-2")
+    request = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": "Entra-Secret-2",
+        "scope": "https://management.azure.com/.default",
+        **form,
+    }
+    response = _token_response(emulator, **request)
+    body = response.json()
+    assert (response.status_code, body["error"], body["error_codes"]) == (status, error, [code])
+    assert body["error_description"].startswith(f"AADSTS{code}: ")
+    assert "Entra-Secret-2" not in response.text and "Wrong-Secret-1" not in response.text
+
+
+def test_an_expired_token_gets_arms_401(emulator: EmulatorProcess) -> None:
+    client_id = unique_name("app")
+    # ARM's clock 9.9 s ahead of a 10 s lifetime: the token is refused 0.1 s after it is issued.
+    emulator.register_principal(client_id, "Entra-Secret-3", lifetime_seconds=10, clock_skew_seconds=9.9)
+    token = _issue(emulator, client_id, "Entra-Secret-3")
+    time.sleep(0.2)
+    with emulator.http(token=token) as http:
+        response = http.get(_servers_path(emulator), params={"api-version": API_VERSION})
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "ExpiredAuthenticationToken"
+    assert re.fullmatch(
+        r"The access token expiry UTC time '\d+/\d+/\d{4} \d+:\d\d:\d\d [AP]M' is earlier than current UTC "
+        r"time '\d+/\d+/\d{4} \d+:\d\d:\d\d [AP]M'\.",
+        error["message"],
+    ), error["message"]
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith(f'Bearer authorization_uri="{emulator.url}/"')
+    assert 'error="invalid_token"' in challenge
+
+
+def test_issued_tokens_are_for_arm_only_and_forgeries_fail(emulator: EmulatorProcess) -> None:
+    client_id = unique_name("app")
+    emulator.register_principal(client_id, "Entra-Secret-4")
+    token = _issue(emulator, client_id, "Entra-Secret-4")
+    with emulator.http(token=token) as http:
+        assert http.get("/_emulator/counters").status_code == 401  # test controls: static token only
+        forged = http.get(
+            _servers_path(emulator),
+            params={"api-version": API_VERSION},
+            headers={"Authorization": f"Bearer {token[:-4]}AAAA"},
+        )
+    assert forged.status_code == 401
+    assert forged.json()["error"]["code"] == "InvalidAuthenticationToken"
+    emulator.control("DELETE", f"principals/{client_id}")
+    with emulator.http(token=token) as http:
+        assert http.get(_servers_path(emulator), params={"api-version": API_VERSION}).status_code == 401
+
+
+def test_a_reader_gets_403_for_every_write(emulator: EmulatorProcess, resource_group: str) -> None:
+    client_id = unique_name("reader")
+    object_id = emulator.register_principal(client_id, "Entra-Secret-5", role="reader")["object_id"]
+    agent = emulator.arm_path(resource_group, "servers", "srv", "jobAgents", "agent")
+    writes = [
+        ("PUT", agent, "Microsoft.Sql/servers/jobAgents/write", agent),
+        ("DELETE", f"{agent}/jobs/j", "Microsoft.Sql/servers/jobAgents/jobs/delete", f"{agent}/jobs/j"),
+        (
+            "POST",
+            f"{agent}/jobs/j/start",
+            "Microsoft.Sql/servers/jobAgents/jobs/start/action",
+            f"{agent}/jobs/j",
+        ),
+    ]
+    token = _issue(emulator, client_id, "Entra-Secret-5")
+    with emulator.http(token=token) as http:
+        assert http.get(_servers_path(emulator), params={"api-version": API_VERSION}).status_code == 200
+        for method, path, action, scope in writes:
+            response = http.request(method, path, params={"api-version": API_VERSION}, json={})
+            assert response.status_code == 403, (method, path)
+            assert response.json()["error"] == {
+                "code": "AuthorizationFailed",
+                "message": f"The client '{object_id}' with object id '{object_id}' does not have "
+                f"authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. "
+                "If access was recently granted, please refresh your credentials.",
+            }
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "secret"),
+        ({"secret": "s", "role": "owner"}, "role"),
+        ({"secret": "s", "lifetime_seconds": 0}, "lifetime"),
+    ],
+)
+def test_principal_registration_errors_name_the_field(
+    emulator: EmulatorProcess, body: dict[str, object], field: str
+) -> None:
+    with emulator.http() as http:
+        response = http.put("/_emulator/principals/app-x", json=body)
+    assert response.status_code == 400
+    assert f"'{field}" in response.json()["error"]["message"]
