@@ -1,5 +1,6 @@
 """Transient faults (issue 6 item 3): 429 / 500 / 503 / dropped connections / latency never fail a task
-or cancel a job; 429 waits at least Retry-After; an expired token is refreshed during a long wait.
+or cancel a job; 429 waits at least Retry-After; expiring service-principal tokens are renewed during a
+long wait.
 
 Faults are injected by the emulator's test controls on every ARM path of the test's own resource
 group (docs/emulator.md, "Test controls"), so other tests sharing the emulator are not affected.
@@ -27,10 +28,11 @@ from tests.integration.provider.execution_support import (
     unique_logical_date,
     xcom,
 )
-from tests.reliability.chaos_credentials import ShortLivedTokenCredential
 from tests.reliability.chaos_dag import ChildDag
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts, chaos_rules, faults, hit_counts
 from tests.reliability.chaos_triggerer import TriggerHarness
+from tests.reliability.conftest import canary
+from tests.support.emulator import unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -151,14 +153,18 @@ async def test_429_waits_at_least_retry_after_in_the_worker_and_in_the_triggerer
     }
 
 
-async def test_an_expired_token_is_refreshed_during_a_long_deferred_wait(world, monkeypatch):
-    """The trigger's credential mints tokens that live 2 s; the first one is refused by the emulator
-    (401). The wait carries on: new tokens are minted during it, the 401s are retried, and the trigger
-    reports Succeeded without cancelling anything."""
-    from airflow_elasticjobs.hooks import elastic_jobs_async
-
-    credential = ShortLivedTokenCredential(world.emulator.token, refused_token="expired-token", lifetime=2.0)
-    monkeypatch.setattr(elastic_jobs_async, "build_async_credential", lambda settings: credential)
+async def test_tokens_expiring_during_a_long_deferred_wait_are_renewed(world, monkeypatch):
+    """The trigger authenticates as a service principal: the real ``azure.identity.aio`` credential
+    gets its tokens from the emulator's Entra ID token endpoint. Tokens live 3 s and ARM's clock runs
+    1.5 s ahead of the client's, so every token is refused (401 ``ExpiredAuthenticationToken``) for the
+    last part of its life before the credential renews it. Across a 7 s wait: several tokens issued,
+    expired ones refused, the 401s retried, the trigger reports Succeeded and nothing is cancelled."""
+    client_id, secret = unique_name("app"), canary("client-secret")
+    world.emulator.register_principal(client_id, secret, lifetime_seconds=3, clock_skew_seconds=1.5)
+    connection = world.emulator.service_principal_connection_json(
+        client_id, secret, world.rg, world.agent_server, world.agent, **PATIENT
+    )
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection)
     job = sql_job(world, "TokenJob", "WAITFOR DELAY '00:00:07';", timeoutSeconds=60)
     execution = world.start(job)
     before = RequestCounts.of(world.emulator)
@@ -172,14 +178,13 @@ async def test_an_expired_token_is_refreshed_during_a_long_deferred_wait(world, 
     (event,) = await harness.until_event(timeout=40)
 
     assert (event["status"], event["lifecycle"]) == ("done", "Succeeded")
-    refused = [
-        line
-        for line in world.emulator.log_text()[log_offset:].splitlines()
-        if f"/resourceGroups/{world.rg}/" in line and '" 401' in line
-    ]
-    minted = [round(t - credential.minted[0], 1) for t in credential.minted]
-    print(f"MEASURED token refresh: {len(refused)} requests refused (401), tokens minted at {minted} s")
-    assert refused, "the refused token never reached the emulator"
-    assert len(credential.minted) >= 3, credential.minted
-    assert credential.minted[-1] - credential.minted[0] >= 2.0
+    lines = world.emulator.log_text()[log_offset:].splitlines()
+    arm = [line for line in lines if f"/resourceGroups/{world.rg}/" in line]
+    refused = [line for line in arm if '" 401' in line]
+    issued = world.emulator.principals()[client_id]["tokens_issued"]
+    print(f"MEASURED token expiry: {issued} tokens issued, {len(refused)}/{len(arm)} ARM requests got 401")
+    assert issued >= 3, issued
+    assert refused, "no expired token ever reached the emulator"
+    assert not [line for line in arm if '" 5' in line or '" 403' in line]
     assert RequestCounts.of(world.emulator).since(before, CANCEL) == 0
+    assert secret not in world.emulator.log_text()
