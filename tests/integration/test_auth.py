@@ -75,6 +75,11 @@ def test_tls_certificate_covers_localhost_and_loopback(emulator: EmulatorProcess
 
 def test_no_password_or_token_reaches_the_log(emulator: EmulatorProcess) -> None:
     secret = "Very-Secret-Credential-Pw-42"
+    client_id, client_secret = unique_name("app"), "Very-Secret-Client-Secret-42"
+    emulator.register_principal(client_id, client_secret)
+    issued = emulator.issue_token(client_id, client_secret)
+    with emulator.http(token=issued) as http:
+        assert http.get(_servers_path(emulator), params={"api-version": API_VERSION}).status_code == 200
     with emulator.management_client() as client:
         setup = create_agent_setup(client, unique_name("rg"))
         client.job_credentials.create_or_update(
@@ -82,7 +87,8 @@ def test_no_password_or_token_reaches_the_log(emulator: EmulatorProcess) -> None
         )
     log = emulator.log_text()
     assert "/credentials/cred" in log  # the request was logged...
-    for value in (secret, ADMIN_PASSWORD, emulator.token):
+    assert "/oauth2/v2.0/token" in log
+    for value in (secret, ADMIN_PASSWORD, emulator.token, client_secret, issued):
         assert value not in log  # ...but no secret
 
 
@@ -93,18 +99,6 @@ TENANT = "emulator-tenant"
 def _token_response(emulator: EmulatorProcess, **form: str) -> httpx.Response:
     with httpx.Client(base_url=emulator.url, verify=str(emulator.cert_path)) as http:
         return http.post(f"/{TENANT}/oauth2/v2.0/token", data=form)
-
-
-def _issue(emulator: EmulatorProcess, client_id: str, secret: str) -> str:
-    response = _token_response(
-        emulator,
-        grant_type="client_credentials",
-        client_id=client_id,
-        client_secret=secret,
-        scope="https://management.azure.com/.default",
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
 
 
 def test_openid_configuration_points_at_the_emulator(emulator: EmulatorProcess) -> None:
@@ -166,7 +160,7 @@ def test_an_expired_token_gets_arms_401(emulator: EmulatorProcess) -> None:
     client_id = unique_name("app")
     # ARM's clock 9.9 s ahead of a 10 s lifetime: the token is refused 0.1 s after it is issued.
     emulator.register_principal(client_id, "Entra-Secret-3", lifetime_seconds=10, clock_skew_seconds=9.9)
-    token = _issue(emulator, client_id, "Entra-Secret-3")
+    token = emulator.issue_token(client_id, "Entra-Secret-3")
     time.sleep(0.2)
     with emulator.http(token=token) as http:
         response = http.get(_servers_path(emulator), params={"api-version": API_VERSION})
@@ -186,7 +180,7 @@ def test_an_expired_token_gets_arms_401(emulator: EmulatorProcess) -> None:
 def test_issued_tokens_are_for_arm_only_and_forgeries_fail(emulator: EmulatorProcess) -> None:
     client_id = unique_name("app")
     emulator.register_principal(client_id, "Entra-Secret-4")
-    token = _issue(emulator, client_id, "Entra-Secret-4")
+    token = emulator.issue_token(client_id, "Entra-Secret-4")
     with emulator.http(token=token) as http:
         assert http.get("/_emulator/counters").status_code == 401  # test controls: static token only
         forged = http.get(
@@ -215,7 +209,7 @@ def test_a_reader_gets_403_for_every_write(emulator: EmulatorProcess, resource_g
             f"{agent}/jobs/j",
         ),
     ]
-    token = _issue(emulator, client_id, "Entra-Secret-5")
+    token = emulator.issue_token(client_id, "Entra-Secret-5")
     with emulator.http(token=token) as http:
         assert http.get(_servers_path(emulator), params={"api-version": API_VERSION}).status_code == 200
         for method, path, action, scope in writes:

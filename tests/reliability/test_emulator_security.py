@@ -1,4 +1,5 @@
 """Emulator security (issue 6 item 7): bearer token on every ARM path family and the test controls,
+a reader service principal refused every write, issued tokens refused by the test controls,
 loopback-only default bind, SQL logins on the data plane, and quoting wherever SQL is generated.
 
 Everything runs against the emulator as a real process over HTTPS on 127.0.0.1; the injection tests
@@ -60,6 +61,9 @@ CONTROL_ROUTES = [
     ("PUT", "/_emulator/faults"),
     ("DELETE", "/_emulator/faults"),
     ("POST", "/_emulator/reset"),
+    ("GET", "/_emulator/principals"),
+    ("PUT", "/_emulator/principals/intruder"),
+    ("DELETE", "/_emulator/principals/intruder"),
 ]
 # Names with every character that ends a bracketed identifier, a string literal or a statement.
 HOSTILE_LOGIN = "x]; DROP TABLE t;--"
@@ -154,6 +158,48 @@ def test_test_controls_need_the_token(
         response = http.request(method, path, headers=headers, json=rules if method == "PUT" else None)
     assert response.status_code == 401
     assert emulator.control("GET", "faults")["rules"] == []
+
+
+@pytest.fixture(scope="module")
+def reader_token(emulator: EmulatorProcess) -> str:
+    """An access token of a ``reader`` service principal, from the emulator's token endpoint."""
+    client_id, secret = unique_name("reader"), canary("client-secret")
+    emulator.register_principal(client_id, secret, role="reader")
+    return emulator.issue_token(client_id, secret)
+
+
+@pytest.mark.parametrize(("method", "template"), ARM_ROUTES, ids=[f"{m} {t}" for m, t in ARM_ROUTES])
+def test_a_reader_may_read_every_route_but_write_none(
+    emulator: EmulatorProcess, world: dict[str, str], reader_token: str, method: str, template: str
+) -> None:
+    """A reader's GETs are served; every PUT/PATCH/DELETE/POST is 403 ``AuthorizationFailed`` naming
+    the action, and nothing changes."""
+    before = _definitions_snapshot(emulator, world)
+    body = {"properties": {"username": "attacker", "password": "x"}} if method in ("PUT", "PATCH") else None
+    with emulator.http(token=reader_token) as http:
+        response = http.request(
+            method, _arm_url(emulator, world, template), params={"api-version": API_VERSION}, json=body
+        )
+    if method == "GET":
+        assert response.status_code == (404 if template.endswith("/op1") else 200), response.text
+    else:
+        assert response.status_code == 403, response.text
+        error = response.json()["error"]
+        assert error["code"] == "AuthorizationFailed"
+        assert "does not have authorization to perform action 'Microsoft.Sql/servers" in error["message"]
+    assert reader_token not in response.text
+    assert _definitions_snapshot(emulator, world) == before
+
+
+@pytest.mark.parametrize(("method", "path"), CONTROL_ROUTES, ids=[f"{m} {p}" for m, p in CONTROL_ROUTES])
+def test_test_controls_refuse_issued_tokens(emulator: EmulatorProcess, method: str, path: str) -> None:
+    """Only the static token opens the test controls: a contributor's issued token gets 401."""
+    client_id, secret = unique_name("contributor"), canary("client-secret")
+    emulator.register_principal(client_id, secret)
+    with emulator.http(token=emulator.issue_token(client_id, secret)) as http:
+        response = http.request(method, path, json={"secret": "x"} if method == "PUT" else None)
+    assert response.status_code == 401
+    assert "intruder" not in emulator.principals()
 
 
 def _listening_addresses(port: int) -> set[str]:

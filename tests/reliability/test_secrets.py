@@ -1,9 +1,12 @@
 """Secrets (issue 6 item 5): recognisable passwords and tokens never reach any output or storage.
 
 The tutorial DAG and a DAG of the start/sensor/trigger paths (deferred start, poke and deferred
-sensors, a failing job, a target setup with a wrong admin password) run through real Airflow
-(``dag.test()``) against the emulator with canary secrets (``S3cret-Canary-…``): the bearer token, the
-server admin password, both job credentials' passwords and a wrong password. Then every place a
+sensors, a failing job, a target setup with a wrong admin password, a deferred sensor authenticated as
+a service principal and a task with a wrong client secret) run through real Airflow (``dag.test()``)
+against the emulator with canary secrets (``S3cret-Canary-…``): the bearer token, the server admin
+password, both job credentials' passwords, a wrong password, a service principal's client secret and
+a wrong one. The access tokens the emulator's Entra ID endpoint issued are unknown to the test, so
+their shape (``ej1.<payload>.<signature>``) is searched for instead. Then every place a
 secret could leak is searched for each canary (raw, URL-encoded and inside HTTP Basic auth):
 captured task output and tracebacks, Airflow's log folder, every metadata-database table but
 Airflow's own connection store, the emulator's log and every file of its state directory as bytes.
@@ -41,6 +44,8 @@ DAG_ID = "elastic_jobs_tutorial"
 # Airflow's own connection store is where a DB-stored connection's password belongs, not a leak.
 SECRET_STORES = {"connection", "variable"}
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Timeout)\w*: .+$", re.M)
+ISSUED_TOKEN = re.compile(rb"ej1\.[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{40,}")
+SP_CONN, SP_WRONG_CONN = "secrets_sp", "secrets_sp_wrong"
 
 
 @dataclass
@@ -77,6 +82,12 @@ def _canary_connections(emulator: EmulatorProcess, names: DemoNames) -> tuple[di
     wrong_admin = {**json.loads(connections["AIRFLOW_CONN_ELASTIC_JOBS_TARGET_SQL"])}
     wrong_admin["password"] = canary("pw-wrong")
     connections["AIRFLOW_CONN_SECRETS_WRONG_ADMIN"] = json.dumps(wrong_admin)
+    client_id, client_secret = unique_name("app"), canary("client-secret")
+    emulator.register_principal(client_id, client_secret)
+    for conn_id, secret in ((SP_CONN, client_secret), (SP_WRONG_CONN, canary("client-secret-wrong"))):
+        connections[f"AIRFLOW_CONN_{conn_id.upper()}"] = emulator.service_principal_connection_json(
+            client_id, secret, names.resource_group, names.agent_server, names.agent, retry_total=0
+        )
     return connections, logins
 
 
@@ -84,6 +95,7 @@ def _paths_dag(world: TutorialWorld) -> Any:
     """Start deferred, sensors in poke and deferred mode, a failing job, a failing target setup."""
     from airflow.sdk import DAG
 
+    from airflow_elasticjobs.operators.credential import ElasticJobsCredentialOperator
     from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
     from airflow_elasticjobs.operators.job import ElasticJobsJobOperator
     from airflow_elasticjobs.operators.target_setup import ElasticJobsTargetSetupOperator
@@ -124,7 +136,19 @@ def _paths_dag(world: TutorialWorld) -> Any:
             logins=[{"login_conn_id": "elastic_jobs_jobuser", "databases": ["TargetDb1"]}],
             trigger_rule="all_done",
         )
-        start >> poke >> deferred >> failing_job >> run_failing >> wrong_password
+        sp_deferred = ElasticJobsExecutionSensor(
+            task_id="sensor_sp_deferred", elastic_jobs_conn_id=SP_CONN, deferrable=True, **sensing
+        )
+        sp_wrong_secret = ElasticJobsCredentialOperator(
+            task_id="credential_sp_wrong_secret",
+            elastic_jobs_conn_id=SP_WRONG_CONN,
+            credential_name="spcred",
+            credential_conn_id="elastic_jobs_jobuser",
+            trigger_rule="all_done",
+            **on_agent,
+        )
+        start >> poke >> deferred >> failing_job >> run_failing >> wrong_password >> sp_deferred
+        sp_deferred >> sp_wrong_secret
     return dag
 
 
@@ -137,6 +161,10 @@ def secrets_run(emulator: EmulatorProcess, airflow_db: Path) -> Iterator[Secrets
     secrets = {f"password of {login}": password for login, password in logins.items()}
     secrets["bearer token"] = emulator.token
     secrets["wrong password"] = json.loads(connections["AIRFLOW_CONN_SECRETS_WRONG_ADMIN"])["password"]
+    secrets["client secret"] = json.loads(connections[f"AIRFLOW_CONN_{SP_CONN.upper()}"])["password"]
+    secrets["wrong client secret"] = json.loads(connections[f"AIRFLOW_CONN_{SP_WRONG_CONN.upper()}"])[
+        "password"
+    ]
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         for name, value in connections.items():
@@ -155,10 +183,12 @@ def _variants(secret: str, logins: dict[str, str]) -> set[bytes]:
 
 
 def assert_no_secret(secrets_run: SecretsRun, where: str, blob: bytes) -> None:
-    """Fail naming the secret and the place when any canary (in any form) is in ``blob``."""
+    """Fail naming the secret and the place when any canary (in any form) or an issued access token
+    is in ``blob``."""
     for what, secret in secrets_run.secrets.items():
         for variant in _variants(secret, secrets_run.logins):
             assert variant not in blob, f"the {what} leaked into {where}"
+    assert not ISSUED_TOKEN.search(blob), f"an issued access token leaked into {where}"
 
 
 def test_the_runs_did_what_the_scan_relies_on(secrets_run: SecretsRun) -> None:
@@ -167,15 +197,30 @@ def test_the_runs_did_what_the_scan_relies_on(secrets_run: SecretsRun) -> None:
     assert tutorial.state == "success"
     states = {
         task: task_instance(paths, task).state
-        for task in ("start_deferred", "sensor_poke", "sensor_deferred", "create_failing_job")
+        for task in (
+            "start_deferred",
+            "sensor_poke",
+            "sensor_deferred",
+            "create_failing_job",
+            "sensor_sp_deferred",
+        )
     }
     assert states == dict.fromkeys(states, "success")
     assert task_instance(paths, "start_failing_job").state == "failed"
     assert task_instance(paths, "target_setup_wrong_admin_password").state == "failed"
+    assert task_instance(paths, "credential_sp_wrong_secret").state == "failed"
+    emulator = secrets_run.world.emulator
+    assert sum(p["tokens_issued"] for p in emulator.principals().values()) >= 1
+    probe_id, probe_secret = unique_name("probe"), canary("probe-secret")
+    emulator.register_principal(probe_id, probe_secret)
+    assert ISSUED_TOKEN.fullmatch(
+        emulator.issue_token(probe_id, probe_secret).encode()
+    )  # the scan sees tokens
     exceptions = _EXCEPTION_LINE.findall(secrets_run.output)
     assert any("of job 'FailJob'" in line for line in exceptions), exceptions
     assert "failing on purpose" in secrets_run.output  # the failure summary's last message
     assert any("Login failed" in line for line in exceptions), exceptions
+    assert any("Authentication failed" in line and SP_WRONG_CONN in line for line in exceptions), exceptions
     assert xcom(paths, "start_deferred")["lifecycle"] == "Succeeded"
 
 

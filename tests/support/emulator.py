@@ -203,6 +203,19 @@ class EmulatorProcess:
         }
         return self.control("PUT", f"principals/{client_id}", body)
 
+    def issue_token(self, client_id: str, secret: str, tenant: str = "emulator-tenant") -> str:
+        """An access token from the emulator's Entra ID token endpoint (client-credentials grant)."""
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+            "scope": "https://management.azure.com/.default",
+        }
+        with httpx.Client(base_url=self.url, verify=str(self.cert_path), timeout=30) as client:
+            response = client.post(f"/{tenant}/oauth2/v2.0/token", data=form)
+        response.raise_for_status()
+        return response.json()["access_token"]
+
     def principals(self) -> dict[str, dict[str, Any]]:
         """Registered principals by client id, each with ``tokens_issued`` since the emulator started."""
         return {p["client_id"]: p for p in self.control("GET", "principals")["value"]}
