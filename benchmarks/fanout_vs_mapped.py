@@ -21,7 +21,6 @@ Run: ``python -m benchmarks.fanout_vs_mapped [--smoke]``.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -57,18 +56,9 @@ def register_connections(world: Any) -> None:
     from tests.integration.executions_world import JOB_PASSWORD
     from tests.integration.provider.execution_support import connection_json
 
-    emulator = world.emulator
     os.environ[f"AIRFLOW_CONN_{ELASTIC_CONN_ID.upper()}"] = connection_json(world)
-    os.environ[f"AIRFLOW_CONN_{SQL_CONN_ID.upper()}"] = json.dumps(
-        {
-            "conn_type": "elastic_jobs_emulator_sql",
-            "host": "127.0.0.1",
-            "port": emulator.port,
-            "login": "jobuser",
-            "password": JOB_PASSWORD,
-            "schema": "master",
-            "extra": {"server_name": world.target_server, "verify": str(emulator.cert_path)},
-        }
+    os.environ[f"AIRFLOW_CONN_{SQL_CONN_ID.upper()}"] = world.emulator.sql_connection_json(
+        world.target_server, "jobuser", JOB_PASSWORD, schema="master"
     )
 
 

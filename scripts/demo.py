@@ -76,14 +76,6 @@ def connection_env(emulator: EmulatorProcess, names: DemoNames) -> dict[str, str
     admin_password = random_password()
     job_password = random_password()
     master_password = random_password()
-    target_sql = {
-        "conn_type": "elastic_jobs_emulator_sql",
-        "host": "127.0.0.1",
-        "port": emulator.port,
-        "login": ADMIN_LOGIN,
-        "password": admin_password,
-        "extra": {"server_name": names.target_server, "verify": str(emulator.cert_path)},
-    }
 
     def login(user: str, password: str) -> str:
         return json.dumps({"conn_type": "generic", "login": user, "password": password})
@@ -95,7 +87,9 @@ def connection_env(emulator: EmulatorProcess, names: DemoNames) -> dict[str, str
         "AIRFLOW_CONN_ELASTIC_JOBS_SERVER_ADMIN": login(ADMIN_LOGIN, admin_password),
         "AIRFLOW_CONN_ELASTIC_JOBS_MASTERUSER": login("masteruser", master_password),
         "AIRFLOW_CONN_ELASTIC_JOBS_JOBUSER": login("jobuser", job_password),
-        "AIRFLOW_CONN_ELASTIC_JOBS_TARGET_SQL": json.dumps(target_sql),
+        "AIRFLOW_CONN_ELASTIC_JOBS_TARGET_SQL": emulator.sql_connection_json(
+            names.target_server, ADMIN_LOGIN, admin_password
+        ),
     }
 
 

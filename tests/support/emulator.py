@@ -186,6 +186,22 @@ class EmulatorProcess:
         }
         return json.dumps({"conn_type": "azure_elastic_jobs", "extra": extra})
 
+    def sql_connection_json(self, server: str, login: str, password: str, **fields: Any) -> str:
+        """An ``elastic_jobs_emulator_sql`` Airflow connection to ``server``, as ``AIRFLOW_CONN_*`` JSON.
+
+        ``login``/``password`` are a SQL login of that server; ``fields`` add or override top-level
+        connection fields (e.g. ``schema`` for the default database).
+        """
+        connection = {
+            "conn_type": "elastic_jobs_emulator_sql",
+            "host": "127.0.0.1",
+            "port": self.port,
+            "login": login,
+            "password": password,
+            "extra": {"server_name": server, "verify": str(self.cert_path)},
+        }
+        return json.dumps({**connection, **fields})
+
     def register_principal(
         self,
         client_id: str,
