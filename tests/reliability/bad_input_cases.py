@@ -274,8 +274,8 @@ RUNTIME_CASES = [
     ),
     Case(
         "forbidden-403",
-        "an identity without permission on the agent (ARM answers 403)",
-        LOCAL,
+        "a `reader` service principal starting a job (ARM answers 403)",
+        REMOTE,
         "403",
         "Give the connection's identity a role",
         make=_on("bad_forbidden"),

@@ -19,11 +19,9 @@ import json
 import os
 import re
 import socket
-import ssl
-import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -80,55 +78,23 @@ class Outcome:
 
 
 # -- the world ------------------------------------------------------------------------------------
-class _Forbidden(BaseHTTPRequestHandler):
-    """Answers every request like ARM does for an identity without a role assignment."""
-
-    def _deny(self) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "AuthorizationFailed",
-                    "message": "The client does not have authorization to perform action "
-                    "'Microsoft.Sql/servers/jobAgents/jobs/executions/write' over scope '/subscriptions/…'.",
-                }
-            }
-        ).encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _deny
-
-    def log_message(self, *args: Any) -> None:
-        """Quiet."""
-
-
-@contextlib.contextmanager
-def forbidding_endpoint(emulator: EmulatorProcess) -> Iterator[str]:
-    """An HTTPS endpoint on 127.0.0.1 answering 403 ``AuthorizationFailed`` (ARM's RBAC denial,
-    which the emulator has no roles to produce), with the emulator's certificate."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Forbidden)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(emulator.cert_path, emulator.cert_path.parent / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def _connections(world: World, busy: World, forbidden_url: str) -> dict[str, str]:
+def _reader_connection(world: World) -> str:
+    """A connection authenticating as a ``reader`` service principal (the emulator answers 403 to its
+    writes like ARM does for an identity whose role does not allow them)."""
+    client_id, secret = unique_name("reader"), f"Reader-Secret-{uuid.uuid4().hex}"
+    world.emulator.register_principal(client_id, secret, role="reader")
+    return world.emulator.service_principal_connection_json(
+        client_id, secret, world.rg, world.agent_server, world.agent, retry_total=0
+    )
+
+
+def _connections(world: World, busy: World) -> dict[str, str]:
     """Every connection the cases use, as ``AIRFLOW_CONN_*`` variables."""
     good = json.loads(connection_json(world, retry_total=0))
     extra = good["extra"]
@@ -158,7 +124,7 @@ def _connections(world: World, busy: World, forbidden_url: str) -> dict[str, str
         "bad_unreachable": variant(endpoint=f"https://127.0.0.1:{_closed_port()}"),
         "bad_untrusted": variant(verify=None),
         "bad_token": variant(token="not-the-token"),
-        "bad_forbidden": variant(endpoint=forbidden_url),
+        "bad_forbidden": _reader_connection(world),
         "bad_busy_agent": connection_json(busy, retry_total=0),
         "bad_login_only": login("someone", None),
         "bad_jobuser": login("jobuser", JOB_PASSWORD),
@@ -279,8 +245,8 @@ def outcomes(
         world.wait("Job1", execution.name)
         ctx = Ctx("bad_inputs", world.target_server, "Job1", "Job2", execution.name, "bad_sql", "bad_jobuser")
         output = io.StringIO()
-        with forbidding_endpoint(emulator) as forbidden_url, pytest.MonkeyPatch.context() as patch:
-            for name, value in _connections(world, busy, forbidden_url).items():
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in _connections(world, busy).items():
                 patch.setenv(name, value)
             with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
                 dag_run = run_dag(_runtime_dag(ctx, world, busy))
