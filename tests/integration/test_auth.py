@@ -3,6 +3,7 @@ emulator's Entra ID token endpoint, expired tokens (401) and the reader role (40
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -238,3 +239,34 @@ def test_principal_registration_errors_name_the_field(
         response = http.put("/_emulator/principals/app-x", json=body)
     assert response.status_code == 400
     assert f"'{field}" in response.json()["error"]["message"]
+
+
+def test_principals_file_registers_and_tokens_survive_a_restart(tmp_path) -> None:
+    """``--principals-file`` registers principals at start; after kill -9 and restart the principal
+    is still there and a token issued before the crash still works until its expiry."""
+    principals_file = tmp_path / "principals.json"
+    principals_file.write_text(
+        json.dumps(
+            [{"client_id": "file-app", "secret": "File-Secret-7", "role": "reader", "lifetime_seconds": 600}]
+        )
+    )
+    with EmulatorProcess(
+        tmp_path / "state", extra_args=["--principals-file", str(principals_file)]
+    ) as emulator:
+        assert emulator.principals()["file-app"]["role"] == "reader"
+        token = emulator.issue_token("file-app", "File-Secret-7")
+        emulator.restart(kill=True)
+        with emulator.http(token=token) as http:
+            assert http.get(_servers_path(emulator), params={"api-version": API_VERSION}).status_code == 200
+        assert "File-Secret-7" not in emulator.log_text()
+
+
+def test_a_bad_principals_file_stops_the_start_with_the_field(tmp_path) -> None:
+    principals_file = tmp_path / "principals.json"
+    principals_file.write_text(json.dumps([{"client_id": "app", "secret": "File-Secret-8", "role": "owner"}]))
+    emulator = EmulatorProcess(tmp_path / "state", extra_args=["--principals-file", str(principals_file)])
+    with pytest.raises(RuntimeError, match="emulator exited with 2"):
+        emulator.start()
+    log = emulator.log_text()
+    assert "--principals-file" in log and "entry 0: 'owner' is not one of contributor, reader" in log
+    assert "File-Secret-8" not in log
