@@ -70,7 +70,7 @@ class ArmAuthMiddleware:
         self,
         app: ASGIApp,
         token: str,
-        principals: Principals | None = None,
+        principals: Principals,
         unauthenticated_prefixes: Iterable[str] = (),
         public_path: Callable[[str], bool] = lambda _path: False,
     ) -> None:
@@ -108,13 +108,8 @@ class ArmAuthMiddleware:
         if hmac.compare_digest(authorization.encode("latin-1"), self._expected):
             return None
         scheme, _, token = authorization.partition(" ")
-        issued = (
-            self._principals.verify(token)
-            if self._principals is not None
-            and scheme.lower() == "bearer"
-            and scope["path"].startswith(ARM_PREFIX)
-            else None
-        )
+        arm_bearer = scheme.lower() == "bearer" and scope["path"].startswith(ARM_PREFIX)
+        issued = self._principals.verify(token) if arm_bearer else None
         if issued is None:
             raise errors.unauthorized(
                 "The access token is invalid. Send 'Authorization: Bearer <token>' with the token "
