@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from airflow_elasticjobs.hooks.static_token import AsyncStaticTokenCredential, StaticTokenCredential
+
 if TYPE_CHECKING:
-    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
+    from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
 CONN_TYPE = "azure_elastic_jobs"
@@ -291,69 +293,6 @@ def _parse_retry(extras: dict[str, Any], fail: Any) -> RetrySettings:
         )
     except (TypeError, ValueError):
         raise fail("retry_*", "is not a number", "use an integer retry_total and numeric backoff") from None
-
-
-class StaticTokenCredential:
-    """A ``TokenCredential`` that always returns one fixed bearer token (for the emulator)."""
-
-    _LIFETIME_SECONDS = 3600
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __repr__(self) -> str:
-        return "StaticTokenCredential(token=***)"
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        """Return the token, valid for the next hour."""
-        import time
-
-        from azure.core.credentials import AccessToken
-
-        return AccessToken(self._token, int(time.time()) + self._LIFETIME_SECONDS)
-
-    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
-        """Return the token as ``AccessTokenInfo`` (the newer azure-core protocol)."""
-        from azure.core.credentials import AccessTokenInfo
-
-        token = self.get_token(*scopes)
-        return AccessTokenInfo(token.token, token.expires_on)
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-    def __enter__(self) -> StaticTokenCredential:
-        return self
-
-    def __exit__(self, *args: object) -> None:
-        self.close()
-
-
-class AsyncStaticTokenCredential:
-    """The async twin of :class:`StaticTokenCredential` (an ``AsyncTokenCredential``)."""
-
-    def __init__(self, token: str) -> None:
-        self._sync = StaticTokenCredential(token)
-
-    def __repr__(self) -> str:
-        return "AsyncStaticTokenCredential(token=***)"
-
-    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        """Return the token, valid for the next hour."""
-        return self._sync.get_token(*scopes)
-
-    async def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
-        """Return the token as ``AccessTokenInfo``."""
-        return self._sync.get_token_info(*scopes)
-
-    async def close(self) -> None:
-        """Nothing to release."""
-
-    async def __aenter__(self) -> AsyncStaticTokenCredential:
-        return self
-
-    async def __aexit__(self, *args: object) -> None:
-        await self.close()
 
 
 def build_sync_credential(settings: ElasticJobsConnectionSettings) -> TokenCredential:

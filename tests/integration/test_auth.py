@@ -11,7 +11,7 @@ import httpx
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
-from airflow_elasticjobs.hooks.connection import StaticTokenCredential
+from airflow_elasticjobs.hooks.static_token import StaticTokenCredential
 from tests.support.definitions import ADMIN_PASSWORD, create_agent_setup
 from tests.support.emulator import API_VERSION, EmulatorProcess, unique_name
 

@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 
 from airflow_elasticjobs.hooks.connection import (
-    AsyncStaticTokenCredential,
     ConnectionSettingsError,
     ElasticJobsConnectionSettings,
-    StaticTokenCredential,
     build_async_credential,
     build_sync_credential,
 )
+from airflow_elasticjobs.hooks.static_token import AsyncStaticTokenCredential, StaticTokenCredential
 
 
 class Conn:
