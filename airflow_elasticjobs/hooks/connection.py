@@ -11,14 +11,14 @@ Authentication methods, in order of precedence:
 2. login (client id) + password (client secret) + ``tenant_id``: service principal with a secret.
 3. login (client id) + ``certificate_path`` (+ optional ``certificate_password``) + ``tenant_id``:
    service principal with a certificate.
+4. Otherwise ``DefaultAzureCredential`` through the Azure provider's helpers
+   (``airflow.providers.microsoft.azure.utils``): environment, workload identity, managed identity
+   (user-assigned with ``managed_identity_client_id``), Azure CLI, …
 
 Service principals get their tokens from the cloud's Entra ID authority, or from the ``authority``
 extra (an https URL or host, e.g. the local emulator's ``https://127.0.0.1:8443``). For an authority
 that is not a known cloud's, instance discovery (a call to login.microsoftonline.com) is disabled
 and the token requests verify TLS like the ARM calls (the ``verify`` extra).
-4. Otherwise ``DefaultAzureCredential`` through the Azure provider's helpers
-   (``airflow.providers.microsoft.azure.utils``): environment, workload identity, managed identity
-   (user-assigned with ``managed_identity_client_id``), Azure CLI, …
 
 Nothing in this module imports ``azure.*`` at import time; credentials are built inside functions.
 """
@@ -132,6 +132,8 @@ class ElasticJobsConnectionSettings:
     verify: bool | str = True
     retry: RetrySettings = RetrySettings()
     authority: str = CLOUDS[DEFAULT_CLOUD].authority
+    #: Where a browser reaches the endpoint's own web pages (emulator links), when not at ``endpoint``.
+    browser_url: str | None = None
 
     @property
     def custom_authority(self) -> bool:
@@ -203,10 +205,10 @@ class ElasticJobsConnectionSettings:
             raise fail("cloud", f"unknown cloud {cloud_name!r}", f"use one of {sorted(CLOUDS)}")
         cloud = CLOUDS[cloud_name]
 
-        endpoint = str(extra("endpoint") or conn.host or cloud.endpoint).rstrip("/")
-        parsed = urlparse(endpoint)
-        if parsed.scheme not in ("https", "http") or not parsed.hostname:
-            raise fail("endpoint", f"{endpoint!r} is not a URL", "use e.g. https://management.azure.com")
+        endpoint = _parse_url("endpoint", extra("endpoint") or conn.host or cloud.endpoint, fail)
+        browser_url = extra("browser_url")
+        if browser_url is not None:
+            browser_url = _parse_url("browser_url", browser_url, fail, example="https://localhost:8443")
 
         static_token = extra("token")
         tenant_id = extra("tenant_id")
@@ -239,7 +241,17 @@ class ElasticJobsConnectionSettings:
             verify=_parse_verify(extra("verify"), fail),
             retry=_parse_retry(extras, fail),
             authority=_parse_authority(extra("authority"), cloud, fail),
+            browser_url=browser_url,
         )
+
+
+def _parse_url(name: str, value: Any, fail: Any, example: str = "https://management.azure.com") -> str:
+    """An http(s) URL without its trailing slash; the error names the field ``name``."""
+    url = str(value).rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise fail(name, f"{url!r} is not a URL", f"use e.g. {example}")
+    return url
 
 
 def _parse_authority(value: Any, cloud: AzureCloud, fail: Any) -> str:

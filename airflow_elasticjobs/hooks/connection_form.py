@@ -44,6 +44,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Overrides the cloud's endpoint, e.g. https://127.0.0.1:8443 for the local emulator.",
         "schema": {**_OPTIONAL_TEXT, "format": "url"},
     },
+    "browser_url": {
+        "label": "Browser URL of the Endpoint",
+        "description": "Emulator only: where a browser reaches it when that differs from the endpoint, "
+        "e.g. https://localhost:8443 when Airflow reaches it as https://emulator:8443 (docker compose).",
+        "schema": {**_OPTIONAL_TEXT, "format": "url"},
+    },
     "tenant_id": {
         "label": "Tenant ID",
         "description": "Entra ID tenant of the service principal (client secret or certificate).",

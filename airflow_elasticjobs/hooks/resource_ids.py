@@ -101,6 +101,12 @@ def emulator_ui_url(endpoint: str, resource_id: str) -> str:
     return f"{endpoint.rstrip('/')}{EMULATOR_UI_PREFIX}{quote(resource_id)}"
 
 
-def resource_url(endpoint: str, resource_id: str, tenant_id: str | None = None) -> str:
-    """The best human link for a resource: the Azure portal, or the emulator's view off Azure."""
-    return portal_url(endpoint, resource_id, tenant_id) or emulator_ui_url(endpoint, resource_id)
+def resource_url(
+    endpoint: str, resource_id: str, tenant_id: str | None = None, browser_url: str | None = None
+) -> str:
+    """The best human link for a resource: the Azure portal, or the emulator's view off Azure.
+
+    :param browser_url: where a browser reaches the emulator, when not at ``endpoint`` (docker compose).
+    """
+    portal = portal_url(endpoint, resource_id, tenant_id)
+    return portal or emulator_ui_url(browser_url or endpoint, resource_id)

@@ -42,7 +42,7 @@ class ElasticJobsAgentLink(_XComUrlLink):
     def persist(cls, context: Context, hook: ElasticJobsHook) -> str:
         """Push the agent URL for this task instance; returns it."""
         settings = hook.settings
-        url = resource_url(settings.endpoint, hook.agent.agent_id, settings.tenant_id)
+        url = resource_url(settings.endpoint, hook.agent.agent_id, settings.tenant_id, settings.browser_url)
         context["ti"].xcom_push(key=cls.url_key, value=url)
         return url
 
@@ -79,7 +79,7 @@ class ElasticJobsExecutionLink(_XComUrlLink):
         resource = (
             agent.job_id(job_name) if settings.is_azure else agent.execution_id(job_name, job_execution_id)
         )
-        url = resource_url(settings.endpoint, resource, settings.tenant_id)
+        url = resource_url(settings.endpoint, resource, settings.tenant_id, settings.browser_url)
         context["ti"].xcom_push(key=cls.url_key, value=url)
         return url
 

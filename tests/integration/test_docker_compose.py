@@ -99,6 +99,41 @@ def test_airflow_connection_extras_are_valid_json_for_the_provider(compose: list
     assert target["conn_type"] == "elastic_jobs_emulator_sql"
 
 
+def test_extra_links_open_the_emulator_where_the_host_browser_reaches_it(compose: list[str]) -> None:
+    """Airflow reaches the emulator as ``emulator:8443``; the links use the port published on the host."""
+    from types import SimpleNamespace
+    from urllib.parse import urlparse
+
+    from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
+    from airflow_elasticjobs.hooks.resource_ids import resource_url
+
+    model = json.loads(_config(compose).stdout)
+    default = json.loads(
+        model["services"]["airflow-scheduler"]["environment"]["AIRFLOW_CONN_AZURE_ELASTIC_JOBS_DEFAULT"]
+    )
+    settings = ElasticJobsConnectionSettings.from_connection(
+        SimpleNamespace(
+            conn_id="compose",
+            conn_type=default["conn_type"],
+            login=None,
+            password=None,
+            host=None,
+            extra_dejson=default["extra"] | {"verify": "true"},  # its CA path exists in the containers
+        )
+    )
+    link = urlparse(
+        resource_url(settings.endpoint, "/subscriptions/s/x", settings.tenant_id, settings.browser_url)
+    )
+    published = {
+        (port.get("host_ip") or "0.0.0.0", int(port["published"]))
+        for port in model["services"]["emulator"]["ports"]
+        if int(port["target"]) == urlparse(settings.endpoint).port
+    }
+    assert link.hostname in {"localhost", "127.0.0.1"} and link.scheme == "https"
+    assert any(host in {"127.0.0.1", "0.0.0.0"} and port == link.port for host, port in published), published
+    assert urlparse(settings.endpoint).hostname == "emulator"  # what the containers use
+
+
 def test_sqlserver_target_is_an_opt_in_profile(compose: list[str]) -> None:
     """The optional SQL Server container appears only with ``--profile sqlserver``."""
     assert "sqlserver" not in json.loads(_config(compose).stdout)["services"]

@@ -78,6 +78,7 @@ def test_emulator_settings(tmp_path) -> None:
         ({"authority": "https://login.microsoftonline.com/tenant"}, "'authority'", "no path"),
         ({"authority": "https://127.0.0.1:99999"}, "'authority'", "https://127.0.0.1:8443"),
         ({"authority": "https://"}, "'authority'", "login.microsoftonline.com"),
+        ({"browser_url": "localhost:8443"}, "'browser_url'", "https://localhost:8443"),
     ],
 )
 def test_invalid_connections_name_field_and_fix(kwargs: dict[str, Any], field: str, fix: str) -> None:
@@ -237,3 +238,8 @@ def test_static_token_credential_protocols() -> None:
     info = credential.get_token_info("https://management.azure.com/.default")
     assert token.token == info.token == "tok"
     assert info.expires_on > 0
+
+
+def test_browser_url_is_optional_and_normalised() -> None:
+    assert parse().browser_url is None
+    assert parse(browser_url="https://localhost:8443/").browser_url == "https://localhost:8443"

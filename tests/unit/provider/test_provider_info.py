@@ -82,6 +82,7 @@ def test_every_declared_form_field_is_read_by_the_connection_parser() -> None:
             "endpoint": "https://management.usgovcloudapi.net",
             "verify": "false",
             "certificate_path": None,
+            "browser_url": "https://browser.example:8443",
         }
 
     settings = ElasticJobsConnectionSettings.from_connection(Conn())
@@ -98,6 +99,7 @@ def test_every_declared_form_field_is_read_by_the_connection_parser() -> None:
     assert settings.certificate_password == "value-certificate_password"
     assert settings.cloud.name == "AzureUSGovernment"
     assert settings.verify is False
+    assert settings.browser_url == "https://browser.example:8443"
 
 
 def test_hook_form_methods_come_from_the_same_declaration() -> None:

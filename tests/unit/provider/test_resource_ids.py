@@ -55,3 +55,12 @@ def test_emulator_links_off_azure() -> None:
         "https://127.0.0.1:8443", execution
     )
     assert resource_url("https://management.azure.com", execution).startswith("https://portal.azure.com/")
+
+
+def test_browser_url_moves_emulator_links_but_not_portal_links() -> None:
+    execution = AGENT.execution_id("Job1", "e1")
+    assert resource_url("https://emulator:8443", execution, browser_url="https://localhost:8443") == (
+        f"https://localhost:8443/_emulator/ui{execution}"
+    )
+    portal = resource_url("https://management.azure.com", execution, browser_url="https://localhost:8443")
+    assert portal.startswith("https://portal.azure.com/")
