@@ -167,18 +167,10 @@ def test_basic_auth_is_required_and_password_never_logged(server: Server) -> Non
 
 def _emulator_sql_connection(server: Server, conn_id: str) -> None:
     """Register an ``elastic_jobs_emulator_sql`` connection for the admin in the environment."""
-    import json
     import os
 
-    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
-        {
-            "conn_type": "elastic_jobs_emulator_sql",
-            "host": "127.0.0.1",
-            "port": server.emulator.port,
-            "login": ADMIN,
-            "password": ADMIN_PASSWORD,
-            "extra": {"server_name": server.name, "verify": str(server.emulator.cert_path)},
-        }
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = server.emulator.sql_connection_json(
+        server.name, ADMIN, ADMIN_PASSWORD
     )
 
 

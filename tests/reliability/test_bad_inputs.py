@@ -106,14 +106,6 @@ def _connections(world: World, busy: World) -> dict[str, str]:
     def login(user: str, password: str | None) -> str:
         return json.dumps({"conn_type": "generic", "login": user, "password": password})
 
-    sql = {
-        "conn_type": "elastic_jobs_emulator_sql",
-        "host": "127.0.0.1",
-        "port": world.emulator.port,
-        "login": ADMIN,
-        "password": ADMIN_PASSWORD,
-        "extra": {"server_name": world.target_server, "verify": str(world.emulator.cert_path)},
-    }
     conns = {
         "bad_inputs": json.dumps(good),
         "bad_generic": login("someone", "Some-Passw0rd!"),
@@ -128,8 +120,10 @@ def _connections(world: World, busy: World) -> dict[str, str]:
         "bad_busy_agent": connection_json(busy, retry_total=0),
         "bad_login_only": login("someone", None),
         "bad_jobuser": login("jobuser", JOB_PASSWORD),
-        "bad_sql": json.dumps(sql),
-        "bad_sql_wrong_password": json.dumps({**sql, "password": "Not-The-Passw0rd!"}),
+        "bad_sql": world.emulator.sql_connection_json(world.target_server, ADMIN, ADMIN_PASSWORD),
+        "bad_sql_wrong_password": world.emulator.sql_connection_json(
+            world.target_server, ADMIN, "Not-The-Passw0rd!"
+        ),
     }
     return {f"AIRFLOW_CONN_{name.upper()}": value for name, value in conns.items()}
 

@@ -371,15 +371,9 @@ def hostile_target(
     quoted_db = "[" + HOSTILE_DATABASE.replace("]", "]]") + "]"
     for database in ("master", HOSTILE_DATABASE):
         admin_sql(emulator, setup.server, database, "CREATE TABLE [dbo].[t]([Id] [int] NOT NULL);")
-    sql_conn = {
-        "conn_type": "elastic_jobs_emulator_sql",
-        "host": "127.0.0.1",
-        "port": emulator.port,
-        "login": ADMIN_LOGIN,
-        "password": ADMIN_PASSWORD,
-        "extra": {"server_name": setup.server, "verify": str(emulator.cert_path)},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_SEC_TARGET_SQL", json.dumps(sql_conn))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SEC_TARGET_SQL", emulator.sql_connection_json(setup.server, ADMIN_LOGIN, ADMIN_PASSWORD)
+    )
     hostile_login = {"conn_type": "generic", "login": HOSTILE_LOGIN, "password": HOSTILE_PASSWORD}
     monkeypatch.setenv("AIRFLOW_CONN_SEC_HOSTILE_LOGIN", json.dumps(hostile_login))
     return {"server": setup.server, "quoted_db": quoted_db}
