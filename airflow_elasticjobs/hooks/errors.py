@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -51,8 +52,8 @@ def describe_error(err: BaseException) -> str:
     if isinstance(err, ClientAuthenticationError):
         status = err.status_code or "no token"
         return (
-            f"Authentication failed ({status}): check the connection's client id, secret and tenant "
-            "(or its token for the emulator)."
+            f"Authentication failed ({status}{_entra_code(err)}): check the connection's client id, "
+            "secret and tenant (or its token for the emulator)."
         )
     if isinstance(err, ResourceNotFoundError):
         return f"Not found: {_arm_message(err)} (check the resource group, server, agent and job names)"
@@ -71,6 +72,25 @@ def describe_error(err: BaseException) -> str:
             return f"TLS verification failed ({text}); set 'verify' to the emulator's CA bundle path."
         return f"Endpoint unreachable: {text}; check the connection's 'endpoint' and that the service runs."
     return f"{type(err).__name__}: {err}"
+
+
+#: Entra ID error codes a service principal most often meets, and what each means for the connection.
+#: Source: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+_ENTRA_CODES = {
+    "AADSTS7000215": "invalid client secret",
+    "AADSTS7000222": "client secret expired",
+    "AADSTS700016": "client id not found in the tenant",
+    "AADSTS90002": "tenant not found",
+}
+
+
+def _entra_code(err: BaseException) -> str:
+    """``", Entra ID AADSTS7000215: invalid client secret"`` when the error names an Entra code."""
+    found = re.search(r"AADSTS\d+", str(err))
+    if found is None:
+        return ""
+    meaning = _ENTRA_CODES.get(found.group())
+    return f", Entra ID {found.group()}" + (f": {meaning}" if meaning else "")
 
 
 def _arm_message(err: Any) -> str:

@@ -28,3 +28,16 @@ def test_a_certificate_failure_names_the_verify_field() -> None:
     message = describe_error(ServiceRequestError(BAD_CERT))
     assert message.startswith("TLS verification failed")
     assert "'verify'" in message
+
+
+def test_authentication_failure_names_the_entra_code_and_its_meaning():
+    from azure.core.exceptions import ClientAuthenticationError
+
+    err = ClientAuthenticationError(
+        "ClientSecretCredential.get_token failed: AADSTS7000215: Invalid client secret provided. "
+        "Ensure the secret being sent in the request is the client secret value."
+    )
+    message = describe_error(err)
+    assert "Entra ID AADSTS7000215: invalid client secret" in message
+    assert "check the connection's client id" in message
+    assert "Entra ID" not in describe_error(ClientAuthenticationError("token refused"))
