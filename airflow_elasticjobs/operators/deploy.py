@@ -63,10 +63,12 @@ class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
 
     :param job_name: the job.
     :param steps: ordered steps (``StepSpec`` or dicts).
-    :param description: job description.
+    :param description: job description. The job is reconciled to the desired state, so ``""`` (the
+        default) clears an existing description.
     :param credentials: ``CredentialSpec`` or ``{"name", "conn_id"}`` dicts (login/password from the conn).
     :param target_groups: ``{"name", "members"}`` dicts (or ``TargetGroupSpec``).
-    :param schedule: optional agent-side schedule; ``None`` leaves the job's schedule as it is.
+    :param schedule: optional agent-side schedule; ``None`` (the default) leaves the job's schedule as
+        it is.
     :param always_update_credentials: rewrite credentials on every run.
 
     XCom: ``{"id", "name", "version", "steps", "changes", "changed"}`` (changes list only writes).

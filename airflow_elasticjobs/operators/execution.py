@@ -53,10 +53,11 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
 
     :param job_name: the job to start.
     :param wait_for_completion: wait until the execution ends (default) or return once it started.
-    :param deferrable: wait in the triggerer instead of a worker slot.
-    :param poll_interval: seconds between status checks.
+    :param deferrable: wait in the triggerer instead of a worker slot (default: the
+        ``[operators] default_deferrable`` setting).
+    :param poll_interval: seconds (or ``timedelta``) between status checks (default 30).
     :param timeout: seconds (or ``timedelta``) to wait before cancelling the execution and failing;
-        ``execution_timeout`` also cancels it.
+        ``None`` (default): no limit. ``execution_timeout`` also cancels it.
     :param fail_on: terminal lifecycles that fail the task (default Failed, TimedOut, Canceled, Skipped).
     :param progress_interval: deferred mode: progress (target executions) is fetched whenever the
         execution's state changes. ``None`` (default): only then, so a deferred wait costs one list
@@ -64,9 +65,10 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         agent's shared poller also refreshes one running execution's progress per this many
         seconds (one extra ARM read per agent per interval). In a worker slot progress is read at
         every poll.
-    :param error_budget: seconds of failing polls (after the SDK's own retries) before the task fails;
-        the execution is never cancelled because of a transient error.
-    :param failure_cap: failing targets listed in the failure message (all of them are in XCom).
+    :param error_budget: seconds of failing polls (after the SDK's own retries) before the task fails
+        (default 900); the execution is never cancelled because of a transient error.
+    :param failure_cap: failing targets listed in the failure message (default 10; all of them are
+        in XCom).
 
     XCom: ``{"execution_id", "job_name", "lifecycle", "last_message", "counts", "targets"}`` (also
     pushed when the task fails); the execution id is pushed under ``execution_id`` before waiting.

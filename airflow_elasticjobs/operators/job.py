@@ -42,8 +42,10 @@ class ElasticJobsJobDefinitionOperatorBase(ElasticJobsBaseOperator):
 
     :param job_name: the job.
     :param steps: ordered list of steps (``StepSpec`` or dicts, at least one).
-    :param description: job description.
-    :param schedule: optional agent-side schedule (``ScheduleSpec`` or dict); ``None`` leaves it as is.
+    :param description: job description. The job is reconciled to the desired state, so ``""`` (the
+        default) clears an existing description.
+    :param schedule: optional agent-side schedule (``ScheduleSpec`` or dict); ``None`` (the default)
+        leaves the job's schedule as it is.
     """
 
     template_fields: Sequence[str] = (
@@ -129,8 +131,10 @@ class ElasticJobsJobOperator(ElasticJobsJobDefinitionOperatorBase):
 
     :param job_name: the job.
     :param steps: ordered list of steps (at least one).
-    :param description: job description.
-    :param schedule: optional agent-side schedule (``ScheduleSpec`` or dict); ``None`` leaves it as is.
+    :param description: job description. The job is reconciled to the desired state, so ``""`` (the
+        default) clears an existing description.
+    :param schedule: optional agent-side schedule (``ScheduleSpec`` or dict); ``None`` (the default)
+        leaves the job's schedule as it is.
 
     XCom: ``{"id", "name", "version", "steps", "changes", "changed"}``.
     """

@@ -60,8 +60,10 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
     :param resource_group_name: overrides the connection's resource group.
     :param server_name: overrides the connection's server.
     :param agent_name: overrides the connection's job agent.
-    :param deferrable: wait in the triggerer (the same trigger the start operator uses).
-    :param error_budget: deferred mode: seconds of failing polls before the task fails.
+    :param deferrable: wait in the triggerer (the same trigger the start operator uses), which polls
+        every ``poke_interval`` seconds and reads target details only when the execution's state
+        changes (default: the ``[operators] default_deferrable`` setting).
+    :param error_budget: deferred mode: seconds of failing polls before the task fails (default 900).
 
     XCom: the execution summary (``execution_id``, ``lifecycle``, ``counts``, ``targets``, …), and the
     watched execution id under ``execution_id``.
