@@ -1,5 +1,6 @@
 # Airflow 3 image with this provider installed (used by docker-compose.yml).
-ARG AIRFLOW_IMAGE=apache/airflow:3.1.3-python3.11
+# The Airflow version the test suite runs (pyproject.toml resolves apache-airflow 3.3.x).
+ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11
 FROM ${AIRFLOW_IMAGE}
 USER root
 RUN apt-get update \
@@ -9,3 +10,6 @@ USER airflow
 COPY --chown=airflow:root pyproject.toml README.md /opt/elasticjobs/
 COPY --chown=airflow:root airflow_elasticjobs /opt/elasticjobs/airflow_elasticjobs
 RUN pip install --no-cache-dir "/opt/elasticjobs"
+# SimpleAuthManager generates a random password for every user missing from this file (printed only
+# in the api-server log); seed the local demo login the README documents: admin / admin.
+RUN echo '{"admin": "admin"}' > /opt/airflow/simple_auth_manager_passwords.json

@@ -181,3 +181,21 @@ def test_compose_connections_cover_the_example_dags_and_match_the_tutorial_defau
     target_sql = json.loads(env["AIRFLOW_CONN_ELASTIC_JOBS_TARGET_SQL"])["extra"]
     assert default["server_name"] == params["agent_server_name"]
     assert target_sql["server_name"] == params["target_server_name"]
+
+
+def test_docker_image_runs_the_airflow_the_suite_tests_and_seeds_the_documented_login() -> None:
+    """The image's Airflow is the version under test; every compose user has the README's password."""
+    import re
+    from importlib.metadata import version
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    image = re.search(r"^ARG AIRFLOW_IMAGE=apache/airflow:([0-9.]+)-python3\.11$", dockerfile, re.M)
+    assert image is not None, "Dockerfile: ARG AIRFLOW_IMAGE=apache/airflow:<version>-python3.11"
+    assert image.group(1) == version("apache-airflow")
+    compose = COMPOSE_FILE.read_text()
+    users = re.search(r"SIMPLE_AUTH_MANAGER_USERS: (\S+)", compose)
+    seeded = re.search(r"echo '(\{.*\})' > /opt/airflow/simple_auth_manager_passwords\.json", dockerfile)
+    assert users is not None and seeded is not None
+    passwords = json.loads(seeded.group(1))
+    assert {entry.split(":")[0] for entry in users.group(1).split(",")} <= set(passwords)
+    assert passwords["admin"] == "admin"  # README: "open http://localhost:8080 (admin / admin)"
