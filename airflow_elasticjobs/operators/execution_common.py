@@ -20,7 +20,7 @@ def seconds(field: str, value: float | timedelta | None, *, allow_none: bool = T
     if value is None and allow_none:
         return None
     if is_templated(value):
-        return None
+        raise invalid(field, value, "this argument is not templated; give a number of seconds or a timedelta")
     number = value.total_seconds() if isinstance(value, timedelta) else value
     if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
         raise invalid(field, value, "use a positive number of seconds or a timedelta")
