@@ -49,6 +49,12 @@ def describe_error(err: BaseException) -> str:
         ServiceRequestError,
     )
 
+    if _no_identity(err):
+        return (
+            "No Azure identity found (DefaultAzureCredential): set a service principal (login, "
+            "password, tenant_id) or managed_identity_client_id on the connection, or sign in with "
+            "the Azure CLI."
+        )
     if isinstance(err, ClientAuthenticationError):
         status = err.status_code or "no token"
         return (
@@ -60,7 +66,7 @@ def describe_error(err: BaseException) -> str:
     if isinstance(err, HttpResponseError) and err.status_code == 403:
         return (
             f"ARM answered 403: {_arm_message(err)} Give the connection's identity a role that allows "
-            "this action (e.g. SQL DB Contributor) on the server."
+            "this action (e.g. SQL Server Contributor) on the server or its resource group."
         )
     if isinstance(err, HttpResponseError):
         return f"ARM answered {err.status_code}: {_arm_message(err)}"
@@ -82,6 +88,25 @@ _ENTRA_CODES = {
     "AADSTS700016": "client id not found in the tenant",
     "AADSTS90002": "tenant not found",
 }
+
+
+def is_rejected_identity(err: BaseException) -> bool:
+    """Whether authentication failed for good: no identity at all, or Entra ID refused the identity.
+
+    A wrong or expired client secret, an unknown client id or tenant does not heal by waiting, unlike an
+    expired token or an unreachable authority, so waiters fail at once instead of spending their budget.
+    """
+    if _no_identity(err):
+        return True
+    found = re.search(r"AADSTS\d+", str(err))
+    return found is not None and found.group() in _ENTRA_CODES
+
+
+def _no_identity(err: BaseException) -> bool:
+    """``DefaultAzureCredential`` (or one of its parts) found no identity to use."""
+    from azure.identity import CredentialUnavailableError
+
+    return isinstance(err, CredentialUnavailableError)
 
 
 def _entra_code(err: BaseException) -> str:

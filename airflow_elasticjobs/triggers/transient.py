@@ -8,7 +8,9 @@ report an error — and even then it never cancels the execution.
 
 Transient: HTTP 408, 429 (honouring ``Retry-After``), 5xx, dropped or refused connections, read
 timeouts, and authentication failures (an expired or not-yet-refreshed token; the credential
-fetches a new one on the next call). Everything else (400, 403, 404, …) is permanent.
+fetches a new one on the next call) except an identity Entra ID rejects or that does not exist
+(:func:`~airflow_elasticjobs.hooks.errors.is_rejected_identity`). Everything else (400, 403, 404, …)
+is permanent.
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ def is_transient(err: BaseException) -> bool:
         ServiceResponseError,
     )
 
-    if isinstance(err, ServiceRequestError | ServiceResponseError | ClientAuthenticationError):
+    from airflow_elasticjobs.hooks.errors import is_rejected_identity
+
+    if isinstance(err, ClientAuthenticationError):
+        return not is_rejected_identity(err)
+    if isinstance(err, ServiceRequestError | ServiceResponseError):
         return True
     if isinstance(err, ResourceNotFoundError):
         return False

@@ -41,3 +41,14 @@ def test_authentication_failure_names_the_entra_code_and_its_meaning():
     assert "Entra ID AADSTS7000215: invalid client secret" in message
     assert "check the connection's client id" in message
     assert "Entra ID" not in describe_error(ClientAuthenticationError("token refused"))
+
+
+def test_no_identity_and_forbidden_messages_name_the_fix():
+    from azure.core.exceptions import HttpResponseError
+    from azure.identity import CredentialUnavailableError
+
+    missing = describe_error(CredentialUnavailableError("EnvironmentCredential: not configured"))
+    assert missing.startswith("No Azure identity found") and "managed_identity_client_id" in missing
+    forbidden = HttpResponseError(message="AuthorizationFailed: no write")
+    forbidden.status_code = 403
+    assert "SQL Server Contributor" in describe_error(forbidden)

@@ -49,6 +49,22 @@ def test_transport_and_token_errors_are_transient(err):
     assert is_transient(err)
 
 
+@pytest.mark.parametrize(
+    "err",
+    [
+        ClientAuthenticationError("ClientSecretCredential: AADSTS7000215: Invalid client secret provided."),
+        ClientAuthenticationError("AADSTS700016: Application with identifier 'x' was not found."),
+        pytest.param("no identity", id="CredentialUnavailableError"),
+    ],
+)
+def test_identities_entra_rejects_or_that_do_not_exist_are_permanent(err):
+    from azure.identity import CredentialUnavailableError
+
+    if err == "no identity":
+        err = CredentialUnavailableError("DefaultAzureCredential failed to retrieve a token")
+    assert not is_transient(err)
+
+
 def test_not_found_and_bugs_are_permanent():
     assert not is_transient(ResourceNotFoundError("gone"))
     assert not is_transient(ValueError("bug"))
