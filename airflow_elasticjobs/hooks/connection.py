@@ -1,4 +1,4 @@
-"""Connection settings for ``azure_elastic_jobs`` connections, parsed once, and credential building.
+"""Connection settings for ``azure_elastic_jobs`` connections, parsed and validated once.
 
 Both the sync hook and the async hook (for triggers) use this module, so the way a connection is
 read, which authentication method it selects, and how the SDK retries transient faults are defined
@@ -20,21 +20,16 @@ extra (an https URL or host, e.g. the local emulator's ``https://127.0.0.1:8443`
 that is not a known cloud's, instance discovery (a call to login.microsoftonline.com) is disabled
 and the token requests verify TLS like the ARM calls (the ``verify`` extra).
 
-Nothing in this module imports ``azure.*`` at import time; credentials are built inside functions.
+The credentials themselves are built in :mod:`airflow_elasticjobs.hooks.credentials`. Nothing here
+imports ``azure.*``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlparse
-
-from airflow_elasticjobs.hooks.static_token import AsyncStaticTokenCredential, StaticTokenCredential
-
-if TYPE_CHECKING:
-    from azure.core.credentials import TokenCredential
-    from azure.core.credentials_async import AsyncTokenCredential
 
 CONN_TYPE = "azure_elastic_jobs"
 DEFAULT_CONN_ID = "azure_elastic_jobs_default"
@@ -215,7 +210,22 @@ class ElasticJobsConnectionSettings:
         client_id = conn.login or None
         client_secret = conn.password or None
         certificate_path = extra("certificate_path")
-        if not static_token and client_id and (client_secret or certificate_path) and not tenant_id:
+        if static_token and not (extra("endpoint") or conn.host):
+            # The docstring's promise: a static token never goes to Azure by default.
+            raise fail(
+                "token",
+                "is set but 'endpoint' is not, so the token would be sent to Azure Resource Manager",
+                "set 'endpoint' to the emulator's URL (e.g. https://127.0.0.1:8443) or remove 'token'",
+            )
+        if not static_token and client_id and not (client_secret or certificate_path):
+            raise fail(
+                "password",
+                "is missing: login (client id) is set without a client secret or certificate_path",
+                "set one of them, or clear login to use a managed identity (managed_identity_client_id)",
+            )
+        if not static_token and certificate_path and not client_id:
+            raise fail("login", "is missing", "a certificate_path needs the service principal's client id")
+        if not static_token and client_id and not tenant_id:
             raise fail(
                 "tenant_id", "is missing", "a service principal (login = client id) needs its tenant id"
             )
@@ -239,7 +249,7 @@ class ElasticJobsConnectionSettings:
             workload_identity_tenant_id=extra("workload_identity_tenant_id"),
             static_token=static_token,
             verify=_parse_verify(extra("verify"), fail),
-            retry=_parse_retry(extras, fail),
+            retry=_parse_retry(extra, fail),
             authority=_parse_authority(extra("authority"), cloud, fail),
             browser_url=browser_url,
         )
@@ -295,91 +305,26 @@ def _parse_verify(value: Any, fail: Any) -> bool | str:
     return text
 
 
-def _parse_retry(extras: dict[str, Any], fail: Any) -> RetrySettings:
+def _parse_retry(extra: Any, fail: Any) -> RetrySettings:
+    """The retry extras (each optional) over :class:`RetrySettings`' defaults; errors name the key."""
     defaults = RetrySettings()
-    try:
-        return RetrySettings(
-            total=int(extras.get("retry_total", defaults.total)),
-            backoff_factor=float(extras.get("retry_backoff_factor", defaults.backoff_factor)),
-            backoff_max=float(extras.get("retry_backoff_max", defaults.backoff_max)),
-        )
-    except (TypeError, ValueError):
-        raise fail("retry_*", "is not a number", "use an integer retry_total and numeric backoff") from None
-
-
-def build_sync_credential(settings: ElasticJobsConnectionSettings) -> TokenCredential:
-    """Build the sync credential the settings select (see the module docstring for the order)."""
-    return _build_credential(settings, aio=False)
-
-
-def build_async_credential(settings: ElasticJobsConnectionSettings) -> AsyncTokenCredential:
-    """Build the async credential the settings select; the caller closes it (``async with``)."""
-    return _build_credential(settings, aio=True)
-
-
-def _build_credential(settings: ElasticJobsConnectionSettings, *, aio: bool) -> Any:
-    """The one place the authentication method is chosen; ``aio`` picks the async flavour of each.
-
-    ``azure.identity`` and ``azure.identity.aio`` (and the Azure provider's sync/async helpers) take
-    the same arguments, so only the module differs.
-    """
-    if settings.static_token:
-        return (AsyncStaticTokenCredential if aio else StaticTokenCredential)(settings.static_token)
-    from importlib import import_module
-
-    identity = import_module("azure.identity.aio" if aio else "azure.identity")
-    authority = _authority_kwargs(settings)
-    if settings.client_id and settings.client_secret:
-        return identity.ClientSecretCredential(
-            settings.tenant_id, settings.client_id, settings.client_secret, **authority
-        )
-    if settings.client_id and settings.certificate_path:
-        return identity.CertificateCredential(
-            settings.tenant_id,
-            settings.client_id,
-            settings.certificate_path,
-            password=settings.certificate_password,
-            **authority,
-        )
-    if settings.cloud.name != DEFAULT_CLOUD or settings.custom_authority:
-        return identity.DefaultAzureCredential(authority=settings.authority, **_identity_kwargs(settings))
-    from airflow.providers.microsoft.azure import utils
-
-    default_credential = (
-        utils.get_async_default_azure_credential if aio else utils.get_sync_default_azure_credential
-    )
-    return default_credential(
-        managed_identity_client_id=settings.managed_identity_client_id,
-        workload_identity_tenant_id=settings.workload_identity_tenant_id,
-    )
-
-
-def _authority_kwargs(settings: ElasticJobsConnectionSettings) -> dict[str, Any]:
-    """``azure.identity`` arguments selecting the Entra ID authority (sync and aio take the same).
-
-    For an authority that is no known cloud's, MSAL's instance discovery (a request to
-    login.microsoftonline.com to validate the host) is disabled, and TLS verification of the token
-    requests follows the ``verify`` extra (``connection_verify`` reaches the credential's azure-core
-    transport, requests or aiohttp).
-    """
-    if not settings.custom_authority:
-        return {"authority": settings.authority}
-    return {
-        "authority": settings.authority,
-        "disable_instance_discovery": True,
-        "connection_verify": settings.verify,
-    }
-
-
-def _identity_kwargs(settings: ElasticJobsConnectionSettings) -> dict[str, Any]:
-    """``DefaultAzureCredential`` identity arguments for clouds the Azure provider helper can't target."""
-    kwargs: dict[str, Any] = {}
-    if settings.managed_identity_client_id:
-        kwargs["managed_identity_client_id"] = settings.managed_identity_client_id
-    if settings.workload_identity_tenant_id:
-        kwargs["workload_identity_tenant_id"] = settings.workload_identity_tenant_id
-        kwargs["additionally_allowed_tenants"] = [settings.workload_identity_tenant_id]
-    return kwargs
+    values: dict[str, float] = {}
+    for name, attribute, kind, noun in (
+        ("retry_total", "total", int, "whole number"),
+        ("retry_backoff_factor", "backoff_factor", float, "number of seconds"),
+        ("retry_backoff_max", "backoff_max", float, "number of seconds"),
+    ):
+        value = extra(name)
+        if value is None:
+            continue
+        try:
+            values[attribute] = kind(value)
+        except (TypeError, ValueError):
+            values[attribute] = -1
+        if values[attribute] < 0:
+            default = getattr(defaults, attribute)
+            raise fail(name, f"{value!r} is not a {noun} >= 0", f"use e.g. {default!r} (the default)")
+    return replace(defaults, **values)
 
 
 def get_connection(field: str, conn_id: str) -> Any:

@@ -13,11 +13,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_elasticjobs.hooks.base import ElasticJobsHookBase, resolve_setting
-from airflow_elasticjobs.hooks.connection import (
-    ElasticJobsConnectionSettings,
-    build_sync_credential,
-    get_connection,
-)
+from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings, get_connection
+from airflow_elasticjobs.hooks.credentials import build_sync_credential
 from airflow_elasticjobs.hooks.errors import delete_if_exists, describe_error, get_or_none
 from airflow_elasticjobs.hooks.execution_helpers import ExecutionHelpersMixin
 from airflow_elasticjobs.hooks.resource_ids import AgentRef

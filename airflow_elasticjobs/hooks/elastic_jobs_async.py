@@ -2,7 +2,7 @@
 
 Everything is awaited on the triggerer's event loop: the connection is read with
 ``BaseHook.aget_connection`` (the Airflow 3 task-SDK's async-safe path), credentials come from
-:func:`~airflow_elasticjobs.hooks.connection.build_async_credential`, and the client and credential
+:func:`~airflow_elasticjobs.hooks.credentials.build_async_credential`, and the client and credential
 are opened and closed together by ``async with``. ``azure.*`` is imported lazily.
 
 One HTTP session per open hook, with **one** SSL context: given ``connection_verify`` as a CA-bundle
@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_elasticjobs.hooks.base import ElasticJobsHookBase, resolve_setting
-from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings, build_async_credential
+from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
+from airflow_elasticjobs.hooks.credentials import build_async_credential
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
 
 if TYPE_CHECKING:

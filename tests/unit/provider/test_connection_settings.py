@@ -7,12 +7,8 @@ from typing import Any
 
 import pytest
 
-from airflow_elasticjobs.hooks.connection import (
-    ConnectionSettingsError,
-    ElasticJobsConnectionSettings,
-    build_async_credential,
-    build_sync_credential,
-)
+from airflow_elasticjobs.hooks.connection import ConnectionSettingsError, ElasticJobsConnectionSettings
+from airflow_elasticjobs.hooks.credentials import build_async_credential, build_sync_credential
 from airflow_elasticjobs.hooks.static_token import AsyncStaticTokenCredential, StaticTokenCredential
 
 
@@ -25,6 +21,9 @@ class Conn:
         self.password = password
         self.host = host
         self.extra_dejson = {"subscription_id": "sub-1", **extra}
+
+
+EMULATOR = "https://127.0.0.1:8443"
 
 
 def parse(**kwargs: Any) -> ElasticJobsConnectionSettings:
@@ -73,7 +72,11 @@ def test_emulator_settings(tmp_path) -> None:
         ({"verify": "/nowhere/ca.pem"}, "'verify'", "true, false or a PEM file path"),
         ({"login": "app", "password": "s3cret-value"}, "'tenant_id'", "needs its tenant id"),
         ({"login": "app", "tenant_id": "t", "certificate_path": "/nowhere.pem"}, "'certificate_path'", "PEM"),
-        ({"retry_total": "many"}, "'retry_*'", "integer"),
+        ({"retry_total": "many"}, "'retry_total'", "whole number"),
+        ({"retry_backoff_max": -1}, "'retry_backoff_max'", "use e.g. 60.0"),
+        ({"token": "tok"}, "'token'", "set 'endpoint' to the emulator's URL"),
+        ({"login": "app", "tenant_id": "t"}, "'password'", "clear login to use a managed identity"),
+        ({"certificate_path": __file__, "tenant_id": "t"}, "'login'", "client id"),
         ({"authority": "http://127.0.0.1:8443"}, "'authority'", "https only"),
         ({"authority": "https://login.microsoftonline.com/tenant"}, "'authority'", "no path"),
         ({"authority": "https://127.0.0.1:99999"}, "'authority'", "https://127.0.0.1:8443"),
@@ -133,6 +136,7 @@ def test_repr_hides_every_secret() -> None:
         password="client-secret-value",
         tenant_id="t",
         token="token-value",
+        endpoint="https://127.0.0.1:8443",
         certificate_password="cert-pass-value",
     )
     text = repr(settings)
@@ -145,7 +149,7 @@ def test_repr_hides_every_secret() -> None:
 def test_credential_selection() -> None:
     from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
-    assert isinstance(build_sync_credential(parse(token="t")), StaticTokenCredential)
+    assert isinstance(build_sync_credential(parse(token="t", endpoint=EMULATOR)), StaticTokenCredential)
     assert isinstance(
         build_sync_credential(parse(login="app", password="pw", tenant_id="t")), ClientSecretCredential
     )
@@ -197,7 +201,7 @@ def test_async_credential_selection() -> None:
     from azure.identity.aio import ClientSecretCredential
 
     async def check() -> None:
-        async with build_async_credential(parse(token="tok")) as credential:
+        async with build_async_credential(parse(token="tok", endpoint=EMULATOR)) as credential:
             token = await credential.get_token("scope")
             info = await credential.get_token_info("scope")
             assert token.token == info.token == "tok"
@@ -243,3 +247,9 @@ def test_static_token_credential_protocols() -> None:
 def test_browser_url_is_optional_and_normalised() -> None:
     assert parse().browser_url is None
     assert parse(browser_url="https://localhost:8443/").browser_url == "https://localhost:8443"
+
+
+def test_a_static_token_goes_to_azure_only_when_the_endpoint_is_set_explicitly() -> None:
+    explicit = parse(token="tok", endpoint="https://management.azure.com")
+    assert explicit.is_azure and explicit.auth_method == "static bearer token"
+    assert parse(token="tok", endpoint=EMULATOR).endpoint == EMULATOR
