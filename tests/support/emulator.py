@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from airflow_elasticjobs.hooks.connection import AsyncStaticTokenCredential, StaticTokenCredential
+from airflow_elasticjobs.hooks.static_token import AsyncStaticTokenCredential, StaticTokenCredential
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
