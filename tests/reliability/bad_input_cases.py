@@ -86,6 +86,14 @@ def _on(conn: str) -> Callable[[Ctx], tuple[type, dict[str, Any]]]:
 
 PARSE_CASES = [
     Case(
+        "duration-templated",
+        'a Jinja string for a duration that is not templated (`timeout="{{ params.t }}"`)',
+        PARSE,
+        "timeout='{{ params.t }}'",
+        "give a number of seconds or a timedelta",
+        code='ElasticJobsStartJobOperator(task_id="t", job_name="J", timeout="{{ params.t }}")',
+    ),
+    Case(
         "name-invalid-characters",
         "job name with a character Azure forbids (`Job:1`)",
         PARSE,
@@ -231,6 +239,14 @@ RUNTIME_CASES = [
         "'endpoint'",
         "use e.g. https://management.azure.com",
         make=_on("bad_endpoint"),
+    ),
+    Case(
+        "token-without-endpoint",
+        "emulator `token` in a connection without `endpoint` (it would go to Azure)",
+        LOCAL,
+        "'token'",
+        "set 'endpoint' to the emulator's URL",
+        make=_on("bad_token_to_azure"),
     ),
     Case(
         "ca-bundle-missing",

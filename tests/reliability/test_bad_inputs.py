@@ -111,6 +111,7 @@ def _connections(world: World, busy: World) -> dict[str, str]:
         "bad_generic": login("someone", "Some-Passw0rd!"),
         "bad_no_subscription": variant(subscription_id=None),
         "bad_endpoint": variant(endpoint="not a url"),
+        "bad_token_to_azure": variant(endpoint=None),
         "bad_ca_bundle": variant(verify="/nonexistent/emulator-ca.pem"),
         "bad_no_agent": variant(agent_name=None),
         "bad_unreachable": variant(endpoint=f"https://127.0.0.1:{_closed_port()}"),
