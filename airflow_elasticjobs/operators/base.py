@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 class ElasticJobsBaseOperator(BaseOperator):
-    """Base for every Elastic Jobs operator.
+    """Base for every Elastic Jobs ARM operator (all but the target-setup operator, which runs SQL).
 
     :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection.
     :param resource_group_name: overrides the connection's resource group.
