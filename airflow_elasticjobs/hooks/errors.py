@@ -49,11 +49,11 @@ def describe_error(err: BaseException) -> str:
         ServiceRequestError,
     )
 
-    if _no_identity(err):
+    if isinstance(err, ClientAuthenticationError) and _no_identity(err):
         return (
-            "No Azure identity found (DefaultAzureCredential): set a service principal (login, "
+            "No Azure identity gave a token (DefaultAzureCredential): set a service principal (login, "
             "password, tenant_id) or managed_identity_client_id on the connection, or sign in with "
-            "the Azure CLI."
+            "the Azure CLI (an unreachable managed-identity endpoint looks the same)."
         )
     if isinstance(err, ClientAuthenticationError):
         status = err.status_code or "no token"
@@ -91,22 +91,25 @@ _ENTRA_CODES = {
 
 
 def is_rejected_identity(err: BaseException) -> bool:
-    """Whether authentication failed for good: no identity at all, or Entra ID refused the identity.
+    """Whether Entra ID refused the identity itself, which no amount of waiting heals.
 
-    A wrong or expired client secret, an unknown client id or tenant does not heal by waiting, unlike an
-    expired token or an unreachable authority, so waiters fail at once instead of spending their budget.
+    A wrong or expired client secret, an unknown client id or tenant fails at once instead of spending
+    a waiter's error budget. ``DefaultAzureCredential`` finding no identity is *not* in this set: a
+    managed-identity endpoint that is briefly unreachable ends in the very same error.
     """
-    if _no_identity(err):
-        return True
     found = re.search(r"AADSTS\d+", str(err))
     return found is not None and found.group() in _ENTRA_CODES
 
 
-def _no_identity(err: BaseException) -> bool:
-    """``DefaultAzureCredential`` (or one of its parts) found no identity to use."""
-    from azure.identity import CredentialUnavailableError
+#: How azure-identity's ``DefaultAzureCredential`` (a ``ChainedTokenCredential``) reports that none of
+#: its sources gave a token (azure-identity ``_credentials/chained.py``).
+_CHAIN_FAILED = "failed to retrieve a token from the included credentials"
 
-    return isinstance(err, CredentialUnavailableError)
+
+def _no_identity(err: BaseException) -> bool:
+    """``DefaultAzureCredential`` got no token from any source and Entra ID named no reason."""
+    text = str(err)
+    return _CHAIN_FAILED in text and re.search(r"AADSTS\d+", text) is None
 
 
 def _entra_code(err: BaseException) -> str:

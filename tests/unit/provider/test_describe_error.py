@@ -43,12 +43,38 @@ def test_authentication_failure_names_the_entra_code_and_its_meaning():
     assert "Entra ID" not in describe_error(ClientAuthenticationError("token refused"))
 
 
-def test_no_identity_and_forbidden_messages_name_the_fix():
-    from azure.core.exceptions import HttpResponseError
-    from azure.identity import CredentialUnavailableError
+def test_no_identity_is_named_but_stays_transient(monkeypatch):
+    """A real DefaultAzureCredential with no source configured: the hint, and waits keep retrying
+    (an unreachable managed-identity endpoint ends in the same error)."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import DefaultAzureCredential
 
-    missing = describe_error(CredentialUnavailableError("EnvironmentCredential: not configured"))
-    assert missing.startswith("No Azure identity found") and "managed_identity_client_id" in missing
+    from airflow_elasticjobs.triggers.transient import is_transient
+
+    for name in ("CLIENT_ID", "TENANT_ID", "CLIENT_SECRET", "CLIENT_CERTIFICATE_PATH", "USERNAME"):
+        monkeypatch.delenv(f"AZURE_{name}", raising=False)
+    excluded = {
+        f"exclude_{source}_credential": True
+        for source in (
+            "managed_identity",
+            "workload_identity",
+            "shared_token_cache",
+            "cli",
+            "powershell",
+            "developer_cli",
+            "visual_studio_code",
+        )
+    }
+    with pytest.raises(ClientAuthenticationError) as failed:
+        DefaultAzureCredential(**excluded).get_token("https://management.azure.com/.default")
+    message = describe_error(failed.value)
+    assert message.startswith("No Azure identity gave a token") and "managed_identity_client_id" in message
+    assert is_transient(failed.value)
+
+
+def test_forbidden_names_a_role_that_can_manage_job_agents():
+    from azure.core.exceptions import HttpResponseError
+
     forbidden = HttpResponseError(message="AuthorizationFailed: no write")
     forbidden.status_code = 403
     assert "SQL Server Contributor" in describe_error(forbidden)

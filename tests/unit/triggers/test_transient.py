@@ -54,14 +54,9 @@ def test_transport_and_token_errors_are_transient(err):
     [
         ClientAuthenticationError("ClientSecretCredential: AADSTS7000215: Invalid client secret provided."),
         ClientAuthenticationError("AADSTS700016: Application with identifier 'x' was not found."),
-        pytest.param("no identity", id="CredentialUnavailableError"),
     ],
 )
-def test_identities_entra_rejects_or_that_do_not_exist_are_permanent(err):
-    from azure.identity import CredentialUnavailableError
-
-    if err == "no identity":
-        err = CredentialUnavailableError("DefaultAzureCredential failed to retrieve a token")
+def test_identities_entra_rejects_are_permanent(err):
     assert not is_transient(err)
 
 
