@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ _PRINCIPALS_META = "entra_principals"
 _SECRET_PREFIX = "entra/principals/"
 _OBJECT_ID_NAMESPACE = uuid.UUID("5d1c3a4e-8f0b-4b51-9a62-0e7c2f1d9b30")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_REGISTRATION_FIELDS = frozenset({"client_id", "secret", "role", "lifetime_seconds", "clock_skew_seconds"})
 
 
 class PrincipalError(ValueError):
@@ -63,6 +64,8 @@ class Principal:
     role: str = DEFAULT_ROLE
     lifetime_seconds: int = DEFAULT_LIFETIME_SECONDS
     clock_skew_seconds: float = 0.0
+    #: Changes when the client id is registered anew after a removal, so older tokens stay dead.
+    generation: str = field(default="", repr=False)
 
     @property
     def object_id(self) -> str:
@@ -76,7 +79,8 @@ class Principal:
 
     def describe(self) -> dict[str, Any]:
         """JSON form (no secret) with the object id."""
-        return {**asdict(self), "object_id": self.object_id}
+        fields = {k: v for k, v in asdict(self).items() if k != "generation"}
+        return {**fields, "object_id": self.object_id}
 
     @classmethod
     def parse(cls, client_id: str, body: dict[str, Any]) -> tuple[Principal, str]:
@@ -85,6 +89,11 @@ class Principal:
         :returns: the principal and its secret.
         :raises PrincipalError: naming the invalid field and the fix.
         """
+        unknown = sorted(set(body) - _REGISTRATION_FIELDS)
+        if unknown:
+            raise PrincipalError(
+                unknown[0], f"unknown field(s) {unknown}; use only {sorted(_REGISTRATION_FIELDS)}."
+            )
         if not _CLIENT_ID.match(client_id):
             raise PrincipalError(
                 "client_id", "use letters, digits, '.', '_' or '-' (a GUID in Azure), at most 128 characters."
@@ -160,10 +169,17 @@ class Principals:
         self.tokens_issued: Counter[str] = Counter()
 
     def register(self, principal: Principal, secret: str) -> None:
-        """Add or replace a principal; only the digest of ``secret`` is kept."""
+        """Add or replace a principal; only the digest of ``secret`` is kept.
+
+        Replacing keeps the principal's tokens valid (as a role change in Azure does: ARM checks the
+        role on every request); registering a client id anew after :meth:`remove` does not revive
+        the tokens issued before the removal.
+        """
         self._store.set_secret(_SECRET_PREFIX + principal.client_id, self._hasher.digest(secret))
         with self._lock:
-            self._principals[principal.client_id] = principal
+            existing = self._principals.get(principal.client_id)
+            generation = existing.generation if existing else secrets.token_hex(8)
+            self._principals[principal.client_id] = replace(principal, generation=generation)
             self._save()
 
     def remove(self, client_id: str) -> bool:
@@ -197,6 +213,7 @@ class Principals:
         now = time.time()
         payload = {
             "sub": principal.client_id,
+            "gen": principal.generation,
             "tid": tenant,
             "iat": now,
             "exp": now + principal.lifetime_seconds,
@@ -213,7 +230,8 @@ class Principals:
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != _TOKEN_PREFIX:
             return None
-        if not hmac.compare_digest(parts[2], self._sign(parts[1])):
+        # Bytes, not str: compare_digest refuses non-ASCII str (a hostile header would be a 500).
+        if not hmac.compare_digest(parts[2].encode("latin-1"), self._sign(parts[1]).encode("ascii")):
             return None
         try:
             payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
@@ -221,7 +239,9 @@ class Principals:
             expires_on = float(payload["exp"])
         except (ValueError, KeyError, TypeError):
             return None
-        return None if principal is None else VerifiedToken(principal, expires_on)
+        if principal is None or payload.get("gen", "") != principal.generation:
+            return None
+        return VerifiedToken(principal, expires_on)
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())

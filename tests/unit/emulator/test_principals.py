@@ -36,7 +36,9 @@ def registered(store: Store, **body: Any) -> tuple[Principals, Principal]:
     principals = registry(store)
     principal, secret = Principal.parse("App-1", {"secret": SECRET, **body})
     principals.register(principal, secret)
-    return principals, principal
+    stored = principals.get(principal.client_id)
+    assert stored is not None
+    return principals, stored
 
 
 def test_registration_keeps_only_a_digest_and_survives_a_restart(store: Store) -> None:
@@ -76,6 +78,7 @@ def test_clock_skew_expires_tokens_early(store: Store) -> None:
         lambda t: t.replace("ej1.", "ej2."),
         lambda t: t.split(".", 1)[1],
         lambda t: "not-a-token",
+        lambda t: t + "\xe9",  # non-ASCII, as a latin-1 header can carry
     ],
 )
 def test_forged_or_malformed_tokens_are_not_verified(store: Store, mangle: Any) -> None:
@@ -89,6 +92,11 @@ def test_tokens_of_a_removed_principal_stop_working(store: Store) -> None:
     assert principals.remove("app-1")
     assert principals.verify(token) is None
     assert not principals.remove("app-1")
+    again, _ = registered(store)  # the same client id registered anew
+    assert again.verify(token) is None
+    fresh = again.issue(again.get("app-1"), "tenant")
+    registered(store, role="reader")  # replacing (no removal) keeps issued tokens valid
+    assert registry(store).verify(fresh).principal.role == "reader"
 
 
 def test_tokens_signed_by_another_emulator_are_not_verified(store: Store, tmp_path: Path) -> None:
@@ -112,6 +120,7 @@ def test_tokens_signed_by_another_emulator_are_not_verified(store: Store, tmp_pa
         ("app", {"secret": "s", "lifetime_seconds": "60"}, "lifetime_seconds"),
         ("app", {"secret": "s", "lifetime_seconds": 10, "clock_skew_seconds": 10}, "clock_skew_seconds"),
         ("app", {"secret": "s", "clock_skew_seconds": -1}, "clock_skew_seconds"),
+        ("app", {"secret": "s", "lifetime": 60}, "lifetime"),
     ],
 )
 def test_invalid_registrations_name_the_field(client_id: str, body: dict[str, Any], field: str) -> None:
