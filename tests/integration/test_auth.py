@@ -30,11 +30,15 @@ def test_missing_token_is_401_with_arm_error(emulator: EmulatorProcess) -> None:
     assert "WWW-Authenticate" in response.headers
 
 
-@pytest.mark.parametrize("header", ["Bearer wrong-token", "Basic dXNlcjpwdw==", "integration-token"])
-def test_wrong_token_is_401(emulator: EmulatorProcess, header: str) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [b"Bearer wrong-token", b"Basic dXNlcjpwdw==", b"integration-token", b"Bearer ej1.a.\xe9"],
+    ids=["wrong", "basic", "no-scheme", "non-ascii-signature"],
+)
+def test_wrong_token_is_401(emulator: EmulatorProcess, header: bytes) -> None:
     with httpx.Client(base_url=emulator.url, verify=str(emulator.cert_path)) as http:
         response = http.get(
-            _servers_path(emulator), params={"api-version": API_VERSION}, headers={"Authorization": header}
+            _servers_path(emulator), params={"api-version": API_VERSION}, headers={b"Authorization": header}
         )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "InvalidAuthenticationToken"
@@ -134,7 +138,10 @@ def test_token_endpoint_answers_like_entra_id(emulator: EmulatorProcess) -> None
     [
         ({"client_id": "nobody", "client_secret": "x"}, 400, "unauthorized_client", 700016),
         ({"client_secret": "Wrong-Secret-1"}, 401, "invalid_client", 7000215),
-        ({"client_secret": ""}, 400, "invalid_request", 900144),
+        ({"client_secret": ""}, 401, "invalid_client", 7000218),
+        ({"client_secret": "", "client_assertion": "eyJ.x.y"}, 400, "invalid_request", 900144),
+        ({"scope": ""}, 400, "invalid_request", 900144),
+        ({"scope": "https://management.azure.com/user_impersonation"}, 400, "invalid_scope", 1002012),
         ({"grant_type": "password"}, 400, "unsupported_grant_type", 70003),
     ],
 )

@@ -32,13 +32,20 @@ FAULT_KINDS = ("429", "500", "503", "latency", "drop")
 router = APIRouter(prefix=CONTROLS_PREFIX)
 
 
+_ENTRA_PATHS = (["oauth2", "v2.0", "token"], ["v2.0", ".well-known", "openid-configuration"])
+
+
 @lru_cache(maxsize=8192)
 def path_template(path: str) -> str:
     """``/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/x`` → names as ``{}``.
 
     ARM paths alternate collection and name segments; ``providers`` is followed by a namespace.
+    The Entra ID authority's paths (``/{tenant}/oauth2/v2.0/token``, its OpenID configuration) count
+    under one key whatever the tenant, apart from every ARM path.
     """
     segments = path.strip("/").split("/")
+    if segments[0].lower() != "subscriptions" and segments[1:] in _ENTRA_PATHS:
+        return "/{tenant}/" + "/".join(segments[1:])
     out: list[str] = []
     expect_name = False
     literal_next = False

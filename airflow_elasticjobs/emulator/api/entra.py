@@ -17,11 +17,17 @@ Any tenant id is accepted (principals are not bound to a tenant). Entra's error 
 codes, from real answers quoted in public issues: wrong secret 401 ``invalid_client`` AADSTS7000215
 (Azure/sap-automation#418 quotes the whole body); unknown client AADSTS700016 (text as in
 donwa/oneindex#621 and MicrosoftDocs/azure-docs#21690; 400 ``unauthorized_client`` as the bodies quoted
-in public troubleshooting notes show); missing parameter 400 ``invalid_request`` AADSTS900144.
+in public troubleshooting notes show); no client secret 401 ``invalid_client`` AADSTS7000218
+(haystackeditor/haystack-editor#41 quotes the body, Azure-Samples/active-directory-dotnet-native-aspnetcore#22
+the 401); a scope without ``/.default`` 400 ``invalid_scope`` AADSTS1002012 (text as quoted in
+MicrosoftDocs/azure-docs#99862 and microsoftgraph/msgraph-sdk-python#181); another missing parameter
+400 ``invalid_request`` AADSTS900144. The emulator serves client secrets only: a certificate's
+``client_assertion`` gets a 400 ``invalid_request`` saying so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
@@ -65,7 +71,7 @@ async def openid_configuration(tenant: str, request: Request) -> dict[str, Any]:
         "token_endpoint": f"{base}/oauth2/v2.0/token",
         "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
         "jwks_uri": f"{_base_url(request)}/{tenant}/discovery/v2.0/keys",
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
         "grant_types_supported": ["client_credentials"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
@@ -95,7 +101,7 @@ def _entra_error(status: int, error: str, code: int, description: str) -> JSONRe
 async def token(tenant: str, request: Request) -> Response | dict[str, Any]:
     """Client-credentials grant: an access token for a registered principal, or Entra's error."""
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
-    for name in ("grant_type", "client_id", "client_secret", "scope"):
+    for name in ("grant_type", "client_id", "scope"):
         if not form.get(name):
             return _entra_error(
                 400,
@@ -111,6 +117,14 @@ async def token(tenant: str, request: Request) -> Response | dict[str, Any]:
             f"The app requested an unsupported grant type '{form['grant_type']}'. The emulator serves "
             "only client_credentials.",
         )
+    if not form["scope"].endswith("/.default"):
+        return _entra_error(
+            400,
+            "invalid_scope",
+            1002012,
+            f"The provided value for scope {form['scope']} is not valid. Client credential flows must have "
+            "a scope value with /.default suffixed to the resource identifier (application ID URI).",
+        )
     principals = _principals(request)
     principal = principals.get(form["client_id"])
     if principal is None:
@@ -123,7 +137,23 @@ async def token(tenant: str, request: Request) -> Response | dict[str, Any]:
             "or consented to by any user in the tenant. You may have sent your authentication request to "
             "the wrong tenant.",
         )
-    if not principals.secret_matches(principal, form["client_secret"]):
+    if not form.get("client_secret"):
+        if form.get("client_assertion"):
+            return _entra_error(
+                400,
+                "invalid_request",
+                900144,
+                "The emulator's authority accepts client secrets only; give the connection a client "
+                "secret instead of a certificate.",
+            )
+        return _entra_error(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
+    # PBKDF2 takes milliseconds: off the event loop, so token requests do not stall ARM requests.
+    if not await asyncio.to_thread(principals.secret_matches, principal, form["client_secret"]):
         return _entra_error(
             401,
             "invalid_client",

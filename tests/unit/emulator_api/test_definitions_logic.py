@@ -51,6 +51,12 @@ def test_place_refuses_gaps(names: list[str], name: str, step_id: int) -> None:
             "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/locations/w/jobAgentOperationResults/1",
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Sql/locations/{}/jobAgentOperationResults/{}",
         ),
+        ("/tenant-a/oauth2/v2.0/token", "/{tenant}/oauth2/v2.0/token"),
+        ("/tenant-b/oauth2/v2.0/token", "/{tenant}/oauth2/v2.0/token"),
+        (
+            "/tenant-a/v2.0/.well-known/openid-configuration",
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+        ),
     ],
 )
 def test_path_template(path: str, template: str) -> None:
