@@ -26,6 +26,7 @@ imports ``azure.*``.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -279,17 +280,21 @@ def _parse_authority(value: Any, cloud: AzureCloud, fail: Any) -> str:
         or not parsed.hostname
         or parsed.path.strip("/")
         or parsed.query
+        or parsed.username is not None
+        or parsed.password is not None
         or port == -1
     ):
+        shown = text.replace(parsed.password, "***") if parsed.password else text  # never echo a secret
         raise fail(
             "authority",
-            f"{text!r} is not an https URL or host of an Entra ID authority",
+            f"{shown!r} is not an https URL or host of an Entra ID authority",
             "use e.g. login.microsoftonline.com, or https://127.0.0.1:8443 for the local emulator "
-            "(https only, no path)",
+            "(https only, no path, no user or password)",
         )
-    if parsed.netloc in {c.authority for c in CLOUDS.values()}:
-        return parsed.netloc
-    return f"https://{parsed.netloc}"
+    netloc = parsed.netloc.lower()
+    if netloc in {c.authority for c in CLOUDS.values()}:
+        return netloc
+    return f"https://{netloc}"
 
 
 def _parse_verify(value: Any, fail: Any) -> bool | str:
@@ -318,12 +323,13 @@ def _parse_retry(extra: Any, fail: Any) -> RetrySettings:
         if value is None:
             continue
         try:
-            values[attribute] = kind(value)
+            number = float(value) if not isinstance(value, bool) else math.nan
         except (TypeError, ValueError):
-            values[attribute] = -1
-        if values[attribute] < 0:
+            number = math.nan
+        if not (math.isfinite(number) and number >= 0 and (kind is float or number.is_integer())):
             default = getattr(defaults, attribute)
             raise fail(name, f"{value!r} is not a {noun} >= 0", f"use e.g. {default!r} (the default)")
+        values[attribute] = kind(number)
     return replace(defaults, **values)
 
 

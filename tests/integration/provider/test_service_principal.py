@@ -90,6 +90,22 @@ async def test_async_hook_authenticates_as_a_service_principal(world: World, mon
     assert world.emulator.principals()[client_id]["tokens_issued"] >= 1
 
 
+async def test_a_wrong_secret_through_the_async_credential_is_not_worth_waiting_for(
+    world: World, monkeypatch
+) -> None:
+    """A deferred wait must fail at once, not after its error budget: Entra ID's answer is final."""
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from airflow_elasticjobs.triggers.transient import is_transient
+
+    _principal(world, monkeypatch, secret=_secret(), login_secret=_secret())
+    async with ElasticJobsAsyncHook(SP_CONN_ID) as hook:
+        with pytest.raises(ClientAuthenticationError) as refused:
+            await hook.get_execution("Job1", str(uuid.uuid4()))
+    assert "AADSTS7000215" in str(refused.value)
+    assert not is_transient(refused.value)
+
+
 def test_a_wrong_client_secret_fails_with_the_providers_message(world: World, monkeypatch) -> None:
     right, wrong = _secret(), _secret()
     _principal(world, monkeypatch, secret=right, login_secret=wrong)

@@ -74,6 +74,11 @@ def test_emulator_settings(tmp_path) -> None:
         ({"login": "app", "tenant_id": "t", "certificate_path": "/nowhere.pem"}, "'certificate_path'", "PEM"),
         ({"retry_total": "many"}, "'retry_total'", "whole number"),
         ({"retry_backoff_max": -1}, "'retry_backoff_max'", "use e.g. 60.0"),
+        ({"retry_backoff_max": "nan"}, "'retry_backoff_max'", "number of seconds >= 0"),
+        ({"retry_backoff_factor": "inf"}, "'retry_backoff_factor'", "number of seconds >= 0"),
+        ({"retry_total": 2.9}, "'retry_total'", "whole number"),
+        ({"retry_total": True}, "'retry_total'", "whole number"),
+        ({"authority": "https://user:s3cret-value@127.0.0.1:8443"}, "'authority'", "no user or password"),
         ({"token": "tok"}, "'token'", "set 'endpoint' to the emulator's URL"),
         ({"login": "app", "tenant_id": "t"}, "'password'", "clear login to use a managed identity"),
         ({"certificate_path": __file__, "tenant_id": "t"}, "'login'", "client id"),
@@ -100,6 +105,7 @@ def test_invalid_connections_name_field_and_fix(kwargs: dict[str, Any], field: s
         ({"authority": "login.microsoftonline.us"}, "login.microsoftonline.us", False),
         ({"authority": "https://login.microsoftonline.com/"}, "login.microsoftonline.com", False),
         ({"authority": "https://127.0.0.1:8443/"}, "https://127.0.0.1:8443", True),
+        ({"authority": "LOGIN.microsoftonline.com"}, "login.microsoftonline.com", False),
         ({"authority": "localhost:8443"}, "https://localhost:8443", True),
         ({"authority": " https://login.example.test "}, "https://login.example.test", True),
     ],
@@ -114,20 +120,16 @@ def test_authority_extra(kwargs: dict[str, Any], authority: str, custom: bool) -
     assert "s3cret-value" not in method
 
 
-@pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
-def test_custom_authority_builds_both_credential_flavours(aio: bool) -> None:
-    """The discovery/TLS keywords for a custom authority are accepted by azure.identity and .aio."""
+def test_custom_authority_turns_off_msal_instance_discovery() -> None:
+    """Else MSAL would ask login.microsoftonline.com to validate the emulator's host. (The async
+    credential, which does no instance discovery, is covered end to end by
+    tests/integration/provider/test_service_principal.py.)"""
     settings = parse(
         login="app", password="pw", tenant_id="t", authority="https://127.0.0.1:8443", verify="false"
     )
-
-    async def build() -> Any:
-        credential = build_async_credential(settings)
-        await credential.close()
-        return credential
-
-    credential = asyncio.run(build()) if aio else build_sync_credential(settings)
-    assert type(credential).__name__ == "ClientSecretCredential"
+    assert build_sync_credential(settings)._instance_discovery is False
+    cloud = parse(login="app", password="pw", tenant_id="t")
+    assert build_sync_credential(cloud)._instance_discovery is None  # azure-identity's default
 
 
 def test_repr_hides_every_secret() -> None:
