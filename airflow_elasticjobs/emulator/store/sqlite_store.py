@@ -74,6 +74,10 @@ class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # Owner-only before SQLite opens it: the file holds password digests and the token-signing key.
+        # SQLite gives its -wal and -shm files the database file's mode.
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")

@@ -177,3 +177,10 @@ AGENT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv/
 )
 def test_arm_action_names(method: str, path: str, action: str, scope: str) -> None:
     assert arm_action(method, path) == (action, scope)
+
+
+def test_the_state_database_holding_key_and_digests_is_owner_only(store: Store) -> None:
+    registered(store)
+    store._conn.execute("CREATE TABLE IF NOT EXISTS t(x)")  # make SQLite write its WAL
+    for path in (store.path, store.path.with_name(store.path.name + "-wal")):
+        assert path.stat().st_mode & 0o777 == 0o600, path
