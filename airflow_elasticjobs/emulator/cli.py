@@ -8,6 +8,7 @@ Every option also reads an environment variable ``ELASTIC_JOBS_EMULATOR_<OPTION>
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 import sys
@@ -21,6 +22,7 @@ from airflow_elasticjobs.emulator.principals import PrincipalError
 from airflow_elasticjobs.emulator.tls import ensure_certificate
 
 _ENV_PREFIX = "ELASTIC_JOBS_EMULATOR_"
+DEFAULT_TOKEN = "emulator-token"
 READY_PREFIX = "Elastic Jobs emulator ready at "
 
 
@@ -47,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="directory for the SQLite state, database files and TLS certificate",
     )
     parser.add_argument(
-        "--token", default=_env("TOKEN", "emulator-token"), help="bearer token clients must send"
+        "--token", default=_env("TOKEN", DEFAULT_TOKEN), help="bearer token clients must send"
     )
     parser.add_argument(
         "--insecure-http",
@@ -100,6 +102,15 @@ class _Server(uvicorn.Server):
             print(self.announcement, flush=True)
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the emulator until SIGINT/SIGTERM; return the exit code."""
     args = parse_args(argv)
@@ -116,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     port = sock.getsockname()[1]
+    if args.token == DEFAULT_TOKEN and not _is_loopback(args.host):
+        print(
+            f"Warning: listening on {args.host} with the default token, which anyone who can reach this "
+            "port knows; pass --token (or ELASTIC_JOBS_EMULATOR_TOKEN) with a secret of your own.",
+            file=sys.stderr,
+        )
     ssl_options: dict[str, str] = {}
     if args.insecure_http:
         scheme, certificate = "http", "none, plain HTTP"

@@ -277,3 +277,18 @@ def test_a_bad_principals_file_stops_the_start_with_the_field(tmp_path) -> None:
     log = emulator.log_text()
     assert "--principals-file" in log and "entry 0: 'owner' is not one of contributor, reader" in log
     assert "File-Secret-8" not in log
+
+
+def test_the_default_token_on_a_non_loopback_address_is_warned_about(tmp_path) -> None:
+    exposed = EmulatorProcess(tmp_path / "exposed", token="emulator-token", extra_args=["--host", "0.0.0.0"])
+    exposed.start()
+    try:
+        assert "Warning: listening on 0.0.0.0 with the default token" in exposed.log_text()
+    finally:
+        exposed.stop()
+    loopback = EmulatorProcess(tmp_path / "loopback", token="emulator-token")
+    loopback.start()
+    try:
+        assert "Warning" not in loopback.log_text()
+    finally:
+        loopback.stop()
