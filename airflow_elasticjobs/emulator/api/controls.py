@@ -25,14 +25,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from airflow_elasticjobs.emulator import errors
+from airflow_elasticjobs.emulator.api import entra
 
 CONTROLS_PREFIX = "/_emulator"
 FAULT_KINDS = ("429", "500", "503", "latency", "drop")
 
 router = APIRouter(prefix=CONTROLS_PREFIX)
-
-
-_ENTRA_PATHS = (["oauth2", "v2.0", "token"], ["v2.0", ".well-known", "openid-configuration"])
 
 
 @lru_cache(maxsize=8192)
@@ -44,7 +42,7 @@ def path_template(path: str) -> str:
     under one key whatever the tenant, apart from every ARM path.
     """
     segments = path.strip("/").split("/")
-    if segments[0].lower() != "subscriptions" and segments[1:] in _ENTRA_PATHS:
+    if entra.is_public_path(path):
         return "/{tenant}/" + "/".join(segments[1:])
     out: list[str] = []
     expect_name = False
