@@ -97,8 +97,7 @@ def is_rejected_identity(err: BaseException) -> bool:
     a waiter's error budget. ``DefaultAzureCredential`` finding no identity is *not* in this set: a
     managed-identity endpoint that is briefly unreachable ends in the very same error.
     """
-    found = re.search(r"AADSTS\d+", str(err))
-    return found is not None and found.group() in _ENTRA_CODES
+    return _aadsts_code(err) in _ENTRA_CODES
 
 
 #: How azure-identity's ``DefaultAzureCredential`` (a ``ChainedTokenCredential``) reports that none of
@@ -108,17 +107,22 @@ _CHAIN_FAILED = "failed to retrieve a token from the included credentials"
 
 def _no_identity(err: BaseException) -> bool:
     """``DefaultAzureCredential`` got no token from any source and Entra ID named no reason."""
-    text = str(err)
-    return _CHAIN_FAILED in text and re.search(r"AADSTS\d+", text) is None
+    return _CHAIN_FAILED in str(err) and _aadsts_code(err) is None
+
+
+def _aadsts_code(err: BaseException) -> str | None:
+    """The Entra ID error code the error's text names (``AADSTS7000215``), if any."""
+    found = re.search(r"AADSTS\d+", str(err))
+    return None if found is None else found.group()
 
 
 def _entra_code(err: BaseException) -> str:
     """``", Entra ID AADSTS7000215: invalid client secret"`` when the error names an Entra code."""
-    found = re.search(r"AADSTS\d+", str(err))
-    if found is None:
+    code = _aadsts_code(err)
+    if code is None:
         return ""
-    meaning = _ENTRA_CODES.get(found.group())
-    return f", Entra ID {found.group()}" + (f": {meaning}" if meaning else "")
+    meaning = _ENTRA_CODES.get(code)
+    return f", Entra ID {code}" + (f": {meaning}" if meaning else "")
 
 
 def _arm_message(err: Any) -> str:
