@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--principals-file",
         type=Path,
-        default=Path(_env("PRINCIPALS_FILE", "")) if _env("PRINCIPALS_FILE", "") else None,
+        default=_env("PRINCIPALS_FILE", "") or None,  # argparse applies type=Path to a string default
         help="JSON list of Entra ID service principals to register at start "
         '([{"client_id", "secret", "role", "lifetime_seconds"}], see docs/emulator.md)',
     )
