@@ -71,6 +71,8 @@ CLOUDS: dict[str, AzureCloud] = {
     )
 }
 DEFAULT_CLOUD = "AzurePublicCloud"
+#: Entra ID authority hosts of the known clouds (anything else is a custom authority, e.g. the emulator).
+CLOUD_AUTHORITIES = frozenset(cloud.authority for cloud in CLOUDS.values())
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class ElasticJobsConnectionSettings:
     @property
     def custom_authority(self) -> bool:
         """Whether ``authority`` is none of the known clouds' Entra ID authorities (e.g. the emulator)."""
-        return self.authority not in {cloud.authority for cloud in CLOUDS.values()}
+        return self.authority not in CLOUD_AUTHORITIES
 
     @property
     def credential_scopes(self) -> list[str]:
@@ -218,18 +220,8 @@ class ElasticJobsConnectionSettings:
                 "is set but 'endpoint' is not, so the token would be sent to Azure Resource Manager",
                 "set 'endpoint' to the emulator's URL (e.g. https://127.0.0.1:8443) or remove 'token'",
             )
-        if not static_token and client_id and not (client_secret or certificate_path):
-            raise fail(
-                "password",
-                "is missing: login (client id) is set without a client secret or certificate_path",
-                "set one of them, or clear login to use a managed identity (managed_identity_client_id)",
-            )
-        if not static_token and certificate_path and not client_id:
-            raise fail("login", "is missing", "a certificate_path needs the service principal's client id")
-        if not static_token and client_id and not tenant_id:
-            raise fail(
-                "tenant_id", "is missing", "a service principal (login = client id) needs its tenant id"
-            )
+        if not static_token:
+            _check_service_principal(client_id, client_secret, certificate_path, tenant_id, fail)
         if certificate_path and not os.path.isfile(certificate_path):
             raise fail("certificate_path", "file does not exist", "give the path of a PEM or PKCS12 file")
 
@@ -254,6 +246,26 @@ class ElasticJobsConnectionSettings:
             authority=_parse_authority(extra("authority"), cloud, fail),
             browser_url=browser_url,
         )
+
+
+def _check_service_principal(
+    client_id: str | None,
+    client_secret: str | None,
+    certificate_path: str | None,
+    tenant_id: str | None,
+    fail: Any,
+) -> None:
+    """A service principal is all there (client id, a secret or certificate, tenant) or not at all."""
+    if client_id and not (client_secret or certificate_path):
+        raise fail(
+            "password",
+            "is missing: login (client id) is set without a client secret or certificate_path",
+            "set one of them, or clear login to use a managed identity (managed_identity_client_id)",
+        )
+    if certificate_path and not client_id:
+        raise fail("login", "is missing", "a certificate_path needs the service principal's client id")
+    if client_id and not tenant_id:
+        raise fail("tenant_id", "is missing", "a service principal (login = client id) needs its tenant id")
 
 
 def _parse_url(name: str, value: Any, fail: Any, example: str = "https://management.azure.com") -> str:
@@ -292,7 +304,7 @@ def _parse_authority(value: Any, cloud: AzureCloud, fail: Any) -> str:
             "(https only, no path, no user or password)",
         )
     netloc = parsed.netloc.lower()
-    if netloc in {c.authority for c in CLOUDS.values()}:
+    if netloc in CLOUD_AUTHORITIES:
         return netloc
     return f"https://{netloc}"
 
