@@ -5,13 +5,14 @@ fail a task, how to summarise target executions for XCom, how to word the failur
 which progress lines to log. Nothing here talks to Azure: it works on plain data (SDK models are
 converted once, by :meth:`TargetResult.from_model`).
 
-Lifecycle sets follow DESIGN.md §4 and the 2025-01-01 ``JobExecutionLifecycle`` enum of
+Lifecycle sets follow docs/execution-semantics.md §3 and the 2025-01-01 ``JobExecutionLifecycle`` enum of
 ``azure-mgmt-sql`` (Created, InProgress, WaitingForChildJobExecutions and WaitingForRetry are the
 active ones; ``isActive=true`` on the list APIs selects exactly those).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -48,6 +49,28 @@ class Lifecycle(StrEnum):
         raise ValueError(f"Unknown execution lifecycle {value!r}; use one of {[m.value for m in cls]}.")
 
     @classmethod
+    def observed(cls, value: str | Lifecycle | None) -> Lifecycle:
+        """Return the lifecycle Azure reported; a name this version does not know counts as still active.
+
+        For values read from ARM (never for user arguments, which :meth:`parse` validates): a
+        lifecycle added to the API after this provider was released must neither end a wait nor
+        crash it, so it is treated as ``InProgress``.
+        """
+        try:
+            return cls.parse(value)
+        except ValueError:
+            return cls.IN_PROGRESS
+
+    @classmethod
+    def is_known(cls, value: str | Lifecycle | None) -> bool:
+        """Whether ``value`` names a lifecycle of this version (case-insensitive)."""
+        try:
+            cls.parse(value)
+        except ValueError:
+            return False
+        return True
+
+    @classmethod
     def parse_many(cls, field: str, values: Iterable[str | Lifecycle]) -> frozenset[Lifecycle]:
         """Parse a user-given collection of lifecycle names for the argument ``field``.
 
@@ -81,8 +104,8 @@ DEFAULT_FAIL_ON: frozenset[Lifecycle] = TERMINAL - SUCCESSFUL
 
 
 def is_terminal(value: str | Lifecycle | None) -> bool:
-    """Whether ``value`` names a terminal lifecycle."""
-    return Lifecycle.parse(value).is_terminal
+    """Whether ``value`` (as reported by Azure) names a terminal lifecycle; unknown names are active."""
+    return Lifecycle.observed(value).is_terminal
 
 
 # Words used in progress lines, in the order they are printed; lifecycles not listed are "in progress".
@@ -189,27 +212,76 @@ class ExecutionSummary:
         lines = [f"{head}. Failing targets ({len(failing)}):"]
         lines += [f"  - {t.describe()}" for t in failing[:cap]]
         if len(failing) > cap:
-            lines.append(f"  … and {len(failing) - cap} more (full list in the task's XCom 'targets').")
+            lines.append(
+                f"  … and {len(failing) - cap} more (failing targets come first in the task's XCom "
+                "'targets'; the Elastic Jobs tab lists every target)."
+            )
         return "\n".join(lines)
 
-    def to_xcom(self) -> dict[str, Any]:
-        """The task's XCom return value: id, job, lifecycle, counts per lifecycle and every target."""
-        return {
+    def step_counts(self) -> list[dict[str, Any]]:
+        """Per step (ordered by step id): ``{"step_id", "step_name", "counts": {lifecycle: n}}``."""
+        by_step: dict[tuple[int, str], Counter[str]] = {}
+        for t in self.database_targets:
+            by_step.setdefault((t.step_id or 0, t.step_name or ""), Counter())[t.lifecycle] += 1
+        return [
+            {"step_id": step_id, "step_name": step_name or None, "counts": dict(counts)}
+            for (step_id, step_name), counts in sorted(by_step.items())
+        ]
+
+    def to_xcom(self, fail_on: Iterable[Lifecycle] = DEFAULT_FAIL_ON) -> dict[str, Any]:
+        """The task's XCom return value, at most :data:`XCOM_MAX_BYTES` of JSON however many targets.
+
+        Exact counts (per lifecycle and per step), then target rows: the failing ones (lifecycle in
+        ``fail_on``) first, then the others, at most :data:`XCOM_MAX_TARGETS` rows and as many as fit
+        the byte cap, each message clipped to :data:`XCOM_MAX_MESSAGE` characters.
+        ``targets_total`` and ``targets_truncated`` tell whether rows were left out (every target is
+        listed in the task's Elastic Jobs tab).
+        """
+        failing = self.failing_targets(fail_on)
+        listed_first = {id(t) for t in failing}
+        ordered = failing + [t for t in self.targets if id(t) not in listed_first]
+        result: dict[str, Any] = {
             "execution_id": self.execution_id,
             "job_name": self.job_name,
             "lifecycle": self.lifecycle.value,
-            "last_message": self.last_message,
+            "last_message": _clip(self.last_message),
             "counts": self.counts(),
-            "targets": [t.to_dict() for t in self.targets],
+            "step_counts": self.step_counts(),
+            "failing_total": len(failing),
+            "targets_total": len(self.targets),
+            "targets_truncated": False,
+            "targets": [],
         }
+        room = XCOM_MAX_BYTES - _json_size(result)
+        rows = []
+        for target in ordered[:XCOM_MAX_TARGETS]:
+            row = target.to_dict() | {"last_message": _clip(target.last_message)}
+            size = _json_size(row) + 2  # the ", " separating it from the previous row
+            if size > room:
+                break
+            room -= size
+            rows.append(row)
+        result["targets"] = rows
+        result["targets_truncated"] = len(rows) < len(self.targets)
+        return result
 
 
-def _lifecycle_or_active(value: str) -> Lifecycle:
-    """Parse a target's lifecycle; a name this version does not know counts as still in progress."""
-    try:
-        return Lifecycle.parse(value)
-    except ValueError:
-        return Lifecycle.IN_PROGRESS
+#: Most target rows the XCom summary lists (failing ones first).
+XCOM_MAX_TARGETS = 200
+#: Size cap of the XCom summary, in bytes of JSON (ASCII-escaped, as Airflow serialises XComs).
+XCOM_MAX_BYTES = 64 * 1024
+#: Longest message (characters) kept in the XCom summary; longer ones are clipped and end with "…".
+XCOM_MAX_MESSAGE = 1000
+
+
+def _clip(message: str | None) -> str | None:
+    if message is None or len(message) <= XCOM_MAX_MESSAGE:
+        return message
+    return message[: XCOM_MAX_MESSAGE - 1] + "…"
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value))
 
 
 def _progress_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], str]:
@@ -217,7 +289,7 @@ def _progress_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], 
     for target in targets:
         if target.is_database:
             key = (target.step_id or 0, target.step_name or "")
-            by_step.setdefault(key, Counter())[_lifecycle_or_active(target.lifecycle)] += 1
+            by_step.setdefault(key, Counter())[Lifecycle.observed(target.lifecycle)] += 1
     lines = {}
     for (step_id, step_name), counts in sorted(by_step.items()):
         total = sum(counts.values())

@@ -143,6 +143,61 @@ def test_to_xcom_is_plain_json():
     assert xcom["targets"][0]["database_name"] == "a"
 
 
+def test_to_xcom_is_capped_whatever_the_number_of_targets_with_failures_first():
+    """1,000 targets x 3 steps with long error messages: exact counts, failing rows first, <= 64 KB."""
+    import json
+
+    long_error = "Msg 50000, Level 16: " + "the job step failed on this database; " * 200
+    targets = tuple(
+        target(
+            f"db{i:04d}",
+            "Failed" if i % 10 == 3 else "Succeeded",
+            step=step,
+            message=long_error if i % 10 == 3 else "Step succeeded. " * 50,
+        )
+        for step in (1, 2, 3)
+        for i in range(1000)
+    )
+    summary = ExecutionSummary("e", "J", Lifecycle.FAILED, targets, last_message=long_error)
+
+    xcom = summary.to_xcom()
+
+    assert len(json.dumps(xcom)) <= 64 * 1024
+    assert xcom["counts"] == {"Failed": 300, "Succeeded": 2700}
+    assert xcom["step_counts"] == [
+        {"step_id": s, "step_name": f"Step{s}", "counts": {"Succeeded": 900, "Failed": 100}} for s in (1, 2, 3)
+    ]
+    assert (xcom["targets_total"], xcom["failing_total"], xcom["targets_truncated"]) == (3000, 300, True)
+    rows = xcom["targets"]
+    assert 10 <= len(rows) <= 200
+    assert {r["lifecycle"] for r in rows} == {"Failed"}  # failing targets come first
+    assert [r["database_name"] for r in rows[:2]] == ["db0003", "db0013"]  # sorted by step, server, db
+    assert all(len(r["last_message"]) <= 1000 for r in rows) and rows[0]["last_message"].endswith("…")
+
+
+def test_to_xcom_lists_failing_targets_of_fail_on_first_then_the_rest():
+    targets = (target("a", "Succeeded"), target("b", "Skipped"), target("c", "Failed"))
+    summary = ExecutionSummary("e", "J", Lifecycle.SUCCEEDED_WITH_SKIPPED, targets)
+    xcom = summary.to_xcom(fail_on={Lifecycle.SKIPPED})
+    assert [r["database_name"] for r in xcom["targets"]] == ["b", "a", "c"]
+    assert (xcom["targets_total"], xcom["failing_total"], xcom["targets_truncated"]) == (3, 1, False)
+
+
+def test_to_xcom_caps_rows_at_200_even_when_they_are_small():
+    targets = tuple(target(f"d{i}", "Succeeded") for i in range(250))
+    xcom = ExecutionSummary("e", "J", Lifecycle.SUCCEEDED, targets).to_xcom()
+    assert len(xcom["targets"]) == 200 and xcom["targets_truncated"] and xcom["counts"] == {"Succeeded": 250}
+
+
+def test_unknown_lifecycle_reported_by_azure_counts_as_active():
+    assert Lifecycle.observed("SomethingNew") is Lifecycle.IN_PROGRESS
+    assert Lifecycle.observed("failed") is Lifecycle.FAILED
+    assert not is_terminal("SomethingNew")
+    assert not Lifecycle.is_known("SomethingNew") and Lifecycle.is_known("canceled")
+    with pytest.raises(ValueError, match="SomethingNew"):
+        Lifecycle.parse("SomethingNew")  # user arguments are still validated
+
+
 def test_progress_lines_per_step():
     targets = [target(f"s{i}", "Succeeded") for i in range(37)]
     targets += [target("f1", "Failed"), target("f2", "Failed")]
