@@ -17,9 +17,21 @@ interval and for all of them together (all on one open client, so one connection
    beyond the budget is reported at once without targets; its targets follow in a later round.
 
 So the cost per interval is O(agents), not O(waiting tasks), however many executions change at
-once; a transient fault (429, 5xx, dropped connection) backs off once for every waiter of the
-agent, honouring ``Retry-After``. Rounds start at a fixed rate (every poll interval, not an
-interval after the previous round ended), so an execution's end is seen within about one interval.
+once; a transient fault (429, 5xx, dropped connection) of the agent-wide list backs off once for
+every waiter of the agent, honouring ``Retry-After``. Rounds start at a fixed rate (every poll
+interval, not an interval after the previous round ended), so an execution's end is seen within
+about one interval.
+
+Errors are kept to the watch they concern: a failed ``GET`` or target list of one execution (a
+404 because its job was deleted, a 403, a 5xx after the SDK's retries) ends or delays only that
+execution's watch, while a failure of the agent-wide lists (and any authentication failure) applies
+to every watch. A lifecycle this provider version does not know is logged once per watch and
+treated as still active (:meth:`~airflow_elasticjobs.execution_state.Lifecycle.observed`).
+
+An identity Entra ID rejects (a rotated and revoked client secret: AADSTS7000215) on a hook that
+was already open does not end any watch: the poller opens a new hook at once, which reads the
+connection again and builds a new credential; only a rejection with that freshly read connection is
+reported as an error.
 
 Pollers live in a registry per event loop (the triggerer runs one loop; ``dag.test()`` runs each
 trigger in a fresh one) keyed by :class:`AgentKey`, and stop and unregister themselves when the last
@@ -30,18 +42,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from airflow_elasticjobs.execution_state import TargetResult, is_terminal
-from airflow_elasticjobs.hooks.errors import describe_error
+from airflow_elasticjobs.execution_state import Lifecycle, TargetResult, is_terminal
+from airflow_elasticjobs.hooks.errors import describe_error, is_rejected_identity
 from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
+
+log = logging.getLogger(__name__)
 
 
 class AgentKey(NamedTuple):
@@ -109,6 +124,10 @@ class Watch:
     #: Whether the current state was delivered (possibly without targets, when over budget).
     announced: bool = False
     details_at: float = -math.inf
+    #: Set once an error observation ended the watch; later rounds skip it.
+    ended: bool = False
+    #: Whether an unknown lifecycle of this execution was logged already (once per watch).
+    warned_unknown: bool = False
 
     def deliver(self, observation: Observation) -> None:
         """Queue an observation for the waiter."""
@@ -141,19 +160,35 @@ ENDED_LOOKBACK = timedelta(minutes=2)
 _T = TypeVar("_T")
 
 
-async def _bounded_gather(calls: Iterable[Callable[[], Awaitable[_T]]], limit: int) -> list[_T]:
-    """Await every call, at most ``limit`` at a time; raise the first failure after all finished."""
+async def _per_watch(
+    watches: list[Watch], call: Callable[[Watch], Awaitable[_T]], limit: int
+) -> tuple[dict[Watch, _T], dict[Watch, Exception]]:
+    """``call`` for every watch, at most ``limit`` at a time: results and failures, by watch.
+
+    A failure that concerns the whole agent rather than this execution (authentication: the
+    credential is shared) is raised after all calls finished, like a failure of the agent list.
+    """
     semaphore = asyncio.Semaphore(limit)
 
-    async def one(call: Callable[[], Awaitable[_T]]) -> _T:
+    async def one(watch: Watch) -> _T:
         async with semaphore:
-            return await call()
+            return await call(watch)
 
-    results = await asyncio.gather(*(one(c) for c in calls), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results  # type: ignore[return-value]
+    from azure.core.exceptions import ClientAuthenticationError
+
+    outcomes = await asyncio.gather(*(one(w) for w in watches), return_exceptions=True)
+    results: dict[Watch, _T] = {}
+    failures: dict[Watch, Exception] = {}
+    for watch, outcome in zip(watches, outcomes, strict=True):
+        if isinstance(outcome, ClientAuthenticationError) or (
+            isinstance(outcome, BaseException) and not isinstance(outcome, Exception)
+        ):
+            raise outcome
+        if isinstance(outcome, Exception):
+            failures[watch] = outcome
+        else:
+            results[watch] = outcome
+    return results, failures
 
 
 class AgentPoller:
@@ -228,29 +263,45 @@ class AgentPoller:
         return len(self._watches)
 
     async def poll_once(self, source: ExecutionSource) -> None:
-        """One polling round for every watch: the active list, then only what changed, within budget."""
+        """One polling round for every watch: the active list, then only what changed, within budget.
+
+        A failure of the agent-wide lists is raised (it concerns every watch); a failure of one
+        execution's own requests is delivered to that watch alone.
+        """
         self.polls += 1
         began = self._wall_clock()
-        watches = list(self._watches)
+        watches = [w for w in self._watches if not w.ended]
         seen = {(e.name or "").lower(): e async for e in source.list_executions(is_active=True)}
         missing = [w for w in watches if w.execution_id.lower() not in seen]
-        seen |= await self._find_ended(source, missing)
+        ended, failed = await self._find_ended(source, missing)
+        seen |= ended
         for watch in watches:
             execution = seen.get(watch.execution_id.lower())
+            if watch in failed:
+                continue
             if execution is None:
-                watch.deliver(
-                    Observation(
-                        error=f"Execution {watch.execution_id} of job {watch.job_name!r} does not exist on "
-                        f"agent {self.key.agent_name!r}; check job_name and execution_id."
-                    )
+                self._end(
+                    watch,
+                    f"Execution {watch.execution_id} of job {watch.job_name!r} does not exist on "
+                    f"agent {self.key.agent_name!r}; check job_name and execution_id.",
                 )
             else:
                 self._note(watch, execution)
-        await self._fetch_details(source, [w for w in watches if w.signature is not None])
+        failed |= await self._fetch_details(source, [w for w in watches if w.signature is not None])
+        for watch in watches:
+            if watch in failed:
+                self._fail(watch, failed[watch], f"Polling execution {watch.execution_id} failed: ")
+            else:
+                watch.budget.record_success()
         self._last_success = began
 
-    async def _find_ended(self, source: ExecutionSource, missing: list[Watch]) -> dict[str, Any]:
-        """Executions of ``missing`` watches: one list of recently ended ones, a GET for the rest."""
+    async def _find_ended(
+        self, source: ExecutionSource, missing: list[Watch]
+    ) -> tuple[dict[str, Any], dict[Watch, Exception]]:
+        """Executions of ``missing`` watches: one list of recently ended ones, a GET for the rest.
+
+        Returns the executions found by lower-case id, and the watches whose own GET failed.
+        """
         found: dict[str, Any] = {}
         if any(w.signature is not None for w in missing) and self._last_success is not None:
             wanted = {w.execution_id.lower() for w in missing}
@@ -260,11 +311,11 @@ class AgentPoller:
                 if name in wanted:
                     found[name] = execution
         rest = [w for w in missing if w.execution_id.lower() not in found]
-        fetched = await _bounded_gather(
-            (lambda w=w: source.get_execution(w.job_name, w.execution_id) for w in rest), CONCURRENT_REQUESTS
+        fetched, failed = await _per_watch(
+            rest, lambda w: source.get_execution(w.job_name, w.execution_id), CONCURRENT_REQUESTS
         )
-        found |= {w.execution_id.lower(): e for w, e in zip(rest, fetched, strict=True) if e is not None}
-        return found
+        found |= {w.execution_id.lower(): e for w, e in fetched.items() if e is not None}
+        return found, failed
 
     def _note(self, watch: Watch, execution: Any) -> None:
         """Record what was seen; a terminal state is delivered at once, a running one wants targets."""
@@ -273,14 +324,27 @@ class AgentPoller:
             return
         watch.signature = signature
         watch.announced = False
+        if not watch.warned_unknown and not Lifecycle.is_known(signature[0]):
+            watch.warned_unknown = True
+            log.warning(
+                "Execution %s of job %r reports lifecycle %r, which this provider version does not "
+                "know; treating it as still active (InProgress).",
+                watch.execution_id,
+                watch.job_name,
+                signature[0],
+            )
         if is_terminal(signature[0]):
             watch.details_wanted_since = None
             self._announce(watch)
         elif watch.details_wanted_since is None:
             watch.details_wanted_since = self._clock()
 
-    async def _fetch_details(self, source: ExecutionSource, watches: list[Watch]) -> None:
-        """Target lists for changed executions (oldest change first) and one due refresh, within budget."""
+    async def _fetch_details(self, source: ExecutionSource, watches: list[Watch]) -> dict[Watch, Exception]:
+        """Target lists for changed executions (oldest change first) and one due refresh, within budget.
+
+        Returns the watches whose target list failed; their state is announced without targets and
+        their targets are asked for again next round.
+        """
         now = self._clock()
         running = [w for w in watches if not is_terminal(w.signature[0])]
         changed = sorted(
@@ -294,63 +358,77 @@ class AgentPoller:
                 stalest = min(due, key=lambda w: w.details_at)
                 chosen.append(stalest)
                 self._next_refresh_at = now + min(w.progress_interval for w in refreshing)
-        found = await _bounded_gather(
-            (lambda w=w: source.list_target_executions(w.job_name, w.execution_id) for w in chosen),
-            CONCURRENT_REQUESTS,
+        found, failed = await _per_watch(
+            chosen, lambda w: source.list_target_executions(w.job_name, w.execution_id), CONCURRENT_REQUESTS
         )
-        for watch, targets in zip(chosen, found, strict=True):
+        for watch, targets in found.items():
             watch.details_wanted_since, watch.details_at = None, now
             watch.announced = False
             self._announce(watch, tuple(TargetResult.from_model(t) for t in targets))
-        for watch in changed[len(chosen) :]:
+        for watch in [*changed[len(chosen) :], *failed]:
             if not watch.announced:
                 self._announce(watch)
+        return failed
 
     @staticmethod
     def _announce(watch: Watch, targets: tuple[TargetResult, ...] | None = None) -> None:
         assert watch.signature is not None
-        lifecycle, last_message = watch.signature[0], watch.signature[1]
+        lifecycle, last_message = Lifecycle.observed(watch.signature[0]).value, watch.signature[1]
         watch.deliver(Observation(lifecycle=lifecycle, last_message=last_message, targets=targets))
         watch.announced = True
 
     async def _run(self) -> None:
         try:
             while self._watches:
+                fresh = True  # no round succeeded yet on this hook: its connection was just read
                 try:
                     async with self._open_hook() as source:
                         while self._watches:
                             round_ends = self._clock() + min(w.poll_interval for w in self._watches)
                             await self.poll_once(source)
+                            fresh = False
                             self._backoff.reset()
-                            for watch in self._watches:
-                                watch.budget.record_success()
                             await asyncio.sleep(max(0.0, round_ends - self._clock()))
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:
-                    self._report(err)
+                    if is_rejected_identity(err) and not fresh:
+                        # E.g. a client secret rotated and the old one revoked: read the connection
+                        # again and build a new credential before calling the rejection permanent.
+                        log.warning(
+                            "Entra ID rejected the identity of connection %r (%s); reading the "
+                            "connection again.",
+                            self.key.conn_id,
+                            describe_error(err),
+                        )
+                        continue
+                    for watch in [w for w in self._watches if not w.ended]:
+                        self._fail(watch, err)
                     await asyncio.sleep(self._backoff.next_delay(err))
         finally:
             self._on_idle()
 
-    def _report(self, err: Exception) -> None:
-        description = describe_error(err)
-        transient = is_transient(err)
-        for watch in list(self._watches):
-            if not transient:
-                watch.deliver(Observation(error=description))
-                continue
-            watch.budget.record_failure()
-            if watch.budget.exhausted():
-                watch.deliver(
-                    Observation(
-                        error=f"No successful poll of agent {self.key.agent_name!r} for "
-                        f"{watch.budget.failing_for():.0f} s (budget {watch.budget.seconds:.0f} s); "
-                        f"last error: {description}"
-                    )
-                )
-            else:
-                watch.deliver(Observation(transient=description))
+    def _fail(self, watch: Watch, err: Exception, context: str = "") -> None:
+        """A poll failed for ``watch``: transient until its budget is spent, else the watch ends."""
+        description = context + describe_error(err)
+        if not is_transient(err):
+            self._end(watch, description)
+            return
+        watch.budget.record_failure()
+        if watch.budget.exhausted():
+            self._end(
+                watch,
+                f"No successful poll of agent {self.key.agent_name!r} for "
+                f"{watch.budget.failing_for():.0f} s (budget {watch.budget.seconds:.0f} s); "
+                f"last error: {description}",
+            )
+        else:
+            watch.deliver(Observation(transient=description))
+
+    @staticmethod
+    def _end(watch: Watch, error: str) -> None:
+        watch.deliver(Observation(error=error))
+        watch.ended = True
 
 
 _REGISTRY: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[AgentKey, AgentPoller]] = (

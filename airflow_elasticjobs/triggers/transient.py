@@ -10,7 +10,9 @@ Transient: HTTP 408, 429 (honouring ``Retry-After``), 5xx, dropped or refused co
 timeouts, and authentication failures (an expired or not-yet-refreshed token; the credential
 fetches a new one on the next call) except an identity Entra ID rejects or that does not exist
 (:func:`~airflow_elasticjobs.hooks.errors.is_rejected_identity`). Everything else (400, 403, 404, …)
-is permanent.
+is permanent. A rejected identity is final only once it is rejected with a freshly read connection:
+the agent poller (:mod:`airflow_elasticjobs.triggers.poller`) reopens its hook (connection read
+again, new credential) when a hook it kept open is rejected, e.g. after a client secret rotation.
 """
 
 from __future__ import annotations

@@ -164,8 +164,9 @@ def test_to_xcom_is_capped_whatever_the_number_of_targets_with_failures_first():
 
     assert len(json.dumps(xcom)) <= 64 * 1024
     assert xcom["counts"] == {"Failed": 300, "Succeeded": 2700}
+    per_step = {"Succeeded": 900, "Failed": 100}
     assert xcom["step_counts"] == [
-        {"step_id": s, "step_name": f"Step{s}", "counts": {"Succeeded": 900, "Failed": 100}} for s in (1, 2, 3)
+        {"step_id": s, "step_name": f"Step{s}", "counts": per_step} for s in (1, 2, 3)
     ]
     assert (xcom["targets_total"], xcom["failing_total"], xcom["targets_truncated"]) == (3000, 300, True)
     rows = xcom["targets"]

@@ -38,13 +38,15 @@ def target(db: str, lifecycle: str) -> SimpleNamespace:
 
 
 class FakeSource:
-    """Executions by id; counts every call; can be told to fail the next calls."""
+    """Executions by id; counts every call; can be told to fail the next calls (``failures``) or every
+    request about one execution (``broken``: its GET and its target list)."""
 
     def __init__(self) -> None:
         self.executions: dict[str, SimpleNamespace] = {}
         self.targets: dict[str, list[SimpleNamespace]] = {}
         self.calls: Counter[str] = Counter()
         self.failures: list[BaseException] = []
+        self.broken: dict[str, BaseException] = {}
         self.opened = 0
 
     def _maybe_fail(self) -> None:
@@ -77,11 +79,15 @@ class FakeSource:
     async def get_execution(self, job_name: str, execution_id: str) -> SimpleNamespace | None:
         self.calls["get"] += 1
         self._maybe_fail()
+        if execution_id in self.broken:
+            raise self.broken[execution_id]
         return self.executions.get(execution_id)
 
     async def list_target_executions(self, job_name: str, execution_id: str) -> list[SimpleNamespace]:
         self.calls["targets"] += 1
         self._maybe_fail()
+        if execution_id in self.broken:
+            raise self.broken[execution_id]
         return self.targets.get(execution_id, [])
 
     @asynccontextmanager

@@ -7,7 +7,12 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.core.exceptions import HttpResponseError, ServiceRequestError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
 
 from airflow_elasticjobs.triggers.poller import AgentKey, AgentPoller, shared_poller
 from airflow_elasticjobs.triggers.transient import Backoff
@@ -237,6 +242,110 @@ async def test_permanent_error_is_reported_at_once():
     assert observation.error and "403" in observation.error
 
 
+async def test_permanent_error_of_the_agent_list_ends_every_watch():
+    source = FakeSource()
+    source.failures = [_http(403)]
+    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
+    with watch(poller, "e1") as first, watch(poller, "e2") as second:
+        observations = [await asyncio.wait_for(w.next(), 5) for w in (first, second)]
+    assert all(o.error and "403" in o.error for o in observations)
+
+
+async def next_observations(w, count: int) -> list:
+    return [await asyncio.wait_for(w.next(), 5) for _ in range(count)]
+
+
+async def test_a_failing_request_for_one_execution_ends_only_its_watch():
+    """A deleted job's target list (404) and a 403 on another execution's GET end those two watches;
+    the third keeps going and ends normally."""
+    source = FakeSource()
+    source.executions |= {"deleted": execution("deleted", "InProgress"), "ok": execution("ok", "InProgress")}
+    source.broken = {"deleted": _http(404, ResourceNotFoundError), "forbidden": _http(403)}
+    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
+    with (
+        watch(poller, "deleted") as deleted,
+        watch(poller, "forbidden") as forbidden,
+        watch(poller, "ok") as ok,
+    ):
+        assert (await asyncio.wait_for(ok.next(), 5)).lifecycle == "InProgress"
+        source.executions["ok"] = execution("ok", "Succeeded", "Job execution succeeded.")
+        ended = await asyncio.wait_for(ok.next(), 5)
+        deleted_seen = await next_observations(deleted, 2)
+        forbidden_seen = await asyncio.wait_for(forbidden.next(), 5)
+    assert (ended.lifecycle, ended.error) == ("Succeeded", None)
+    assert deleted_seen[0].lifecycle == "InProgress"  # the state is announced without targets
+    assert "deleted" in deleted_seen[1].error and "Not found" in deleted_seen[1].error
+    assert "forbidden" in forbidden_seen.error and "403" in forbidden_seen.error
+    assert deleted.queue.empty() and forbidden.queue.empty()  # ended watches are not polled again
+
+
+async def test_a_transient_failure_for_one_execution_is_retried_for_it_alone():
+    source = FakeSource()
+    source.executions |= {"flaky": execution("flaky", "InProgress"), "ok": execution("ok", "InProgress")}
+    source.targets["flaky"] = [target("db1", "InProgress")]
+    source.broken = {"flaky": _http(503)}
+    poller = AgentPoller(KEY, never_opens)
+    with watch(poller, "flaky") as flaky, watch(poller, "ok") as ok:
+        await poller.poll_once(source)
+        assert ok.queue.get_nowait().lifecycle == "InProgress" and ok.queue.empty()
+        announced, retrying = flaky.queue.get_nowait(), flaky.queue.get_nowait()
+        assert (announced.lifecycle, announced.targets) == ("InProgress", None)
+        assert "flaky" in retrying.transient and "503" in retrying.transient
+        assert flaky.budget.failing_since is not None and ok.budget.failing_since is None
+        del source.broken["flaky"]
+        await poller.poll_once(source)
+        assert flaky.queue.get_nowait().targets[0].database_name == "db1"  # asked for again
+        assert flaky.budget.failing_since is None and ok.queue.empty()
+
+
+async def test_unknown_lifecycle_counts_as_active_and_is_logged_once(caplog):
+    source = FakeSource()
+    source.executions["e1"] = execution("e1", "InProgress")
+    poller = AgentPoller(KEY, never_opens)
+    with watch(poller, "e1") as w, caplog.at_level("WARNING", logger="airflow_elasticjobs.triggers.poller"):
+        await poller.poll_once(source)
+        source.executions["e1"] = execution("e1", "Paused")  # a lifecycle a later API version adds
+        await poller.poll_once(source)
+        source.executions["e1"].last_message = "Still paused."
+        await poller.poll_once(source)
+        source.executions["e1"] = execution("e1", "Succeeded", end_time=datetime.now(UTC))
+        await poller.poll_once(source)
+        seen = [w.queue.get_nowait() for _ in range(w.queue.qsize())]
+    assert [o.lifecycle for o in seen] == ["InProgress", "InProgress", "InProgress", "Succeeded"]
+    assert not any(o.error for o in seen)
+    warnings = [r for r in caplog.records if "Paused" in r.getMessage()]
+    assert len(warnings) == 1 and "treating it as still active" in warnings[0].getMessage()
+
+
+def _rejected() -> ClientAuthenticationError:
+    return ClientAuthenticationError("AADSTS7000215: Invalid client secret provided.")
+
+
+async def test_rejected_identity_on_an_open_hook_reads_the_connection_again():
+    """A rotated secret: the kept-open credential is refused; a newly opened hook works, no error."""
+    source = FakeSource()
+    source.executions["e1"] = execution("e1", "InProgress")
+    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
+    with watch(poller, "e1") as w:
+        assert (await asyncio.wait_for(w.next(), 5)).lifecycle == "InProgress"
+        source.failures = [_rejected()]
+        source.executions["e1"] = execution("e1", "Succeeded", end_time=datetime.now(UTC))
+        ended = await asyncio.wait_for(w.next(), 5)
+    assert (ended.lifecycle, ended.error, ended.transient) == ("Succeeded", None, None)
+    assert source.opened == 2
+
+
+async def test_rejected_identity_with_a_freshly_read_connection_is_an_error():
+    source = FakeSource()
+    source.executions["e1"] = execution("e1", "InProgress")
+    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
+    with watch(poller, "e1") as w:
+        await asyncio.wait_for(w.next(), 5)
+        source.failures = [_rejected(), _rejected()]
+        observation = await asyncio.wait_for(w.next(), 5)
+    assert "AADSTS7000215" in observation.error and source.opened == 2
+
+
 async def test_shared_poller_is_one_per_agent_and_loop_and_goes_away_when_idle():
     source = FakeSource()
     source.executions["e1"] = execution("e1", "InProgress")
@@ -262,8 +371,8 @@ def test_pollers_are_per_event_loop():
     assert asyncio.run(get()) is not asyncio.run(get())
 
 
-def _http(status: int) -> HttpResponseError:
-    err = HttpResponseError(message=f"status {status}")
+def _http(status: int, kind: type[HttpResponseError] = HttpResponseError) -> HttpResponseError:
+    err = kind(message=f"status {status}")
     err.status_code = status
     return err
 
