@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Mapping
 from functools import cached_property
@@ -18,6 +17,7 @@ from airflow_elasticjobs.hooks.credentials import build_sync_credential
 from airflow_elasticjobs.hooks.errors import delete_if_exists, describe_error, get_or_none
 from airflow_elasticjobs.hooks.execution_helpers import ExecutionHelpersMixin
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
+from airflow_elasticjobs.hooks.sdk_logging import quiet_http_logging
 from airflow_elasticjobs.hooks.server_helpers import ServerHelpersMixin
 from airflow_elasticjobs.validation import AGENT_SKUS
 
@@ -107,10 +107,7 @@ class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, ElasticJobsHook
         if self._client is None:
             from azure.mgmt.sql import SqlManagementClient
 
-            # azure-core logs every request and response header at INFO; keep task logs readable
-            # (the Azure provider's WASB hook does the same).
-            logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
-
+            quiet_http_logging()
             settings = self.settings
             self.log.info(
                 "Connecting to %s (subscription %s) with %s",

@@ -1,6 +1,8 @@
 """``ElasticJobsAsyncHook``: the async hook over ``azure.mgmt.sql.aio`` for triggers.
 
-Everything is awaited on the triggerer's event loop: the connection is read with
+azure-core's per-request HTTP log lines are kept out of the triggerer's log
+(:func:`~airflow_elasticjobs.hooks.sdk_logging.quiet_http_logging`). Everything is awaited on the
+triggerer's event loop: the connection is read with
 ``BaseHook.aget_connection`` (the Airflow 3 task-SDK's async-safe path), credentials come from
 :func:`~airflow_elasticjobs.hooks.credentials.build_async_credential`, and the client and credential
 are opened and closed together by ``async with``. ``azure.*`` is imported lazily.
@@ -24,6 +26,7 @@ from airflow_elasticjobs.hooks.base import ElasticJobsHookBase, resolve_setting
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
 from airflow_elasticjobs.hooks.credentials import build_async_credential
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
+from airflow_elasticjobs.hooks.sdk_logging import quiet_http_logging
 
 if TYPE_CHECKING:
     from azure.mgmt.sql.aio import SqlManagementClient
@@ -113,6 +116,7 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
 
         settings = await self.load_settings()
         self._agent = resolve_agent(settings, **self._overrides)
+        quiet_http_logging()
         self._credential = build_async_credential(settings)
         self._client = SqlManagementClient(
             self._credential,
