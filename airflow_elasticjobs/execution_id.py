@@ -11,6 +11,11 @@ run the job again), so ids form a sequence: ``attempt_execution_id(key, 0)``, ``
 start operator probes that sequence (see ``docs/execution-semantics.md``); the try number is
 deliberately *not* part of the key, because a retry after a lost worker must find the execution the
 previous try started.
+
+Clearing a DAG run (or a backfill that reprocesses it) means "run it again": Airflow increments the
+run's ``clear_number`` on every clear (``airflow/models/taskinstance.py``, ``clear_task_instances``),
+and that number is the key's ``generation``, so a clear starts a fresh sequence. Generation 0 derives
+exactly the ids earlier versions derived.
 """
 
 from __future__ import annotations
@@ -32,27 +37,34 @@ class ExecutionKey:
     run_id: str
     task_id: str
     map_index: int = -1
+    generation: int = 0
+    """The DAG run's ``clear_number`` (0 until the run is first cleared)."""
 
     @classmethod
     def from_context(cls, context: Any, job_id: str) -> ExecutionKey:
         """Build the key from an Airflow task context and the ARM id of the job being started."""
         ti = context["ti"]
         map_index = getattr(ti, "map_index", -1)
+        clear_number = getattr(context.get("dag_run"), "clear_number", None)
         return cls(
             job_id=job_id,
             dag_id=ti.dag_id,
             run_id=ti.run_id,
             task_id=ti.task_id,
             map_index=-1 if map_index is None else int(map_index),
+            generation=int(clear_number or 0),
         )
 
     @property
     def seed(self) -> uuid.UUID:
         """The uuid5 all attempt ids of this key derive from.
 
-        The job id is lower-cased because ARM ids compare case-insensitively.
+        The job id is lower-cased because ARM ids compare case-insensitively. Generation 0 adds no
+        part, so its ids are the ones derived before generations existed.
         """
         parts = (self.job_id.lower(), self.dag_id, self.run_id, self.task_id, str(self.map_index))
+        if self.generation:
+            parts += (f"clear={self.generation}",)
         return uuid.uuid5(NAMESPACE, "\x1f".join(parts))
 
 

@@ -8,7 +8,8 @@ remote call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -82,18 +83,25 @@ class ElasticJobsBaseOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> Any:
-        """Validate the rendered arguments, then run :meth:`run` with the hook.
+        """Validate the rendered arguments, then run :meth:`run` with the hook (see :meth:`remote_work`)."""
+        self._validate_common()
+        self.validate()
+        with self.remote_work():
+            return self.run(context)
 
-        An Azure error that escapes :meth:`run` (after the hook's retries) fails the task with
-        :func:`describe_error`'s short, secret-free text naming what to fix; the original is chained.
+    @contextmanager
+    def remote_work(self) -> Iterator[None]:
+        """Wrap every entry point that talks to Azure (``execute``, a deferred task's resumption).
+
+        An Azure error that escapes (after the hook's retries) fails the task with
+        :func:`describe_error`'s short, secret-free text naming what to fix and the connection id;
+        the original is chained. The hook is closed on the way out.
         """
         from airflow.sdk.exceptions import AirflowException
         from azure.core.exceptions import AzureError
 
-        self._validate_common()
-        self.validate()
         try:
-            return self.run(context)
+            yield
         except AzureError as err:
             raise AirflowException(
                 f"{describe_error(err)} (connection {self.elastic_jobs_conn_id!r})"

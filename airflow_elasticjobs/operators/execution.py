@@ -6,6 +6,7 @@ terminal states fail the task, the transient-fault policy — are in ``docs/exec
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +27,7 @@ from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
 from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize
+from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, read_state_within
 from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
 from airflow_elasticjobs.validation import check_name, invalid
 
@@ -38,6 +40,19 @@ EXECUTION_ID_KEY = "execution_id"
 
 # The deferral's own timeout is only a safety net behind the trigger's deadline (which cancels).
 _DEFER_GRACE_SECONDS = 300.0
+
+# on_kill's state read; the supervisor escalates SIGTERM to SIGKILL after 5 s
+# (airflow/sdk/execution_time/supervisor.py, ``kill``), and the cancel request needs time too.
+_STATE_READ_SECONDS = 2.0
+
+SKIPPED_HINT = (
+    "\nAzure skips an execution when an earlier execution of the same job is still running on the "
+    "same targets (another DAG run, another DAG or the agent's own schedule started it). To run one "
+    "at a time, set max_active_tis_per_dag=1 on this task (deferred task instances count towards "
+    "it) or max_active_runs=1 on the DAG; across DAGs, give the start tasks a pool with one slot and "
+    "include_deferred=True."
+)
+"""Appended to the failure message of a Skipped execution."""
 
 
 class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
@@ -104,6 +119,8 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
             raise invalid("failure_cap", failure_cap, "use a whole number >= 1")
         self.failure_cap = failure_cap
         self.execution_id: str | None = None
+        self._task_instance: TaskInstanceRef | None = None
+        self._cancelled = False
         self._progress = ProgressTracker()
         self.validate()
 
@@ -113,52 +130,112 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
 
     # -- start ------------------------------------------------------------------------------------
     def run(self, context: Context) -> dict[str, Any]:
-        """Start or re-attach, push the id and links, then wait (poll or defer) unless told not to."""
-        execution = self._start_or_attach(context)
-        self.execution_id = execution.name
-        context["ti"].xcom_push(key=EXECUTION_ID_KEY, value=self.execution_id)
-        ElasticJobsAgentLink.persist(context, self.hook)
-        ElasticJobsExecutionLink.persist(context, self.hook, self.job_name, self.execution_id)
-        lifecycle = Lifecycle.parse(execution.lifecycle)
-        if not self.wait_for_completion:
-            return {
-                "execution_id": self.execution_id,
-                "job_name": self.job_name,
-                "lifecycle": lifecycle.value,
-            }
-        if lifecycle.is_terminal:
-            return self._report(context, self._summary(execution))
-        end_time = self._end_time(context)
-        if self.deferrable:
-            self._defer(end_time)
-        return self._poll(context, end_time)
+        """Start or re-attach, push the id and links, then wait (poll or defer) unless told not to.
 
-    def _start_or_attach(self, context: Context) -> Any:
-        """Probe this task instance's execution ids in order; re-attach, reuse or start (see docs)."""
+        A time limit that fires anywhere in here (the operator's ``timeout`` or Airflow's
+        ``execution_timeout``, whose ``AirflowTaskTimeout`` arrives by signal) cancels the execution
+        before the task fails; it does not rely on :meth:`on_kill`.
+        """
+        self._task_instance = TaskInstanceRef.of(context["ti"])
+        try:
+            return self._start_and_wait(context, self._end_time(context))
+        except AirflowTaskTimeout:
+            self._cancel("the time limit passed")
+            raise
+
+    def _start_and_wait(self, context: Context, end_time: float | None) -> dict[str, Any]:
+        """Start or re-attach; wait; when what we waited for was an earlier clear's execution that
+        ended in ``fail_on``, start this clear's own execution (see docs, §1)."""
+        while True:
+            execution, earlier = self._start_or_attach(context)
+            self.execution_id = execution.name
+            context["ti"].xcom_push(key=EXECUTION_ID_KEY, value=self.execution_id)
+            ElasticJobsAgentLink.persist(context, self.hook)
+            ElasticJobsExecutionLink.persist(context, self.hook, self.job_name, self.execution_id)
+            lifecycle = Lifecycle.parse(execution.lifecycle)
+            if not self.wait_for_completion:
+                return {
+                    "execution_id": self.execution_id,
+                    "job_name": self.job_name,
+                    "lifecycle": lifecycle.value,
+                }
+            if lifecycle.is_terminal:
+                summary = self._summary(execution)
+            elif self.deferrable:
+                self._defer(end_time, earlier)
+            else:
+                summary = self._poll(end_time)
+            if not (earlier and summary.lifecycle in self.fail_on):
+                return self._report(context, summary)
+            self.log.info(
+                "Execution %s (started before the DAG run was last cleared) ended %s; "
+                "starting this clear's own execution",
+                self.execution_id,
+                summary.lifecycle,
+            )
+
+    def _start_or_attach(self, context: Context) -> tuple[Any, bool]:
+        """Probe this task instance's execution ids in order; re-attach, reuse or start (see docs).
+
+        :returns: the execution, and whether it is an earlier clear's execution still running.
+        """
         key = ExecutionKey.from_context(context, self.hook.agent.job_id(self.job_name))
+        earlier = self._active_earlier_execution(key)
+        if earlier is not None:
+            self.log.info(
+                "Execution %s, started before the DAG run was last cleared, is still %s; waiting for "
+                "it instead of running the job twice at once",
+                earlier.name,
+                earlier.lifecycle,
+            )
+            return earlier, True
         for attempt in itertools.count():
             execution_id = attempt_execution_id(key, attempt)
             existing = self.hook.get_execution(self.job_name, execution_id)
             if existing is None:
+                self.execution_id = execution_id  # a time limit during the PUT still cancels it
                 execution = self.hook.start_execution(self.job_name, execution_id)
                 self.log.info(
-                    "Started execution %s of job %r (attempt %d)", execution_id, self.job_name, attempt
+                    "Started execution %s of job %r (clear %d, attempt %d)",
+                    execution_id,
+                    self.job_name,
+                    key.generation,
+                    attempt,
                 )
-                return execution
+                return execution, False
             lifecycle = Lifecycle.parse(existing.lifecycle)
             if not lifecycle.is_terminal:
                 self.log.info(
                     "Re-attaching to execution %s, still %s (attempt %d)", execution_id, lifecycle, attempt
                 )
-                return existing
+                return existing, False
             if lifecycle not in self.fail_on:
                 self.log.info(
                     "Execution %s already ended %s; not starting the job again", execution_id, lifecycle
                 )
-                return existing
+                return existing, False
             self.log.info(
                 "Execution %s (attempt %d) ended %s; starting a new one", execution_id, attempt, lifecycle
             )
+
+    def _active_earlier_execution(self, key: ExecutionKey) -> Any:
+        """An execution this task instance started before the DAG run's last clear, still active.
+
+        Another task's clear also bumps the run's ``clear_number``; a retry of this task after a crash
+        must then not start the job alongside the execution the crashed try left running. Costs one
+        list of the job's active executions, and probing only when that list is not empty.
+        """
+        if key.generation == 0 or not self.hook.list_executions(self.job_name, is_active=True):
+            return None
+        for generation in reversed(range(key.generation)):
+            earlier = dataclasses.replace(key, generation=generation)
+            for attempt in itertools.count():
+                execution = self.hook.get_execution(self.job_name, attempt_execution_id(earlier, attempt))
+                if execution is None:
+                    break
+                if not Lifecycle.parse(execution.lifecycle).is_terminal:
+                    return execution
+        return None
 
     def _end_time(self, context: Context) -> float | None:
         """The absolute deadline: ``timeout`` from now, or the end of ``execution_timeout``."""
@@ -172,7 +249,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         return min(deadlines, default=None)
 
     # -- wait: deferred -----------------------------------------------------------------------------
-    def _defer(self, end_time: float | None) -> None:
+    def _defer(self, end_time: float | None, earlier: bool) -> None:
         from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
 
         self.defer(
@@ -189,36 +266,58 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                 error_budget=self.error_budget,
             ),
             method_name="execute_complete",
+            kwargs={"end_time": end_time, "earlier": True} if earlier else None,
             timeout=None if end_time is None else end_time - time.time() + _DEFER_GRACE_SECONDS,
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after the trigger: fail with its message, or finish with the execution's summary."""
-        try:
+    def execute_complete(
+        self,
+        context: Context,
+        event: dict[str, Any],
+        end_time: float | None = None,
+        earlier: bool = False,
+    ) -> dict[str, Any]:
+        """Resume after the trigger: fail with its message, or finish with the execution's summary.
+
+        ``earlier``: the wait was for an earlier clear's execution; if it ended in ``fail_on``, this
+        clear's own execution starts now (same ``end_time``).
+        """
+        with self.remote_work():
+            self._task_instance = TaskInstanceRef.of(context["ti"])
             self.execution_id = event.get("execution_id") if isinstance(event, Mapping) else None
             try:
                 check_event(event)
             except AirflowTaskTimeout:
                 self._cancel("the deadline passed")
                 raise
-            return self._report(context, self._summary())
-        finally:
-            self.hook.close()
+            summary = self._summary()
+            if earlier and summary.lifecycle in self.fail_on:
+                self.log.info(
+                    "Execution %s (started before the DAG run was last cleared) ended %s; "
+                    "starting this clear's own execution",
+                    self.execution_id,
+                    summary.lifecycle,
+                )
+                return self._start_and_wait(context, end_time)
+            return self._report(context, summary)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Also cancel when the deferral itself timed out (e.g. the triggerer was down past the deadline)."""
-        try:
-            return super().resume_execution(next_method, next_kwargs, context)
-        except TaskDeferralTimeout:
-            ti = context["ti"]
-            self.execution_id = ti.xcom_pull(
-                task_ids=ti.task_id, key=EXECUTION_ID_KEY, map_indexes=ti.map_index
-            )
-            self._cancel("the deferral timed out")
-            raise
+        with self.remote_work():
+            try:
+                return super().resume_execution(next_method, next_kwargs, context)
+            except TaskDeferralTimeout:
+                ti = context["ti"]
+                self.execution_id = ti.xcom_pull(
+                    task_ids=ti.task_id, key=EXECUTION_ID_KEY, map_indexes=ti.map_index
+                )
+                self._cancel("the deferral timed out")
+                raise
 
     # -- wait: polling --------------------------------------------------------------------------------
-    def _poll(self, context: Context, end_time: float | None) -> dict[str, Any]:
+    def _poll(self, end_time: float | None) -> ExecutionSummary:
+        """Poll until the execution ends; raise ``AirflowTaskTimeout`` at ``end_time``, even while
+        polls fail (the caller cancels)."""
         budget = FaultBudget(self.error_budget, clock=time.monotonic)
         backoff = Backoff(initial=self.poll_interval, maximum=max(self.poll_interval, 60.0))
         while True:
@@ -235,22 +334,22 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                         "(the execution was not cancelled)."
                     ) from err
                 self.log.warning("Status check failed, retrying: %s", describe_error(err))
-                time.sleep(backoff.next_delay(err))
-                continue
-            budget.record_success()
-            backoff.reset()
-            for line in self._progress.changed_lines(summary.targets):
-                self.log.info("%s", line)
-            if summary.lifecycle.is_terminal:
-                return self._report(context, summary)
+                delay = backoff.next_delay(err)
+            else:
+                budget.record_success()
+                backoff.reset()
+                for line in self._progress.changed_lines(summary.targets):
+                    self.log.info("%s", line)
+                if summary.lifecycle.is_terminal:
+                    return summary
+                delay = self.poll_interval
             remaining = None if end_time is None else end_time - time.time()
             if remaining is not None and remaining <= 0:
-                self._cancel("the timeout passed")
                 raise AirflowTaskTimeout(
                     f"Execution {self.execution_id} of job {self.job_name!r} did not finish in time; "
-                    "it was cancelled."
+                    "it is cancelled."
                 )
-            time.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
+            time.sleep(delay if remaining is None else min(delay, remaining))
 
     # -- finish and cancel ------------------------------------------------------------------------------
     def _summary(self, execution: Any = None) -> ExecutionSummary:
@@ -265,14 +364,19 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         return summarize(self.hook, self.job_name, execution)
 
     def _report(self, context: Context, summary: ExecutionSummary) -> dict[str, Any]:
-        """Log the final per-step lines; return the summary, or push it and fail per ``fail_on``."""
+        """Log the final per-step lines; return the summary, or push it (``do_xcom_push``) and fail
+        per ``fail_on``."""
         for line in self._progress.changed_lines(summary.targets):
             self.log.info("%s", line)
         self.log.info("Execution %s ended %s", summary.execution_id, summary.lifecycle)
         result = summary.to_xcom()
         if summary.lifecycle in self.fail_on:
-            context["ti"].xcom_push(key="return_value", value=result)
-            raise AirflowException(summary.failure_message(self.fail_on, cap=self.failure_cap))
+            if self.do_xcom_push:
+                context["ti"].xcom_push(key="return_value", value=result)
+            message = summary.failure_message(self.fail_on, cap=self.failure_cap)
+            if summary.lifecycle is Lifecycle.SKIPPED:
+                message += SKIPPED_HINT
+            raise AirflowException(message)
         return result
 
     def _cancel(self, reason: str) -> None:
@@ -282,6 +386,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         hook = self.hook  # the base operator's factory; close() is idempotent and the hook reopens lazily
         try:
             hook.cancel_execution(self.job_name, self.execution_id)
+            self._cancelled = True
             self.log.info("Cancelled execution %s because %s", self.execution_id, reason)
         except Exception as err:
             self.log.error("Could not cancel execution %s: %s", self.execution_id, describe_error(err))
@@ -289,8 +394,35 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
             hook.close()
 
     def on_kill(self) -> None:
-        """The task was killed (or hit ``execution_timeout``) while waiting in a worker: cancel."""
-        self._cancel("the task was killed")
+        """SIGTERM while waiting in a worker: cancel only when a user ended the task.
+
+        The supervisor also sends SIGTERM when heartbeats fail and Kubernetes when it evicts a pod;
+        then the task instance is still ``running`` and the execution keeps running, for the retry
+        to re-attach. The states that do cancel are
+        :data:`~airflow_elasticjobs.task_instance_state.USER_ENDED_WHILE_RUNNING`; a state that
+        cannot be read cancels nothing. Time limits cancel in :meth:`run`, not here.
+        """
+        if not self.execution_id or self._cancelled or self._task_instance is None:
+            return
+        try:
+            reading = read_state_within(self._task_instance, _STATE_READ_SECONDS)
+        except StateUnknown as err:
+            self.log.warning(
+                "Task killed; not cancelling execution %s because its state is unknown (%s); "
+                "a retry re-attaches to it",
+                self.execution_id,
+                err,
+            )
+            return
+        if reading.user_ended_running_task():
+            self._cancel(f"the task was killed and the task instance {reading.describe()}")
+        else:
+            self.log.warning(
+                "Task killed while the task instance %s (no user action: lost heartbeat, evicted pod "
+                "or a newer try); execution %s keeps running and a retry re-attaches to it",
+                reading.describe(),
+                self.execution_id,
+            )
 
 
 class ElasticJobsCancelExecutionOperator(ElasticJobsBaseOperator):

@@ -14,9 +14,11 @@ event:
 ===========  =====================================================================================
 
 Every event carries ``execution_id``, ``job_name``, ``lifecycle`` (last seen, may be ``None``) and
-``message``. When the task is killed by a user while deferred (mark failed / success, clear),
-Airflow 3.3's triggerer awaits :meth:`on_kill`, which cancels the execution when ``cancel_on_kill``.
-Triggerer shutdown or restart does not call it, so a redeploy never cancels a running job.
+``message``. Airflow 3.3's triggerer awaits :meth:`on_kill` for every trigger no longer assigned to
+it: after a user action (mark failed / success, clear) but also when the trigger moved to another
+triggerer. :meth:`on_kill` therefore reads the task instance's state and cancels (``cancel_on_kill``)
+only when it is no longer deferred. Triggerer shutdown or restart does not call it at all, so a
+redeploy never cancels a running job.
 """
 
 from __future__ import annotations
@@ -27,16 +29,31 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
+from airflow.sdk import conf
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_elasticjobs.execution_state import Lifecycle, ProgressTracker
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook, resolve_agent
 from airflow_elasticjobs.hooks.errors import describe_error
+from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, aread_state
 from airflow_elasticjobs.triggers.poller import AgentKey, Observation, Watch, shared_poller
 from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
 
 CANCEL_TIMEOUT_SECONDS = 30.0
+"""How long a cancellation on timeout retries transient faults (on_kill uses :func:`kill_budget`)."""
+
+
+def kill_budget(on_kill_timeout: float | None = None) -> float:
+    """Seconds :meth:`ElasticJobsExecutionTrigger.on_kill` may spend, state read and cancel together.
+
+    Airflow abandons ``on_kill`` after ``[triggerer] on_kill_timeout`` seconds (default 30,
+    ``airflow/jobs/triggerer_job_runner.py``); this keeps 10 % (at least 2 s, at most half) of it as a
+    margin so the outcome is still logged.
+    """
+    if on_kill_timeout is None:
+        on_kill_timeout = conf.getfloat("triggerer", "on_kill_timeout", fallback=30.0)
+    return on_kill_timeout - min(max(2.0, on_kill_timeout * 0.1), on_kill_timeout / 2)
 
 
 class ElasticJobsExecutionTrigger(BaseTrigger):
@@ -228,10 +245,10 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
             message += f"; {outcome}"
         return self._event("timeout", self._last_lifecycle, message + ".")
 
-    async def _cancel(self) -> str:
-        """Request cancellation, retrying transient faults for a bounded time; describe the outcome."""
+    async def _cancel(self, seconds: float = CANCEL_TIMEOUT_SECONDS) -> str:
+        """Request cancellation, retrying transient faults for ``seconds``; describe the outcome."""
         backoff = Backoff(initial=1.0, maximum=10.0)
-        budget = FaultBudget(CANCEL_TIMEOUT_SECONDS)
+        budget = FaultBudget(seconds)
         while True:
             try:
                 async with self._hook() as hook:
@@ -278,7 +295,50 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
             )
 
     async def on_kill(self) -> None:
-        """The task was killed by a user while deferred: cancel the execution (``cancel_on_kill``)."""
-        if self.cancel_on_kill and self.execution_id is not None:
-            self.log.info("Task killed while deferred; cancelling execution %s", self.execution_id)
-            self.log.info("%s", await self._cancel())
+        """The trigger left this triggerer: cancel (``cancel_on_kill``) only if a user ended the task.
+
+        A task instance that is still deferred means the trigger only moved to another triggerer;
+        any other state (failed, success, cleared, …) means a user ended the wait. When the state
+        cannot be read, nothing is cancelled. State read and cancel fit in :func:`kill_budget`.
+        """
+        if not self.cancel_on_kill or self.execution_id is None:
+            return
+        deadline = time.monotonic() + kill_budget()
+        if self.task_instance is None:
+            self.log.warning(
+                "Trigger stopped; not cancelling execution %s: no task instance to ask whether a "
+                "user ended the task",
+                self.execution_id,
+            )
+            return
+        ti = TaskInstanceRef.of(self.task_instance)
+        try:
+            reading = await aread_state(ti, timeout=min(5.0, (deadline - time.monotonic()) / 3))
+        except StateUnknown as err:
+            self.log.warning(
+                "Trigger stopped; not cancelling execution %s because the state of %s is unknown (%s). "
+                "If a user ended the task, cancel it with ElasticJobsCancelExecutionOperator.",
+                self.execution_id,
+                ti,
+                err,
+            )
+            return
+        if not reading.user_ended_deferred_task():
+            self.log.info(
+                "Trigger moved to another triggerer (%s is still deferred); execution %s keeps running",
+                ti,
+                self.execution_id,
+            )
+            return
+        self.log.info(
+            "Task instance %s %s (a user ended it); cancelling execution %s",
+            ti,
+            reading.describe(),
+            self.execution_id,
+        )
+        remaining = deadline - time.monotonic()
+        try:
+            outcome = await asyncio.wait_for(self._cancel(remaining), timeout=remaining)
+        except TimeoutError:
+            outcome = f"cancelling it did not finish within {remaining:.0f} s ([triggerer] on_kill_timeout)"
+        self.log.info("%s", outcome)

@@ -37,6 +37,7 @@ def test_job_id_case_does_not_matter():
         {"task_id": "start2"},
         {"map_index": 0},
         {"job_id": JOB + "2"},
+        {"generation": 1},
     ],
 )
 def test_every_key_part_changes_the_id(change):
@@ -62,3 +63,22 @@ def test_negative_attempt_rejected():
 def test_from_context_uses_the_task_instance():
     ti = SimpleNamespace(dag_id="dag", run_id="manual__1", task_id="start", map_index=None, try_number=4)
     assert ExecutionKey.from_context({"ti": ti}, JOB) == key()
+
+
+def test_generation_zero_keeps_the_ids_earlier_versions_derived():
+    """Executions started before clears were part of the key stay reachable."""
+    assert attempt_execution_id(key(), 0) == "938198fe-b3bf-5a45-ab11-544f10b28d02"
+    assert attempt_execution_id(key(generation=0), 1) == "c760f9c0-3c77-51a3-8693-cf55565e7db3"
+
+
+def test_each_clear_is_its_own_sequence():
+    ids = {attempt_execution_id(key(generation=g), n) for g in range(5) for n in range(5)}
+    assert len(ids) == 25
+
+
+def test_from_context_takes_the_generation_from_the_dag_runs_clear_number():
+    ti = SimpleNamespace(dag_id="dag", run_id="manual__1", task_id="start", map_index=-1)
+    assert ExecutionKey.from_context({"ti": ti, "dag_run": SimpleNamespace(clear_number=3)}, JOB) == key(
+        generation=3
+    )
+    assert ExecutionKey.from_context({"ti": ti, "dag_run": SimpleNamespace(clear_number=None)}, JOB) == key()

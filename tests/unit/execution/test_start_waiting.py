@@ -80,8 +80,8 @@ def test_transient_errors_are_retried_with_backoff_and_the_job_is_not_cancelled(
     hook = FakeHook(
         ["InProgress", ServiceRequestError("dropped"), http_error(503), "InProgress", "Succeeded"]
     )
-    result = operator(hook)._poll(context(), end_time=None)
-    assert result["lifecycle"] == "Succeeded"
+    result = operator(hook)._poll(end_time=None)
+    assert result.lifecycle.value == "Succeeded"
     assert hook.cancelled == []
     assert clock.sleeps[0] == 10  # the poll interval
     assert 9 <= clock.sleeps[1] <= 11 and 18 <= clock.sleeps[2] <= 22  # backoff doubles after failures
@@ -92,7 +92,7 @@ def test_an_outage_past_the_error_budget_fails_without_cancelling(clock):
     from airflow.sdk.exceptions import AirflowException
 
     with pytest.raises(AirflowException, match=r"No successful status check .* not cancelled"):
-        operator(hook, error_budget=120)._poll(context(), end_time=None)
+        operator(hook, error_budget=120)._poll(end_time=None)
     assert hook.cancelled == []
     assert sum(clock.sleeps) <= 120 + 60 + 10
 
@@ -100,18 +100,48 @@ def test_an_outage_past_the_error_budget_fails_without_cancelling(clock):
 def test_permanent_errors_are_raised_at_once(clock):
     hook = FakeHook([http_error(403)])
     with pytest.raises(HttpResponseError):
-        operator(hook)._poll(context(), end_time=None)
+        operator(hook)._poll(end_time=None)
     assert clock.sleeps == []
 
 
-def test_deadline_cancels_and_raises_timeout(clock):
+def test_deadline_raises_timeout_without_sleeping_past_it(clock):
     from airflow.sdk.exceptions import AirflowTaskTimeout
 
     hook = FakeHook(["InProgress"] * 10)
-    with pytest.raises(AirflowTaskTimeout, match="was cancelled"):
-        operator(hook)._poll(context(), end_time=clock.now + 25)
-    assert hook.cancelled == ["e1"]
+    with pytest.raises(AirflowTaskTimeout, match="did not finish in time"):
+        operator(hook)._poll(end_time=clock.now + 25)
     assert clock.sleeps == [10, 10, 5]  # never sleeps past the deadline
+
+
+def test_deadline_is_kept_while_every_poll_fails(clock):
+    """A failing poll used to ``continue`` past the deadline until the error budget ran out."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    hook = FakeHook([ServiceRequestError("down")] * 100)
+    with pytest.raises(AirflowTaskTimeout):
+        operator(hook, error_budget=900)._poll(end_time=clock.now + 25)
+    assert sum(clock.sleeps) == pytest.approx(25)
+
+
+def test_a_time_limit_anywhere_in_run_cancels_then_fails_and_on_kill_does_not_cancel_again():
+    """``execution_timeout`` arrives as AirflowTaskTimeout by signal, wherever ``run`` is; Airflow then
+    calls on_kill (task instance still running), which must not be what cancels."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    hook = FakeHook([])
+    op = operator(hook)
+    del op._cancel  # the real one, on the fake hook
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="start", map_index=-1, start_date=None)
+
+    def timed_out(context, end_time):
+        raise AirflowTaskTimeout("Timeout")
+
+    op._start_and_wait = timed_out
+    with pytest.raises(AirflowTaskTimeout):
+        op.run({"ti": ti})
+    assert hook.cancelled == ["e1"]
+    op.on_kill()
+    assert hook.cancelled == ["e1"]
 
 
 def test_deferral_timeout_cancels_the_execution_from_xcom():

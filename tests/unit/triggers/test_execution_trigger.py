@@ -8,7 +8,8 @@ import time
 import pytest
 
 from airflow_elasticjobs.execution_state import TargetResult
-from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
+from airflow_elasticjobs.task_instance_state import StateReading, StateUnknown
+from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger, kill_budget
 from airflow_elasticjobs.triggers.poller import Observation, Watch
 from airflow_elasticjobs.triggers.transient import FaultBudget
 
@@ -131,20 +132,80 @@ async def test_timeout_event_cancels_when_asked():
     assert cancelled == [True]
 
 
-async def test_on_kill_cancels_only_when_asked():
-    calls = []
+def killable(reading, monkeypatch, **kw):
+    """A trigger bound to a task instance whose state Airflow answers with ``reading``; records cancels."""
+    from types import SimpleNamespace
 
-    async def fake_cancel():
-        calls.append(True)
+    import airflow_elasticjobs.triggers.execution as module
+
+    async def fake_read(ref, timeout):
+        assert str(ref) == "dag/run1/start[2]"
+        assert 0 < timeout <= 5
+        if isinstance(reading, Exception):
+            raise reading
+        return reading
+
+    monkeypatch.setattr(module, "aread_state", fake_read)
+    trigger = make(**kw)
+    trigger.task_instance = SimpleNamespace(dag_id="dag", run_id="run1", task_id="start", map_index=2)
+    trigger.cancelled = []
+
+    async def fake_cancel(seconds=30.0):
+        trigger.cancelled.append(seconds)
         return "cancellation was requested"
 
-    killed = make()
-    killed._cancel = fake_cancel
-    await killed.on_kill()
-    spared = make(cancel_on_kill=False)
-    spared._cancel = fake_cancel
+    trigger._cancel = fake_cancel
+    return trigger
+
+
+@pytest.mark.parametrize(
+    ("reading", "cancels"),
+    [
+        (StateReading("deferred"), False),  # moved to another triggerer
+        (StateReading("failed"), True),  # mark failed
+        (StateReading("success"), True),  # mark success
+        (StateReading(None), True),  # cleared
+        (StateReading("scheduled"), True),  # cleared, and already scheduled again
+        (StateReading(None, exists=False), True),  # DAG run deleted
+        (StateUnknown("no answer"), False),
+    ],
+)
+async def test_on_kill_cancels_only_when_the_task_instance_left_the_deferred_state(
+    monkeypatch, reading, cancels
+):
+    trigger = killable(reading, monkeypatch)
+    await trigger.on_kill()
+    assert bool(trigger.cancelled) is cancels
+
+
+async def test_on_kill_without_a_task_instance_or_when_told_not_to_cancels_nothing(monkeypatch):
+    unbound = killable(StateReading("failed"), monkeypatch)
+    unbound.task_instance = None
+    await unbound.on_kill()
+    spared = killable(StateReading("failed"), monkeypatch, cancel_on_kill=False)
     await spared.on_kill()
-    assert calls == [True]
+    assert unbound.cancelled == spared.cancelled == []
+
+
+@pytest.mark.parametrize(("timeout", "budget"), [(30, 27), (60, 54), (10, 8), (3, 1.5)])
+def test_the_kill_budget_leaves_a_margin_inside_airflows_on_kill_timeout(timeout, budget):
+    assert kill_budget(timeout) == pytest.approx(budget)
+
+
+async def test_on_kill_finishes_inside_the_configured_on_kill_timeout(monkeypatch):
+    """A cancel that never answers is abandoned by us, before Airflow's own bound cuts on_kill."""
+    monkeypatch.setenv("AIRFLOW__TRIGGERER__ON_KILL_TIMEOUT", "3")
+    trigger = killable(StateReading("failed"), monkeypatch)
+
+    async def hanging_cancel(seconds=30.0):
+        trigger.cancelled.append(seconds)
+        await asyncio.sleep(60)
+
+    trigger._cancel = hanging_cancel
+    started = time.monotonic()
+    await asyncio.wait_for(trigger.on_kill(), 3)
+    assert time.monotonic() - started < kill_budget(3) + 0.5
+    assert trigger.cancelled and trigger.cancelled[0] <= kill_budget(3)
 
 
 async def test_progress_lines_are_logged_only_when_they_change(capsys):
