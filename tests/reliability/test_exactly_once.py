@@ -1,4 +1,4 @@
-"""Exactly once (issue 6 item 1): chaos against the start operator, executions counted in the emulator.
+"""Exactly once: chaos against the start operator, executions counted in the emulator.
 
 Every scenario runs real Airflow (``dag.test()``, in a child process where it must be killed) and the
 real ``azure-mgmt-sql`` client against the emulator process. The promise under test
