@@ -1,13 +1,14 @@
 """The plugin's FastAPI app, mounted by the Airflow api-server under ``URL_PREFIX`` (``/elastic-jobs``).
 
-- ``GET {URL_PREFIX}/execution?dag_id=…&run_id=…&task_id=…&map_index=-1`` — the execution a task
-  instance started or watched: its steps and per-target rows (JSON). Authorised exactly like the
-  public API's XCom and task-instance endpoints (``requires_access_dag``: the caller's JWT from the
-  ``Authorization`` header or the UI's cookie, then the auth manager's DAG permissions); anonymous
-  callers get 401. The execution is found through the task instance's XCom
-  (:attr:`ElasticJobsExecutionLink.ref_key`) and read from ARM (or the emulator) through
-  :class:`~airflow_elasticjobs.hooks.elastic_jobs.ElasticJobsHook` with the task's connection, on
-  the server: the browser never sees a credential.
+- ``GET {URL_PREFIX}/execution?dag_id=…&run_id=…&task_id=…&map_index=-1&offset=0&limit=100``
+  (optional ``lifecycle=…``, ``step=<step id>``) — the execution a task instance started or
+  watched: its steps, per-lifecycle counts and one page of per-target rows (JSON). Authorised
+  exactly like the public API's XCom and task-instance endpoints (``requires_access_dag``: the
+  caller's JWT from the ``Authorization`` header or the UI's cookie, then the auth manager's DAG
+  permissions); anonymous callers get 401. The connection, agent and job come from the task's own
+  definition (:mod:`.task_definition`), only the execution id from XCom; the execution is read on
+  the server through a cached :class:`~airflow_elasticjobs.hooks.elastic_jobs.ElasticJobsHook`
+  (:mod:`.hook_cache`): the browser never sees a credential.
 - ``GET {URL_PREFIX}/view`` and ``/static/…`` — the small HTML+JS page shown in the task-instance
   tab (it calls the JSON endpoint with the browser's Airflow session).
 """
@@ -19,19 +20,32 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.common.dagbag import DagBagDep, create_dag_bag, get_dag_for_run_or_latest_version
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import requires_access_dag
 from fastapi import Depends, FastAPI, HTTPException, Query, status
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook, describe_error
+from airflow_elasticjobs.hooks.elastic_jobs import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsExecutionLink
-from airflow_elasticjobs.plugins.execution_view import ExecutionRef, build_view
+from airflow_elasticjobs.plugins.execution_view import MAX_PAGE, TargetPage, build_view
+from airflow_elasticjobs.plugins.hook_cache import HookCache
+from airflow_elasticjobs.plugins.task_definition import (
+    ExecutionRef,
+    NotAnElasticJobsTask,
+    UnresolvedTask,
+    check_task,
+    execution_id_from_xcom,
+    resolve,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 log = logging.getLogger(__name__)
+
+#: The api-server process's hooks (credentials, tokens, HTTP pools), shared by every request.
+HOOKS = HookCache()
 
 
 def _task_xcoms(session: Any, dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, Any]:
@@ -44,54 +58,103 @@ def _task_xcoms(session: Any, dag_id: str, run_id: str, task_id: str, map_index:
     return {row.key: XComModel.deserialize_value(row) for row in session.scalars(query)}
 
 
-def _read_execution(ref: ExecutionRef) -> tuple[Any, list[Any], list[Any]]:
-    """Root execution, step executions and target executions, read through the task's connection."""
-    hook = ElasticJobsHook(
-        ref.conn_id,
-        resource_group_name=ref.resource_group_name,
-        server_name=ref.server_name,
-        agent_name=ref.agent_name,
+def _task_and_rendered_fields(
+    session: Any, dag_bag: Any, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> tuple[Any, dict[str, Any] | None]:
+    """The task's definition in the DAG version its instance ran, and the instance's rendered fields."""
+    from airflow.exceptions import TaskNotFound
+    from airflow.models import DagRun
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.taskinstance import TaskInstance
+    from sqlalchemy import select
+
+    ti = session.scalar(
+        select(TaskInstance).where(
+            TaskInstance.dag_id == dag_id,
+            TaskInstance.run_id == run_id,
+            TaskInstance.task_id == task_id,
+            TaskInstance.map_index == map_index,
+        )
     )
+    if ti is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"Task instance {task_id!r} (map index {map_index}) of run {run_id!r} not found.",
+        )
+    dag = dag_bag.get_dag(ti.dag_version_id, session=session) if ti.dag_version_id else None
+    if dag is None:
+        dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        dag = get_dag_for_run_or_latest_version(dag_bag, dag_run, dag_id, session)
     try:
+        task = dag.get_task(task_id)
+    except TaskNotFound:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"Task {task_id!r} is not in the DAG {dag_id!r} its instance ran."
+        ) from None
+    return task, RenderedTaskInstanceFields.get_templated_fields(ti, session=session)
+
+
+def _read(ref: ExecutionRef) -> tuple[Any, Any, list[Any], list[Any]]:
+    """Agent, root execution, step and target executions, read through the task's cached hook."""
+    with HOOKS.hook(ref.hook_key) as hook:
         root = hook.get_execution(ref.job_name, ref.execution_id)
         if root is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
                 f"Execution {ref.execution_id} of job {ref.job_name!r} no longer exists on agent "
-                f"{ref.agent_name!r} (deleted with its job?).",
+                f"{hook.agent.agent_name!r} (deleted with its job?).",
             )
         steps = hook.list_step_executions(ref.job_name, ref.execution_id)
         targets = hook.list_target_executions(ref.job_name, ref.execution_id)
-        return root, steps, targets
-    finally:
-        hook.close()
+        return hook.agent, root, steps, targets
+
+
+def _read_execution(ref: ExecutionRef) -> tuple[Any, Any, list[Any], list[Any]]:
+    """:func:`_read`; after an authentication failure, once more with the connection read again.
+
+    A rotated secret works at once, without restarting the api-server.
+    """
+    from azure.core.exceptions import ClientAuthenticationError
+
+    try:
+        return _read(ref)
+    except ClientAuthenticationError:
+        HOOKS.discard(ref.hook_key)
+        return _read(ref)
 
 
 def execution(
     session: SessionDep,
+    dag_bag: DagBagDep,
     dag_id: Annotated[str, Query(min_length=1)],
     run_id: Annotated[str, Query(min_length=1)],
     task_id: Annotated[str, Query(min_length=1)],
     map_index: Annotated[int, Query(ge=-1)] = -1,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    lifecycle: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    step: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, Any]:
-    """Steps and per-target rows of the execution started or watched by one task instance."""
+    """Steps, counts and one page of per-target rows of the execution of one task instance."""
+    task, rendered = _task_and_rendered_fields(session, dag_bag, dag_id, run_id, task_id, map_index)
+    try:
+        check_task(task)
+    except NotAnElasticJobsTask as err:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(err)) from None
     xcoms = _task_xcoms(session, dag_id, run_id, task_id, map_index)
     raw_ref = xcoms.get(ElasticJobsExecutionLink.ref_key)
     if raw_ref is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            f"Task {task_id!r} of run {run_id!r} has no Elastic Jobs execution (no XCom "
-            f"{ElasticJobsExecutionLink.ref_key!r}): it has not started or found one yet, or it is not "
-            "an Elastic Jobs start/sensor task.",
+            f"Task {task_id!r} of run {run_id!r} has no Elastic Jobs execution yet (no XCom "
+            f"{ElasticJobsExecutionLink.ref_key!r}): it has not started or found one.",
         )
     try:
-        ref = ExecutionRef.from_xcom(raw_ref)
-    except ValueError as err:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"XCom {ElasticJobsExecutionLink.ref_key!r}: {err}."
-        ) from None
+        ref = resolve(task, rendered, execution_id_from_xcom(raw_ref))
+    except UnresolvedTask as err:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{err}.") from None
     try:
-        root, steps, targets = _read_execution(ref)
+        agent, root, steps, targets = _read_execution(ref)
     except HTTPException:
         raise
     except Exception as err:
@@ -103,7 +166,8 @@ def execution(
             status.HTTP_502_BAD_GATEWAY,
             f"Could not read execution {ref.execution_id} through connection {ref.conn_id!r}: {message}",
         ) from None
-    return build_view(ref, root, steps, targets, xcoms.get(ElasticJobsExecutionLink.url_key))
+    page = TargetPage(offset=offset, limit=limit, lifecycle=lifecycle, step_id=step)
+    return build_view(ref, agent, root, steps, targets, xcoms.get(ElasticJobsExecutionLink.url_key), page)
 
 
 def view() -> FileResponse:
@@ -114,6 +178,8 @@ def view() -> FileResponse:
 def create_app() -> FastAPI:
     """Build the plugin's app (the api-server mounts it under ``/elastic-jobs``)."""
     app = FastAPI(title="Azure SQL Elastic Jobs monitoring", docs_url=None, redoc_url=None)
+    # A mounted app has its own state: the same cached DAG bag the api-server's routes use.
+    app.state.dag_bag = create_dag_bag()
     app.add_api_route(
         "/execution",
         execution,

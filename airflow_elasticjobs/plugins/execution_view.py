@@ -13,37 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from airflow_elasticjobs.execution_state import ACTIVE, Lifecycle
+from airflow_elasticjobs.plugins.task_definition import ExecutionRef
 
-
-@dataclass(frozen=True)
-class ExecutionRef:
-    """Where a task instance's execution lives, as pushed to XCom by the execution link.
-
-    See :attr:`airflow_elasticjobs.links.elastic_jobs.ElasticJobsExecutionLink.ref_key`.
-    """
-
-    conn_id: str
-    resource_group_name: str
-    server_name: str
-    agent_name: str
-    job_name: str
-    execution_id: str
-
-    @classmethod
-    def from_xcom(cls, value: Any) -> ExecutionRef:
-        """Validate the XCom value.
-
-        :raises ValueError: naming the missing or malformed field.
-        """
-        if not isinstance(value, dict):
-            raise ValueError(f"the execution reference must be a JSON object, got {type(value).__name__}")
-        fields = {}
-        for name in cls.__dataclass_fields__:
-            field_value = value.get(name)
-            if not isinstance(field_value, str) or not field_value:
-                raise ValueError(f"the execution reference has no {name!r}; re-run the task to push it again")
-            fields[name] = field_value
-        return cls(**fields)
+#: Target rows per page at most (the tab asks for fewer).
+MAX_PAGE = 500
 
 
 def _enum_text(value: Any) -> str | None:
@@ -68,6 +41,24 @@ def _row(execution: Any) -> dict[str, Any]:
     }
 
 
+def _target_row(execution: Any) -> dict[str, Any]:
+    target = execution.target
+    return {
+        "step_id": execution.step_id,
+        "step_name": execution.step_name,
+        "server_name": getattr(target, "server_name", None),
+        "database_name": getattr(target, "database_name", None),
+        "target_type": _enum_text(getattr(target, "type", None)),
+        **_row(execution),
+    }
+
+
+def _target_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Step, server, database, then type and time: a stable order, so pages neither repeat nor skip."""
+    keys = ("server_name", "database_name", "target_type", "create_time")
+    return (row["step_id"] or 0, *(row[key] or "" for key in keys))
+
+
 def _is_active(lifecycle: str | None) -> bool:
     try:
         return Lifecycle.parse(lifecycle) in ACTIVE
@@ -75,29 +66,51 @@ def _is_active(lifecycle: str | None) -> bool:
         return True  # a lifecycle this version does not know: keep refreshing rather than freeze
 
 
+@dataclass(frozen=True)
+class TargetPage:
+    """Which target rows to return: filters first, then ``offset``/``limit`` over what matched."""
+
+    offset: int = 0
+    limit: int = 100
+    lifecycle: str | None = None
+    step_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.offset < 0:
+            raise ValueError(f"offset={self.offset!r} is invalid: use 0 or more")
+        if not 1 <= self.limit <= MAX_PAGE:
+            raise ValueError(f"limit={self.limit!r} is invalid: use 1 to {MAX_PAGE}")
+
+    def select(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """The page of ``rows`` (already sorted) and how many rows matched the filters."""
+        matched = [
+            r
+            for r in rows
+            if (self.lifecycle is None or r["lifecycle"] == self.lifecycle)
+            and (self.step_id is None or r["step_id"] == self.step_id)
+        ]
+        return matched[self.offset : self.offset + self.limit], len(matched)
+
+
 def build_view(
-    ref: ExecutionRef, root: Any, steps: list[Any], targets: list[Any], portal_or_emulator_url: str | None
+    ref: ExecutionRef,
+    agent: Any,
+    root: Any,
+    steps: list[Any],
+    targets: list[Any],
+    portal_or_emulator_url: str | None,
+    page: TargetPage,
 ) -> dict[str, Any]:
     """The JSON answer of the plugin's endpoint for one execution.
 
-    ``targets`` are per-target executions of every step. Rows without a database name (the
-    execution that expands a server or pool member into databases) are listed but not counted, as in
+    ``agent`` is the hook's :class:`~airflow_elasticjobs.hooks.resource_ids.AgentRef` (the names in
+    use after the connection's defaults). ``targets`` are per-target executions of every step; the
+    answer holds the ``page`` of them, ``total`` (rows matching the page's filters) and ``counts``
+    over every target. Rows without a database name (the execution that expands a server or pool
+    member into databases) are listed but not counted, as in
     :class:`airflow_elasticjobs.execution_state.ExecutionSummary`.
     """
-    target_rows = []
-    for execution in targets:
-        target = execution.target
-        target_rows.append(
-            {
-                "step_id": execution.step_id,
-                "step_name": execution.step_name,
-                "server_name": getattr(target, "server_name", None),
-                "database_name": getattr(target, "database_name", None),
-                "target_type": _enum_text(getattr(target, "type", None)),
-                **_row(execution),
-            }
-        )
-    target_rows.sort(key=lambda r: (r["step_id"] or 0, r["server_name"] or "", r["database_name"] or ""))
+    target_rows = sorted((_target_row(execution) for execution in targets), key=_target_order)
     step_rows = sorted(
         ({"step_id": s.step_id, "step_name": s.step_name, **_row(s)} for s in steps),
         key=lambda r: r["step_id"] or 0,
@@ -105,16 +118,20 @@ def build_view(
     counts = Counter(r["lifecycle"] for r in target_rows if r["database_name"])
     execution = {"job_name": ref.job_name, "execution_id": ref.execution_id, **_row(root)}
     execution["job_version"] = root.job_version
+    rows, total = page.select(target_rows)
     return {
         "execution": execution,
         "agent": {
-            "resource_group_name": ref.resource_group_name,
-            "server_name": ref.server_name,
-            "agent_name": ref.agent_name,
+            "resource_group_name": agent.resource_group_name,
+            "server_name": agent.server_name,
+            "agent_name": agent.agent_name,
         },
         "active": _is_active(execution["lifecycle"]),
         "counts": dict(sorted(counts.items())),
         "steps": step_rows,
-        "targets": target_rows,
+        "targets": rows,
+        "total": total,
+        "offset": page.offset,
+        "limit": page.limit,
         "url": portal_or_emulator_url,
     }

@@ -1,12 +1,15 @@
 // Task-instance tab of the Elastic Jobs plugin: renders GET execution?dag_id=…&run_id=…&task_id=…
-// with the browser's Airflow session (cookie); refreshes while the execution is active.
+// with the browser's Airflow session (cookie), one page of target rows at a time; refreshes while
+// the execution is active.
 "use strict";
 
 const REFRESH_MS = 5000;
 const query = new URLSearchParams(window.location.search);
 // Airflow's UI leaves "{MAP_INDEX}" as is on the page of an unmapped task instance.
 if (!/^-?\d+$/.test(query.get("map_index") || "")) query.set("map_index", "-1");
-const state = { data: null, filter: "", timer: null };
+// Rows per page: 100 unless the page's own URL says otherwise (the API allows up to 500).
+const PAGE_SIZE = /^\d+$/.test(query.get("limit") || "") ? Number(query.get("limit")) : 100;
+const state = { data: null, filter: "", offset: 0, timer: null, request: 0 };
 
 function cell(row, text, className) {
   const td = document.createElement("td");
@@ -38,7 +41,6 @@ function renderTargets(targets) {
   const body = document.querySelector("#targets tbody");
   body.replaceChildren();
   for (const target of targets) {
-    if (state.filter && target.lifecycle !== state.filter) continue;
     const row = body.insertRow();
     row.dataset.lifecycle = target.lifecycle || "";
     cell(row, target.step_id + (target.step_name ? " " + target.step_name : ""));
@@ -59,8 +61,23 @@ function progressCells(row, execution) {
 
 function setFilter(lifecycle) {
   state.filter = lifecycle;
+  state.offset = 0;
   document.getElementById("state-filter").value = lifecycle;
-  render();
+  load();
+}
+
+function setOffset(offset) {
+  state.offset = Math.max(0, offset);
+  load();
+}
+
+function renderPager(data) {
+  const shown = data.targets.length;
+  document.getElementById("page-info").textContent = data.total
+    ? "Rows " + (data.offset + 1) + "-" + (data.offset + shown) + " of " + data.total
+    : "No rows";
+  document.getElementById("prev").disabled = data.offset === 0;
+  document.getElementById("next").disabled = data.offset + shown >= data.total;
 }
 
 function renderCounts(counts) {
@@ -110,6 +127,7 @@ function render() {
   renderCounts(data.counts);
   renderSteps(data.steps);
   renderTargets(data.targets);
+  renderPager(data);
   document.getElementById("refresh-note").textContent = data.active
     ? "Refreshing every " + REFRESH_MS / 1000 + " s while the execution runs."
     : "Updated " + new Date().toLocaleTimeString() + ".";
@@ -125,18 +143,26 @@ function showError(message) {
 
 async function load() {
   clearTimeout(state.timer);
+  const request = ++state.request; // an answer to an older request (before a click) is dropped
   let response;
   try {
-    response = await fetch("execution?" + query.toString(), {
+    const params = new URLSearchParams(query);
+    params.set("offset", String(state.offset));
+    params.set("limit", String(PAGE_SIZE));
+    if (state.filter) params.set("lifecycle", state.filter);
+    else params.delete("lifecycle");
+    response = await fetch("execution?" + params.toString(), {
       credentials: "same-origin",
       headers: { Accept: "application/json" },
     });
   } catch (err) {
+    if (request !== state.request) return;
     showError("Could not reach the Airflow API server: " + err);
     state.timer = setTimeout(load, REFRESH_MS);
     return;
   }
   const body = await response.json().catch(() => ({}));
+  if (request !== state.request) return;
   if (!response.ok) {
     const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail || body);
     showError(response.status === 401 ? "Sign in to Airflow to see this execution." : detail);
@@ -145,10 +171,17 @@ async function load() {
     return;
   }
   document.getElementById("error").hidden = true;
+  // Rows ended before this page (a filter's rows went away): show the last page instead.
+  if (body.offset > 0 && body.offset >= body.total) {
+    setOffset(Math.floor((body.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+    return;
+  }
   state.data = body;
   render();
   if (body.active) state.timer = setTimeout(load, REFRESH_MS);
 }
 
 document.getElementById("state-filter").addEventListener("change", (event) => setFilter(event.target.value));
+document.getElementById("prev").addEventListener("click", () => setOffset(state.offset - PAGE_SIZE));
+document.getElementById("next").addEventListener("click", () => setOffset(state.offset + PAGE_SIZE));
 load();

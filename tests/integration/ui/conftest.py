@@ -5,8 +5,8 @@ Microsoft's PowerShell tutorial) runs with ``dag.test()`` against the emulator p
 names and its connections as ``AIRFLOW_CONN_*`` variables (``tests/dags/harness.py``); a second,
 small DAG starts a job that keeps running (a long WAITFOR) without waiting for it; only then a real
 ``airflow api-server`` subprocess starts on a free loopback port over the same metadata database,
-with the SimpleAuthManager, one known user and password, the same connections, and the provider's
-plugin loaded from its entry point.
+with the SimpleAuthManager, a viewer and an XCom editor with known passwords, the same connections,
+and the provider's plugin loaded from its entry point.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ START_TASK = "start_job1"
 SENSOR_TASK = "wait_for_job1"
 PLAIN_TASK = "show_step_and_target_executions"
 UI_USER = "ui-tester"
+#: A user who may edit XCom (SimpleAuthManager role ``user``) but not connections.
+XCOM_EDITOR = "ui-xcom-editor"
 _API_SERVER_START_SECONDS = 120.0
 
 
@@ -63,17 +65,18 @@ class TutorialRun:
 
 @dataclass(frozen=True)
 class ApiServer:
-    """A running Airflow api-server and the credentials of its one user."""
+    """A running Airflow api-server and the passwords of its users (a viewer and an XCom editor)."""
 
     url: str
     username: str
-    password: str
+    passwords: dict[str, str]
     log_path: Path
 
-    def token(self) -> str:
-        """A JWT from the public login endpoint (``POST /auth/token``)."""
+    def token(self, username: str | None = None) -> str:
+        """A JWT from the public login endpoint (``POST /auth/token``); the viewer's by default."""
+        username = username or self.username
         response = httpx.post(
-            f"{self.url}/auth/token", json={"username": self.username, "password": self.password}
+            f"{self.url}/auth/token", json={"username": username, "password": self.passwords[username]}
         )
         assert response.status_code in (200, 201), response.text
         return response.json()["access_token"]
@@ -171,9 +174,9 @@ def api_server(
 ) -> Iterator[ApiServer]:
     """``airflow api-server`` with the plugin, started after both DAGs ran (one SQLite writer at a time)."""
     home = tmp_path_factory.mktemp("api-server")
-    password = secrets.token_urlsafe(16)
+    passwords = {UI_USER: secrets.token_urlsafe(16), XCOM_EDITOR: secrets.token_urlsafe(16)}
     passwords_file = home / "passwords.json"
-    passwords_file.write_text(json.dumps({UI_USER: password}))
+    passwords_file.write_text(json.dumps(passwords))
     port = _free_port()
     env = {
         **os.environ,
@@ -183,7 +186,7 @@ def api_server(
         "AIRFLOW__CORE__AUTH_MANAGER": (
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
         ),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:viewer,{XCOM_EDITOR}:user",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
@@ -196,7 +199,7 @@ def api_server(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(url, process, log_path)
-        yield ApiServer(url, UI_USER, password, log_path)
+        yield ApiServer(url, UI_USER, passwords, log_path)
     finally:
         process.terminate()
         try:

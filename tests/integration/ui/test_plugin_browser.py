@@ -87,14 +87,12 @@ def _open_tab(driver: Any, api: ApiServer, run: TutorialRun) -> Any:
 
 
 def _target_rows(driver: Any) -> list[tuple[str, str, str, str]]:
-    """(step, server, database, lifecycle) of every row the tab shows."""
-    from selenium.webdriver.common.by import By
-
-    rows = []
-    for row in driver.find_elements(By.CSS_SELECTOR, "#targets tbody tr"):
-        cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
-        rows.append((cells[0], cells[1], cells[2], cells[3]))
-    return rows
+    """(step, server, database, lifecycle) of every row the tab shows, read at once (no stale rows)."""
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('#targets tbody tr')]"
+        ".map(row => [...row.cells].slice(0, 4).map(cell => cell.innerText.trim()));"
+    )
+    return [tuple(row) for row in rows]
 
 
 def test_tab_lists_the_targets_of_both_steps_with_their_states(
@@ -126,10 +124,44 @@ def test_tab_lists_the_targets_of_both_steps_with_their_states(
     # Filter by state inside the frame: every shown row has the chosen lifecycle.
     browser.switch_to.frame(frame)
     Select(browser.find_element(By.ID, "state-filter")).select_by_value("Succeeded")
+    pressed = "return document.querySelector('#counts button').getAttribute('aria-pressed');"
+    _wait(browser, lambda d: d.execute_script(pressed) == "true", "the filtered page")
     assert {row[3] for row in _target_rows(browser)} == {"Succeeded"}
     browser.find_element(By.CSS_SELECTOR, "#counts button").click()  # toggles the same filter off
-    assert len(_target_rows(browser)) == len(rows)
+    _wait(browser, lambda d: len(_target_rows(d)) == len(rows), "every row again")
     browser.switch_to.default_content()
+
+
+def test_tab_pages_through_the_targets(
+    browser: Any, api_server: ApiServer, tutorial_run: TutorialRun
+) -> None:
+    """The tab's own page with two rows per page: Next and Previous walk every row exactly once."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{api_server.url}/api/v2/monitor/health")
+    browser.add_cookie({"name": "_token", "value": api_server.token(), "path": "/"})
+    query = f"dag_id={tutorial_run.dag_id}&run_id={quote(tutorial_run.run_id, safe='')}&task_id={START_TASK}"
+    browser.get(f"{api_server.url}/elastic-jobs/view?{query}&map_index=-1&limit=2")
+
+    def info(driver: Any) -> str:
+        return driver.find_element(By.ID, "page-info").text
+
+    _wait(browser, lambda d: info(d).startswith("Rows 1-2 of "), "the first page")
+    total = int(info(browser).rsplit(" ", 1)[1])
+    assert total >= 3 and browser.find_element(By.ID, "prev").get_attribute("disabled")
+    seen = _target_rows(browser)
+    while len(seen) < total:
+        start = len(seen) + 1
+        browser.find_element(By.ID, "next").click()
+        _wait(
+            browser, lambda d, start=start: info(d).startswith(f"Rows {start}-"), f"the page from row {start}"
+        )
+        seen += _target_rows(browser)
+    assert len(seen) == len(set(seen)) == total
+    assert browser.find_element(By.ID, "next").get_attribute("disabled")
+    last_start = (total - 1) // 2 * 2 + 1
+    browser.find_element(By.ID, "prev").click()
+    _wait(browser, lambda d: info(d).startswith(f"Rows {last_start - 2}-"), "the previous page")
 
 
 def test_tab_follows_a_running_execution_until_it_ends(

@@ -7,16 +7,15 @@ from typing import Any
 import pytest
 from azure.mgmt.sql.models import JobExecution
 
-from airflow_elasticjobs.plugins.execution_view import ExecutionRef, build_view
+from airflow_elasticjobs.hooks.resource_ids import AgentRef
+from airflow_elasticjobs.plugins.execution_view import MAX_PAGE, TargetPage, build_view
+from airflow_elasticjobs.plugins.task_definition import ExecutionRef
 
-REF = {
-    "conn_id": "azure_elastic_jobs_default",
-    "resource_group_name": "rg",
-    "server_name": "agentserver",
-    "agent_name": "ElasticJobAgent",
-    "job_name": "Job1",
-    "execution_id": "6b1c5e0e-0000-4000-8000-000000000001",
-}
+REF = ExecutionRef(
+    "azure_elastic_jobs_default", None, None, None, "Job1", "6b1c5e0e-0000-4000-8000-000000000001"
+)
+AGENT = AgentRef("sub", "rg", "agentserver", "ElasticJobAgent")
+EVERYTHING = TargetPage(limit=MAX_PAGE)
 
 
 def _execution(lifecycle: str, **properties: Any) -> JobExecution:
@@ -30,22 +29,6 @@ def _target(step_id: int, server: str, database: str | None, lifecycle: str, **e
     if database:
         target["databaseName"] = database
     return _execution(lifecycle, stepId=step_id, stepName=f"step{step_id}", target=target, **extra)
-
-
-def test_ref_round_trips_the_xcom_value() -> None:
-    assert ExecutionRef.from_xcom(dict(REF)).agent_name == "ElasticJobAgent"
-
-
-@pytest.mark.parametrize("field", sorted(REF))
-def test_ref_names_the_missing_field(field: str) -> None:
-    value = {k: v for k, v in REF.items() if k != field}
-    with pytest.raises(ValueError, match=repr(field)):
-        ExecutionRef.from_xcom(value)
-
-
-def test_ref_rejects_a_non_object() -> None:
-    with pytest.raises(ValueError, match="JSON object, got str"):
-        ExecutionRef.from_xcom("6b1c5e0e")
 
 
 def test_view_lists_steps_and_targets_sorted_and_counts_databases_only() -> None:
@@ -62,9 +45,7 @@ def test_view_lists_steps_and_targets_sorted_and_counts_databases_only() -> None
         _target(1, "targetserver", None, "Succeeded"),  # the server member's own expansion row
         _target(1, "targetserver", "TargetDb1", "Succeeded"),
     ]
-    view = build_view(
-        ExecutionRef.from_xcom(REF), root, steps, targets, "https://127.0.0.1:8443/_emulator/ui/x"
-    )
+    view = build_view(REF, AGENT, root, steps, targets, "https://127.0.0.1:8443/_emulator/ui/x", EVERYTHING)
 
     assert view["execution"]["lifecycle"] == "Failed"
     assert view["execution"]["job_version"] == 2
@@ -79,6 +60,7 @@ def test_view_lists_steps_and_targets_sorted_and_counts_databases_only() -> None
     ]
     assert view["targets"][-1]["last_message"] == "Login failed for user 'jobuser'."
     assert view["counts"] == {"Failed": 1, "Succeeded": 2}
+    assert (view["total"], view["offset"], view["limit"]) == (4, 0, MAX_PAGE)
     assert view["agent"] == {
         "resource_group_name": "rg",
         "server_name": "agentserver",
@@ -98,6 +80,52 @@ def test_view_lists_steps_and_targets_sorted_and_counts_databases_only() -> None
     ],
 )
 def test_view_is_active_exactly_while_the_execution_runs(lifecycle: str, active: bool) -> None:
-    view = build_view(ExecutionRef.from_xcom(REF), _execution(lifecycle), [], [], None)
+    view = build_view(REF, AGENT, _execution(lifecycle), [], [], None, EVERYTHING)
     assert view["active"] is active
     assert view["counts"] == {}
+
+
+def _many_targets(count: int) -> list[JobExecution]:
+    """``count`` databases on two steps, every fifth one failed, in ARM's (unsorted) order."""
+    return [
+        _target(1 + i % 2, "srv", f"Db{i:03d}", "Failed" if i % 5 == 0 else "Succeeded")
+        for i in reversed(range(count))
+    ]
+
+
+def _page(targets: list[JobExecution], **page: Any) -> dict[str, Any]:
+    return build_view(REF, AGENT, _execution("InProgress"), [], targets, None, TargetPage(**page))
+
+
+def test_pages_cover_every_row_exactly_once_and_counts_stay_whole() -> None:
+    targets = _many_targets(23)
+    seen = []
+    for offset in range(0, 30, 7):
+        view = _page(targets, offset=offset, limit=7)
+        assert view["total"] == 23 and view["counts"] == {"Failed": 5, "Succeeded": 18}
+        seen += [(t["step_id"], t["database_name"]) for t in view["targets"]]
+    assert len(seen) == 23 and len(set(seen)) == 23
+    assert seen == sorted(seen)
+
+
+def test_filters_apply_before_the_page_and_total_counts_what_matched() -> None:
+    targets = _many_targets(23)
+    failed = _page(targets, lifecycle="Failed", limit=2)
+    assert failed["total"] == 5 and len(failed["targets"]) == 2
+    assert {t["lifecycle"] for t in failed["targets"]} == {"Failed"}
+    step2 = _page(targets, step_id=2, offset=10)
+    assert step2["total"] == 11 and len(step2["targets"]) == 1 and step2["targets"][0]["step_id"] == 2
+    assert _page(targets, lifecycle="Canceled")["targets"] == []
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ({"offset": -1}, "offset=-1"),
+        ({"limit": 0}, "limit=0"),
+        ({"limit": MAX_PAGE + 1}, f"use 1 to {MAX_PAGE}"),
+    ],
+)
+def test_page_bounds_are_checked(page: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TargetPage(**page)
