@@ -1,5 +1,5 @@
-# Sourced by scripts/test.sh and scripts/demo.sh: make ./.venv with Python >= 3.11 and install
-# the project with its test extra. Re-running is cheap: the install is skipped while
+# Sourced by scripts/test.sh, scripts/demo.sh and scripts/stack.sh: make ./.venv with Python >= 3.11
+# and install the project with its test and deploy extras. Re-running is cheap: the install is skipped while
 # pyproject.toml is unchanged since the last successful install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,9 +21,26 @@ fi
 STAMP="$VENV/.elasticjobs-installed"
 WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-  echo "Installing airflow-elasticjobs and its test dependencies (first run takes a few minutes)"
+  echo "Installing airflow-elasticjobs and its test/deploy dependencies (first run takes a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test,deploy]"
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
+
+# Debian packages a caller needs, installed where we can (root + apt-get); otherwise say what is
+# missing and go on (the callers then fail or skip with that reason).
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian packages: $*"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >/dev/null \
+      || echo "Could not install $*" >&2
+  else
+    echo "Missing Debian packages (install them as root): $*" >&2
+  fi
+}
+
+# Whether PostgreSQL's server binaries are here (Debian's layout, or initdb on PATH).
+have_postgres() {
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1
+}

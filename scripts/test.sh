@@ -5,14 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_bootstrap.sh
 # System packages some tests need, installed where we can (root + apt): Debian's headless
-# Chromium for the UI browser test, and unixODBC so pyodbc (the odbc connection type) imports.
+# Chromium for the UI browser test, unixODBC so pyodbc (the odbc connection type) imports, and
+# PostgreSQL for the deployment tests (tests/deployment, the stack of scripts/stack.sh).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
 ldconfig -p 2>/dev/null | grep -q 'libodbc.so.2' || missing+=(libodbc2)
-if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "Installing Debian packages: ${missing[*]}"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null \
-    || echo "Could not install ${missing[*]}: the tests that need them skip with that reason"
+have_postgres || missing+=(postgresql)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt_install "${missing[@]}" || true
 fi
 ruff check .
 ruff format --check .

@@ -1,0 +1,75 @@
+"""One local deployment (``scripts/stack.sh``'s ``LocalStack``) for every test in tests/deployment.
+
+The stack is started once per session, with ``tests/deployment/dags`` as a second DAG bundle and
+DAGs unpaused at creation. Without PostgreSQL's binaries the folder is skipped, with the reason,
+except under CI (``CI`` set), where that is a failure: scripts/test.sh installs PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.stack import LocalStack
+from scripts.stack.postgres import PostgresUnavailable, find_bindir, run_as
+from tests.dags.harness import TutorialWorld
+from tests.deployment.client import DeploymentApi
+from tests.integration.executions_world import World
+from tests.support.emulator import EmulatorProcess, unique_name
+
+DAGS = Path(__file__).parent / "dags"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder is a deployment test."""
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.deployment)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The running deployment: PostgreSQL, emulator, api-server, scheduler, dag-processor, 2 triggerers."""
+    try:
+        find_bindir()
+        run_as()
+    except PostgresUnavailable as missing:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"deployment tests need PostgreSQL: {missing}")
+    deployment = LocalStack(tmp_path_factory.mktemp("stack"), dag_folders=[DAGS], paused_at_creation=False)
+    began = time.monotonic()
+    with deployment:
+        print(f"\nlocal stack up in {time.monotonic() - began:.1f} s: {deployment.timings}")
+        yield deployment
+
+
+@pytest.fixture(scope="session")
+def airflow_api(stack: LocalStack) -> Iterator[DeploymentApi]:
+    """The REST API (``/api/v2``) of the stack's api-server, logged in as admin."""
+    with DeploymentApi(stack.api_url, *stack.login) as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def stack_emulator(stack: LocalStack) -> EmulatorProcess:
+    """The stack's emulator: SDK clients, ``counters()``, faults, the SQL data plane."""
+    return stack.emulator
+
+
+@pytest.fixture(scope="session")
+def tutorial_world(stack: LocalStack) -> TutorialWorld:
+    """The names and connections the stack gave the tutorial DAG (tables, SQL as the server admin)."""
+    return TutorialWorld(stack.emulator, stack.names, stack.connections)
+
+
+@pytest.fixture(scope="session")
+def agent_world(stack: LocalStack) -> Iterator[World]:
+    """A resource group of its own with servers, TargetDb1/2, a Ready agent and the job credentials
+    in the stack's emulator; scenario tests keep apart by their job names (tests/deployment/scenario.py)."""
+    with stack.emulator.management_client() as client:
+        yield World(stack.emulator, client, unique_name("rg")).build()

@@ -1,0 +1,75 @@
+"""Scenario DAGs for the deployment tests (tests/deployment), parsed by the stack's dag-processor.
+
+Every name comes from the run's conf (``params``); a param left ``None`` falls back to the
+connection ``azure_elastic_jobs_default`` (resource group, server, agent), which the stack points at
+its emulator. Rendering is native, so ``None`` stays ``None``.
+
+* ``deployment_start_and_wait``: one ``ElasticJobsStartJobOperator`` (task ``start``) that starts
+  ``params.job_name`` and waits in the triggerer (``deferrable``), polling every second.
+* ``deployment_start_and_wait_polling``: the same waiting in its worker slot (not deferred).
+* ``deployment_start_mapped``: the start operator mapped over ``params.job_names`` (task ``start``,
+  one map index per job), deferred.
+
+All have ``retries=1`` with a 2 s ``retry_delay`` and a 600 s execution ``timeout``, and no schedule.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Param, task
+
+from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
+
+START_TASK_ID = "start"
+NAME_PARAMS = {
+    "resource_group_name": Param(None, type=["null", "string"], description="default: the connection's"),
+    "server_name": Param(
+        None, type=["null", "string"], description="agent server; default: the connection's"
+    ),
+    "agent_name": Param(None, type=["null", "string"], description="default: the connection's"),
+}
+TARGET = {name: f"{{{{ params.{name} }}}}" for name in NAME_PARAMS}
+WAIT = {"poll_interval": 1, "timeout": 600, "retries": 1, "retry_delay": timedelta(seconds=2)}
+
+
+def scenario_dag(dag_id: str, doc: str, **params: Param) -> DAG:
+    """A manually triggered DAG with the name params and native rendering."""
+    return DAG(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+        catchup=False,
+        render_template_as_native_obj=True,
+        tags=["elastic-jobs", "deployment-tests"],
+        doc_md=doc,
+        params={**params, **NAME_PARAMS},
+    )
+
+
+for dag_id, deferrable in (("deployment_start_and_wait", True), ("deployment_start_and_wait_polling", False)):
+    with scenario_dag(
+        dag_id,
+        f"Start `params.job_name` and wait ({'deferred' if deferrable else 'in the worker slot'}).",
+        job_name=Param("Job1", type="string", description="the job to start"),
+    ):
+        ElasticJobsStartJobOperator(
+            task_id=START_TASK_ID, job_name="{{ params.job_name }}", deferrable=deferrable, **TARGET, **WAIT
+        )
+
+with scenario_dag(
+    "deployment_start_mapped",
+    "Start every job of `params.job_names` (one mapped task instance each) and wait, deferred.",
+    job_names=Param(["Job1"], type="array", items={"type": "string"}, description="jobs to start"),
+):
+
+    @task
+    def job_names(params: dict | None = None) -> list[str]:
+        """The jobs to start, from the run's conf."""
+        assert params is not None
+        return list(params["job_names"])
+
+    ElasticJobsStartJobOperator.partial(task_id=START_TASK_ID, deferrable=True, **TARGET, **WAIT).expand(
+        job_name=job_names()
+    )
