@@ -2,14 +2,15 @@
 
 The sensor watches a given execution, or the latest execution of a job (optionally created at or
 after a time, e.g. ``{{ data_interval_start }}``) so executions started by the agent's own schedule
-can be monitored. It never cancels anything: it did not start the execution.
+can be monitored. The latest execution is resolved once, by the first poke that finds one; later
+pokes poll that execution directly. It never cancels anything: it did not start the execution.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+
+
+#: How far before an empty latest-execution listing the next one reaches (clock skew, slow listings).
+LISTING_LOOKBACK = timedelta(minutes=2)
 
 
 class ElasticJobsExecutionSensor(BaseSensorOperator):
@@ -64,9 +69,20 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         every ``poke_interval`` seconds and reads target details only when the execution's state
         changes (default: the ``[operators] default_deferrable`` setting).
     :param error_budget: deferred mode: seconds of failing polls before the task fails (default 900).
+    :param timeout: Airflow's sensor timeout, seconds since the sensor first started; in deferred mode
+        the deferral gets what is left of it after the first poke (``defer(timeout=…)``).
 
-    XCom: the execution summary (``execution_id``, ``lifecycle``, ``counts``, ``targets``, …), and the
-    watched execution id under ``execution_id``.
+    XCom (unless ``do_xcom_push=False``, which pushes nothing, the link and the Elastic Jobs tab's
+    reference included): the capped execution summary (``execution_id``, ``lifecycle``, ``counts``,
+    ``step_counts``, failing ``targets`` first, ``targets_total``, ``targets_truncated``; see
+    :meth:`~airflow_elasticjobs.execution_state.ExecutionSummary.to_xcom`), also when the sensor
+    fails, and the watched execution id under ``execution_id``.
+
+    Latest execution (``execution_id=None``): the first poke that finds one fixes it, and later
+    pokes of the same run ``GET`` it directly; until then the listing is narrowed with
+    ``createTimeMin`` to what may have appeared since the previous empty listing. In reschedule mode
+    each run starts afresh (Airflow clears a task's XComs when a rescheduled run starts), so the
+    latest execution is looked up again once per run.
     """
 
     template_fields: Sequence[str] = (
@@ -118,6 +134,8 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         self._progress = ProgressTracker()
         self._last_lifecycle: Lifecycle | None = None
         self._watched_id: str | None = None
+        #: Lower bound of the next latest-execution listing after an empty one (``created_after`` first).
+        self._listed_since: datetime | None = None
         self.validate()
 
     def validate(self) -> None:
@@ -147,7 +165,7 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
             if execution is None:
                 return False
             summary = summarize(hook, self.job_name, execution)
-            if summary.execution_id != self._watched_id:
+            if summary.execution_id != self._watched_id and self.do_xcom_push:
                 # The link and the Airflow UI's "Elastic Jobs" tab follow the watched execution.
                 ElasticJobsExecutionLink.persist(context, hook, self.job_name, summary.execution_id)
         except Exception as err:
@@ -162,20 +180,27 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         return self._decide(context, summary)
 
     def _find(self, hook: ElasticJobsHook) -> Any | None:
-        if self.execution_id:
-            execution = hook.get_execution(self.job_name, self.execution_id)
+        """The watched execution: the given one, the latest one resolved earlier, or the latest now."""
+        known = self.execution_id or self._watched_id
+        if known:
+            execution = hook.get_execution(self.job_name, known)
             if execution is None:
                 raise invalid(
                     "execution_id",
-                    self.execution_id,
+                    known,
                     f"no such execution of job {self.job_name!r}; check job_name and execution_id",
                 )
             return execution
         created_after = parse_time("created_after", self.created_after)
-        found = hook.list_executions(self.job_name, create_time_min=created_after)
+        listed_at = datetime.now(UTC)
+        found = hook.list_executions(self.job_name, create_time_min=self._listed_since or created_after)
         if not found:
             since = f" created at or after {self.created_after}" if self.created_after else ""
             self.log.info("No execution of job %r%s yet", self.job_name, since)
+            # Nothing existed then, so the next listing only needs what appeared since (with a margin
+            # for clock skew between this worker and ARM).
+            narrowed = listed_at - LISTING_LOOKBACK
+            self._listed_since = narrowed if created_after is None else max(created_after, narrowed)
             return None
         return max(found, key=lambda e: e.create_time)
 
@@ -187,12 +212,14 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         ti = context["ti"]
         if summary.execution_id != self._watched_id:
             self._watched_id = summary.execution_id
-            ti.xcom_push(key=EXECUTION_ID_KEY, value=summary.execution_id)
+            if self.do_xcom_push:
+                ti.xcom_push(key=EXECUTION_ID_KEY, value=summary.execution_id)
         if lifecycle in self.fail_states:
-            ti.xcom_push(key="return_value", value=summary.to_xcom())
+            if self.do_xcom_push:
+                ti.xcom_push(key="return_value", value=summary.to_xcom(self.fail_states))
             raise AirflowException(summary.failure_message(self.fail_states))
         if lifecycle in self.target_states:
-            return PokeReturnValue(is_done=True, xcom_value=summary.to_xcom())
+            return PokeReturnValue(is_done=True, xcom_value=summary.to_xcom(self.fail_states))
         if lifecycle.is_terminal:
             wanted = sorted(s.value for s in self.target_states)
             raise AirflowException(
@@ -203,14 +230,16 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
 
     # -- deferred -----------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
-        """Poke once; if not done and ``deferrable``, wait in the triggerer."""
+        """Poke once; if not done and ``deferrable``, wait in the triggerer for the rest of ``timeout``."""
         if not self.deferrable:
             return super().execute(context)
+        started = time.monotonic()
         result = self.poke(context)
         if isinstance(result, PokeReturnValue) and result.is_done:
             return result.xcom_value
         from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
 
+        remaining = max(0.0, self.timeout - (time.monotonic() - started))
         stop_on = sorted(s.value for s in (self.target_states | self.fail_states) & ACTIVE)
         self.defer(
             trigger=ElasticJobsExecutionTrigger(
@@ -221,7 +250,7 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
                 resource_group_name=self.resource_group_name,
                 server_name=self.server_name,
                 agent_name=self.agent_name,
-                end_time=time.time() + self.timeout,
+                end_time=time.time() + remaining,
                 poll_interval=self.poke_interval,
                 stop_on=stop_on,
                 cancel_on_timeout=False,
@@ -229,6 +258,9 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
                 error_budget=self.error_budget,
             ),
             method_name="execute_complete",
+            # Bounds the deferral itself (e.g. a triggerer that is down); Airflow reports it as a
+            # sensor timeout, like the trigger's own timeout event at the same deadline.
+            timeout=timedelta(seconds=remaining),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
