@@ -42,7 +42,7 @@ class ChildDag:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.reliability.chaos_dag", json.dumps(spec)],
                 cwd=REPO,
-                env={**os.environ, "PYTHONPATH": str(REPO)},
+                env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},  # lines as they happen
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
