@@ -152,7 +152,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
             context["ti"].xcom_push(key=EXECUTION_ID_KEY, value=self.execution_id)
             ElasticJobsAgentLink.persist(context, self.hook)
             ElasticJobsExecutionLink.persist(context, self.hook, self.job_name, self.execution_id)
-            lifecycle = Lifecycle.parse(execution.lifecycle)
+            lifecycle = Lifecycle.observed(execution.lifecycle)
             if not self.wait_for_completion:
                 return {
                     "execution_id": self.execution_id,
@@ -203,7 +203,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                     attempt,
                 )
                 return execution, False
-            lifecycle = Lifecycle.parse(existing.lifecycle)
+            lifecycle = Lifecycle.observed(existing.lifecycle)
             if not lifecycle.is_terminal:
                 self.log.info(
                     "Re-attaching to execution %s, still %s (attempt %d)", execution_id, lifecycle, attempt
@@ -233,7 +233,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                 execution = self.hook.get_execution(self.job_name, attempt_execution_id(earlier, attempt))
                 if execution is None:
                     break
-                if not Lifecycle.parse(execution.lifecycle).is_terminal:
+                if not Lifecycle.observed(execution.lifecycle).is_terminal:
                     return execution
         return None
 
@@ -369,7 +369,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         for line in self._progress.changed_lines(summary.targets):
             self.log.info("%s", line)
         self.log.info("Execution %s ended %s", summary.execution_id, summary.lifecycle)
-        result = summary.to_xcom()
+        result = summary.to_xcom(self.fail_on)
         if summary.lifecycle in self.fail_on:
             if self.do_xcom_push:
                 context["ti"].xcom_push(key="return_value", value=result)
@@ -467,7 +467,7 @@ class ElasticJobsCancelExecutionOperator(ElasticJobsBaseOperator):
                 self.execution_id,
                 f"no such execution of job {self.job_name!r}; check job_name and execution_id",
             )
-        lifecycle = Lifecycle.parse(execution.lifecycle)
+        lifecycle = Lifecycle.observed(execution.lifecycle)
         requested = not lifecycle.is_terminal
         if requested:
             self.hook.cancel_execution(self.job_name, self.execution_id)

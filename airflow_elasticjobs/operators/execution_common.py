@@ -49,7 +49,7 @@ def summarize(hook: ElasticJobsHook, job_name: str, execution: Any) -> Execution
     return ExecutionSummary(
         execution_id=execution.name,
         job_name=job_name,
-        lifecycle=Lifecycle.parse(execution.lifecycle),
+        lifecycle=Lifecycle.observed(execution.lifecycle),
         targets=tuple(TargetResult.from_model(t) for t in targets),
         last_message=execution.last_message,
     )

@@ -61,7 +61,7 @@ def _target_order(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def _is_active(lifecycle: str | None) -> bool:
     try:
-        return Lifecycle.parse(lifecycle) in ACTIVE
+        return Lifecycle.observed(lifecycle) in ACTIVE
     except ValueError:
         return True  # a lifecycle this version does not know: keep refreshing rather than freeze
 

@@ -225,7 +225,7 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
             return None
         if observation.error:
             return self._event("error", self._last_lifecycle, observation.error)
-        lifecycle = Lifecycle.parse(observation.lifecycle)
+        lifecycle = Lifecycle.observed(observation.lifecycle)
         if lifecycle.value != self._last_lifecycle:
             self.log.info("Execution %s of job %r is %s", self.execution_id, self.job_name, lifecycle.value)
         self._last_lifecycle = lifecycle.value

@@ -164,3 +164,11 @@ def test_deferral_timeout_cancels_the_execution_from_xcom():
         op.resume_execution(TRIGGER_FAIL_REPR, {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, {"ti": ti})
     assert cancelled == [("e-from-xcom", "the deferral timed out")]
     assert pulled["key"] == "execution_id"
+
+
+def test_a_lifecycle_this_version_does_not_know_keeps_the_wait_going(clock):
+    """A lifecycle Azure added later counts as active: the wait goes on instead of crashing."""
+    hook = FakeHook(["Paused", "SomethingNew", "Succeeded"])
+    result = operator(hook)._poll(end_time=None)
+    assert result.lifecycle.value == "Succeeded"
+    assert clock.sleeps == [10, 10]
