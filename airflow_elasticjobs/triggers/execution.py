@@ -56,6 +56,10 @@ def kill_budget(on_kill_timeout: float | None = None) -> float:
     return on_kill_timeout - min(max(2.0, on_kill_timeout * 0.1), on_kill_timeout / 2)
 
 
+#: Kill decisions still running after their on_kill was cancelled (kept referenced until done).
+_KILLS_IN_FLIGHT: set[asyncio.Future[None]] = set()
+
+
 class ElasticJobsExecutionTrigger(BaseTrigger):
     """Fire when an Elastic Jobs execution ends (or reaches one of ``stop_on``), times out or fails.
 
@@ -311,7 +315,16 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
                 self.execution_id,
             )
             return
-        ti = TaskInstanceRef.of(self.task_instance)
+        # Airflow re-sends the cancel to a trigger whose on_kill is still running (the triggerer's next
+        # loop still sees it as running), which would cut the decision or the cancel request short:
+        # the work runs as its own task, shielded, and finishes even when on_kill is cancelled again.
+        work = asyncio.ensure_future(self._kill(TaskInstanceRef.of(self.task_instance), deadline))
+        _KILLS_IN_FLIGHT.add(work)
+        work.add_done_callback(_KILLS_IN_FLIGHT.discard)
+        await asyncio.shield(work)
+
+    async def _kill(self, ti: TaskInstanceRef, deadline: float) -> None:
+        """Read the task instance's state and cancel the execution if a user ended the task."""
         try:
             reading = await aread_state(ti, timeout=min(5.0, (deadline - time.monotonic()) / 3))
         except StateUnknown as err:
