@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from airflow_elasticjobs.reconcile import Change
 
 # ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
-# operator does not pay for them at parse time (issue 7, benchmarks/import_cost.py).
+# operator does not pay for them at parse time (benchmarks/import_cost.py).
 
 
 def job_result(hook: ElasticJobsHook, spec: JobSpec, changes: list[Change]) -> dict[str, Any]:

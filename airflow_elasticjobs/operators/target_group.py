@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 # ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
-# operator does not pay for them at parse time (issue 7, benchmarks/import_cost.py).
+# operator does not pay for them at parse time (benchmarks/import_cost.py).
 
 
 class ElasticJobsTargetGroupOperator(ElasticJobsBaseOperator):

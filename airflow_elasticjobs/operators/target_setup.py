@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from airflow_elasticjobs.target_setup_sql import Batch, Grant
 
 # ``target_setup_sql`` is imported where used: a DAG file that does not build this operator does
-# not pay for it at parse time (issue 7, benchmarks/import_cost.py).
+# not pay for it at parse time (benchmarks/import_cost.py).
 
 MASTER = "master"
 _SPEC_KEYS = {"login_conn_id", "databases", "grants", "roles", "master_user"}

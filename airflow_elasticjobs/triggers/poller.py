@@ -63,7 +63,7 @@ class AgentKey(NamedTuple):
     """Identity of one job agent as seen through one connection (the unit of sharing).
 
     Immutable and hashable; a ``NamedTuple`` rather than a frozen dataclass because it is cheaper to
-    define at import time (issue 7's import budget).
+    define at import time (the import budget, benchmarks/import_cost.py).
     """
 
     conn_id: str

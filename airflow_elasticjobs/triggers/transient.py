@@ -79,7 +79,7 @@ class Backoff:
     """Exponential backoff with jitter that never waits less than the server asked (``Retry-After``).
 
     (Plain classes here, not dataclasses: the trigger imports this module, and defining a dataclass
-    costs import time every DAG-file parse or triggerer start pays; issue 7's import budget.)
+    costs import time every DAG-file parse or triggerer start pays; benchmarks/import_cost.py.)
 
     :param initial: seconds before the first retry.
     :param maximum: cap of the exponential part.
