@@ -59,12 +59,19 @@ def browser() -> Iterator[Any]:
 
 
 def _wait(driver: Any, condition: Any, what: str) -> Any:
-    """Wait for ``condition``; on timeout keep a screenshot and the page source for the post-mortem."""
-    from selenium.common.exceptions import TimeoutException
+    """Wait for ``condition``; on timeout keep a screenshot and the page source for the post-mortem.
+
+    The tab re-renders while it refreshes, so an element found a moment ago may be gone: such a read
+    is retried at the next poll instead of failing the test.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.2).until(condition, message=what)
+        waiter = WebDriverWait(
+            driver, WAIT_SECONDS, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+        )
+        return waiter.until(condition, message=what)
     except TimeoutException:
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "failure.png"))
@@ -172,20 +179,25 @@ def test_tab_follows_a_running_execution_until_it_ends(
     browser.switch_to.frame(_open_tab(browser, api_server, running_run))
 
     def lifecycle(driver: Any) -> str:
-        found = driver.find_elements(By.ID, "execution-lifecycle")
-        return found[0].text if found else ""
+        # Read in the page in one script: the element is replaced on every refresh.
+        script = "const e = document.getElementById('execution-lifecycle'); return e ? e.innerText : '';"
+        return driver.execute_script(script).strip()
 
     active = {"Created", "InProgress", "WaitingForChildJobExecutions", "WaitingForRetry"}
     _wait(browser, lambda d: lifecycle(d) in active, "the running execution shown active")
-    assert "Refreshing every" in browser.find_element(By.ID, "refresh-note").text
+    _wait(
+        browser,
+        lambda d: "Refreshing every" in d.find_element(By.ID, "refresh-note").text,
+        "the refresh note",
+    )
     world = running_run.world
     world.client.job_executions.cancel(
         world.rg, world.agent_server, world.agent, "SlowJob", running_run.execution_id
     )
     # No reload: the tab polls while the execution is active and shows the new state by itself.
     _wait(browser, lambda d: lifecycle(d) == "Canceled", "the tab following the cancellation")
-    assert {row[3] for row in _target_rows(browser)} == {"Canceled"}
-    assert "Updated" in browser.find_element(By.ID, "refresh-note").text
+    _wait(browser, lambda d: {row[3] for row in _target_rows(d)} == {"Canceled"}, "every target Canceled")
+    _wait(browser, lambda d: "Updated" in d.find_element(By.ID, "refresh-note").text, "the last update time")
     browser.switch_to.default_content()
 
 
