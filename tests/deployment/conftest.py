@@ -22,6 +22,8 @@ from tests.integration.executions_world import World
 from tests.support.emulator import EmulatorProcess, unique_name
 
 DAGS = Path(__file__).parent / "dags"
+LOG_TAIL_LINES = 60
+_STARTED: dict[str, LocalStack] = {}  # the session's stack, for the failure report hook
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,6 +31,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.deployment)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """On a failed deployment test, attach the tail of each component's log and of the task logs
+    written during the test: CI keeps no state directory, so this is the post-mortem."""
+    report: pytest.TestReport = yield
+    deployment = getattr(item, "funcargs", {}).get("stack") or _STARTED.get("stack")
+    if report.failed and call.when == "call" and deployment is not None:
+        began = call.start
+        logs = sorted(deployment.logs.glob("*.log"))
+        if deployment.settings is not None:
+            task_logs = (deployment.settings.home / "logs").glob("dag_id=*/**/*.log")
+            logs += sorted(p for p in task_logs if p.stat().st_mtime >= began)
+        for log in logs:
+            lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+            report.sections.append((f"log {log.name}", "\n".join(lines)))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     deployment = LocalStack(tmp_path_factory.mktemp("stack"), dag_folders=[DAGS], paused_at_creation=False)
     began = time.monotonic()
     with deployment:
+        _STARTED["stack"] = deployment
         print(f"\nlocal stack up in {time.monotonic() - began:.1f} s: {deployment.timings}")
         yield deployment
 

@@ -102,3 +102,41 @@ def trigger_runner_pid(stack: LocalStack, index: int, timeout: float = 30.0) -> 
 def signal_triggerer(stack: LocalStack, index: int, sig: int = signal.SIGTERM, *, group: bool = True) -> None:
     """Signal triggerer ``index``: its whole process group (default) or only its main process."""
     stack.signal(stack.triggerer_name(index), sig, group=group)
+
+
+@dataclass(frozen=True)
+class RunningTrigger:
+    """A deferred task instance's trigger as a triggerer runs it: the trigger and triggerer job ids."""
+
+    trigger_id: int
+    triggerer_job_id: int
+    log: Path
+
+
+def trigger_log_files(stack: LocalStack, dag_id: str, run_id: str, task_id: str) -> list[Path]:
+    """The trigger log files (``*.log.trigger.<triggerer job id>.log``) of a task instance, every try."""
+    assert stack.settings is not None, "the stack is not started"
+    folder = stack.settings.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    return sorted(folder.glob("**/*.log.trigger.*.log"))
+
+
+def running_trigger(
+    api: DeploymentApi, stack: LocalStack, dag_id: str, run_id: str, task_id: str, timeout: float = 60.0
+) -> RunningTrigger:
+    """Wait until a triggerer runs the deferred task's trigger: assigned to a live triggerer job and
+    writing the trigger's log. Before that moment nothing watches the execution: a task marked failed
+    then loses its trigger before any ``on_kill`` could run (docs/reliability.md)."""
+
+    def running() -> RunningTrigger | None:
+        ti = api.task_instance(dag_id, run_id, task_id)
+        trigger, job = ti.get("trigger"), ti.get("triggerer_job")
+        if ti["state"] != "deferred" or not trigger or not job or job.get("state") != "running":
+            return None
+        logs = [
+            p
+            for p in trigger_log_files(stack, dag_id, run_id, task_id)
+            if p.name.endswith(f".trigger.{job['id']}.log") and p.stat().st_size
+        ]
+        return RunningTrigger(trigger["id"], job["id"], logs[0]) if logs else None
+
+    return wait_until(running, timeout, f"a triggerer to run the trigger of {dag_id}/{run_id}/{task_id}", 0.3)

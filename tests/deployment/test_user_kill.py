@@ -6,7 +6,9 @@ import time
 
 import pytest
 
+from scripts.stack.local_stack import LocalStack
 from tests.deployment.client import DeploymentApi, wait_until
+from tests.deployment.processes import running_trigger
 from tests.deployment.scenario import START_DAG, START_TASK_ID, start_conf, waiting_job
 from tests.integration.executions_world import World
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts
@@ -15,9 +17,9 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def test_marking_a_deferred_task_failed_cancels_its_execution_exactly_once(
-    airflow_api: DeploymentApi, agent_world: World
+    stack: LocalStack, airflow_api: DeploymentApi, agent_world: World
 ) -> None:
-    """PATCH new_state=failed while deferred → one cancel request, the execution ends Canceled."""
+    """PATCH new_state=failed while a triggerer watches the execution → one cancel request, Canceled."""
     job = waiting_job(agent_world, "UserKill", seconds=60)
     run_id = airflow_api.trigger(START_DAG, start_conf(agent_world, job_name=job))
     airflow_api.wait_for_task(START_DAG, run_id, START_TASK_ID, {"deferred"}, timeout=120)
@@ -33,6 +35,7 @@ def test_marking_a_deferred_task_failed_cancels_its_execution_exactly_once(
     wait_until(
         lambda: lifecycle() in {"InProgress", "WaitingForChildJobExecutions"}, 60, "the execution to run"
     )
+    running_trigger(airflow_api, stack, START_DAG, run_id, START_TASK_ID)
     before = RequestCounts.of(agent_world.emulator)
     marked_at = time.monotonic()
     airflow_api.set_task_state(START_DAG, run_id, START_TASK_ID, "failed")
