@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import httpx
+
 from scripts.stack.api import AirflowApi
 
 T = TypeVar("T")
@@ -132,9 +134,15 @@ class DeploymentApi(AirflowApi):
     def task_log(
         self, dag_id: str, run_id: str, task_id: str, try_number: int = 1, map_index: int = -1
     ) -> str:
-        """The task instance's log of one try, as text (what the UI shows)."""
+        """The task instance's log of one try, as text (what the UI shows); ``""`` before that try exists."""
         path = f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
-        content = self.call("GET", path, params={"map_index": map_index, "full_content": True})["content"]
+        try:
+            answer = self.call("GET", path, params={"map_index": map_index, "full_content": True})
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code == 404:
+                return ""
+            raise
+        content = answer["content"]
         return "\n".join(
             str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content
         )

@@ -1,7 +1,7 @@
 """One local deployment (``scripts/stack.sh``'s ``LocalStack``) for every test in tests/deployment.
 
 The stack is started once per session, with ``tests/deployment/dags`` as a second DAG bundle and
-DAGs unpaused at creation. Without PostgreSQL's binaries the folder is skipped, with the reason,
+DAGs paused until a test triggers one. Without PostgreSQL's binaries the folder is skipped, with the reason,
 except under CI (``CI`` set), where that is a failure: scripts/test.sh installs PostgreSQL.
 """
 
@@ -61,7 +61,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"deployment tests need PostgreSQL: {missing}")
-    deployment = LocalStack(tmp_path_factory.mktemp("stack"), dag_folders=[DAGS], paused_at_creation=False)
+    # DAGs stay paused until a test triggers them (DeploymentApi.trigger unpauses): the example DAGs'
+    # schedules would otherwise run against names this session never created.
+    deployment = LocalStack(tmp_path_factory.mktemp("stack"), dag_folders=[DAGS])
     began = time.monotonic()
     with deployment:
         _STARTED["stack"] = deployment
