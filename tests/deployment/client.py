@@ -31,6 +31,14 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str, interva
         time.sleep(interval)
 
 
+def _log_text(line: Any) -> str:
+    """One structured log line as text: its event, then the message of each exception it carries."""
+    if not isinstance(line, dict):
+        return str(line)
+    errors = [str(e.get("exc_value", "")) for e in line.get("error_detail") or () if isinstance(e, dict)]
+    return "\n".join([str(line.get("event", line)), *errors])
+
+
 class DeploymentApi(AirflowApi):
     """:class:`AirflowApi` plus the calls scenario tests need."""
 
@@ -142,10 +150,7 @@ class DeploymentApi(AirflowApi):
             if error.response.status_code == 404:
                 return ""
             raise
-        content = answer["content"]
-        return "\n".join(
-            str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content
-        )
+        return "\n".join(_log_text(line) for line in answer["content"])
 
     # -- backfills ---------------------------------------------------------------------------------
     def create_backfill(
@@ -158,7 +163,9 @@ class DeploymentApi(AirflowApi):
         conf: dict[str, Any] | None = None,
         max_active_runs: int = 10,
     ) -> dict[str, Any]:
-        """``POST /backfills`` (``reprocess_behavior``: ``none``, ``failed`` or ``completed``)."""
+        """Unpause the DAG and ``POST /backfills`` (``reprocess_behavior``: ``none``, ``failed`` or
+        ``completed``); the scheduler runs no backfill of a paused DAG."""
+        self.unpause(dag_id)
         body = {
             "dag_id": dag_id,
             "from_date": from_date.isoformat(),
@@ -168,3 +175,21 @@ class DeploymentApi(AirflowApi):
             "max_active_runs": max_active_runs,
         }
         return self.call("POST", "backfills", json=body)
+
+    def backfill(self, backfill_id: int) -> dict[str, Any]:
+        """``GET /backfills/{backfill_id}`` (``completed_at`` is set once every run of it ended)."""
+        return self.call("GET", f"backfills/{backfill_id}")
+
+    def wait_for_backfill(self, backfill_id: int, timeout: float = 300.0) -> dict[str, Any]:
+        """Wait until the backfill has completed."""
+        return wait_until(
+            lambda: (b := self.backfill(backfill_id))["completed_at"] and b,
+            timeout,
+            f"backfill {backfill_id} to complete",
+            interval=1,
+        )
+
+    def dag_runs(self, dag_id: str, **filters: Any) -> list[dict[str, Any]]:
+        """``GET /dags/{dag_id}/dagRuns`` with query ``filters`` (e.g. ``run_type="backfill"``)."""
+        params = {"limit": 100, "order_by": "logical_date", **filters}
+        return self.call("GET", f"dags/{dag_id}/dagRuns", params=params)["dag_runs"]

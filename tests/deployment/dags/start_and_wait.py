@@ -9,6 +9,10 @@ its emulator. Rendering is native, so ``None`` stays ``None``.
 * ``deployment_start_and_wait_polling``: the same waiting in its worker slot (not deferred).
 * ``deployment_start_mapped``: the start operator mapped over ``params.job_names`` (task ``start``,
   one map index per job), deferred.
+* ``deployment_daily_start`` and ``deployment_daily_start_serial``: ``@daily`` for backfills of
+  2025 dates, deferred, ending 2025-12-31 so that the scheduler makes no run of its own; the
+  second has the documented recipe for parallel runs of one job, ``max_active_tis_per_dag=1`` on
+  the start task (docs/execution-semantics.md, parallel runs).
 
 All have ``retries=1`` with a 2 s ``retry_delay`` and a 600 s execution ``timeout``, and no schedule.
 """
@@ -34,11 +38,13 @@ TARGET = {name: f"{{{{ params.{name} }}}}" for name in NAME_PARAMS}
 WAIT = {"poll_interval": 1, "timeout": 600, "retries": 1, "retry_delay": timedelta(seconds=2)}
 
 
-def scenario_dag(dag_id: str, doc: str, **params: Param) -> DAG:
-    """A manually triggered DAG with the name params and native rendering."""
+def scenario_dag(dag_id: str, doc: str, schedule: str | None = None, **params: Param) -> DAG:
+    """A DAG (manually triggered unless ``schedule``, then for 2025 only) with the name params and
+    native rendering."""
     return DAG(
         dag_id=dag_id,
-        schedule=None,
+        schedule=schedule,
+        end_date=pendulum.datetime(2025, 12, 31, tz="UTC") if schedule else None,
         start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
         catchup=False,
         render_template_as_native_obj=True,
@@ -73,3 +79,20 @@ with scenario_dag(
     ElasticJobsStartJobOperator.partial(task_id=START_TASK_ID, deferrable=True, **TARGET, **WAIT).expand(
         job_name=job_names()
     )
+
+for dag_id, serial in (("deployment_daily_start", False), ("deployment_daily_start_serial", True)):
+    with scenario_dag(
+        dag_id,
+        "Daily start of `params.job_name`, for backfills"
+        + (" (one start task instance at a time: `max_active_tis_per_dag=1`)." if serial else "."),
+        schedule="@daily",
+        job_name=Param("Job1", type="string", description="the job to start"),
+    ):
+        ElasticJobsStartJobOperator(
+            task_id=START_TASK_ID,
+            job_name="{{ params.job_name }}",
+            deferrable=True,
+            max_active_tis_per_dag=1 if serial else None,
+            **TARGET,
+            **WAIT,
+        )
