@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from airflow_elasticjobs.emulator.engine import ExecutionFilter
+from airflow_elasticjobs.emulator.engine import Engine, ExecutionFilter
 from airflow_elasticjobs.emulator.engine import records as rec
 from airflow_elasticjobs.emulator.engine.clock import parse_iso
 from airflow_elasticjobs.emulator.engine.lifecycle import SUCCEEDED
+from airflow_elasticjobs.emulator.passwords import PasswordHasher
 from airflow_elasticjobs.emulator.resource_ids import new_doc
 from airflow_elasticjobs.emulator.store import Store
 
@@ -56,3 +58,13 @@ def test_active_roots_under_a_scope_match_its_jobs_only(store: Store) -> None:
     assert [doc["name"] for doc in records.active_roots(under=SERVER)] == ["e1"]
     assert [doc["name"] for doc in records.active_roots(under=JOB_1)] == ["e1"]
     assert [doc["name"] for doc in records.active_roots()] == ["e1", "e2"]
+
+
+def test_the_engine_answers_arm_bodies_without_its_private_fields(store: Store, tmp_path: Path) -> None:
+    root = _root(store, JOB_1, "e1", T0, None)
+    engine = Engine(store, tmp_path, PasswordHasher(b"k"))
+    assert rec.PRIVATE in store.get_execution(root["id"].lower())  # type: ignore[operator]
+    assert engine.execution(root["id"].upper()) == rec.public(root)
+    assert engine.job_executions(JOB_1) == [rec.public(root)]
+    assert engine.agent_executions(AGENT, ExecutionFilter(is_active=False)) == []
+    assert engine.execution(f"{JOB_1}/executions/missing") is None
