@@ -128,8 +128,3 @@ def is_child_of(resource_id: str, parent_id: str, child_type: str) -> bool:
     key = resource_key(resource_id)
     prefix = f"{resource_key(parent_id)}/{child_type.lower()}/"
     return key.startswith(prefix) and "/" not in key[len(prefix) :] and len(key) > len(prefix)
-
-
-def cancel_active_executions(context: EmulatorContext, scope_id: str) -> None:
-    """Cancel every active execution of the jobs under ``scope_id`` (a server, agent or job)."""
-    context.engine.cancel_active(scope_id)

@@ -83,5 +83,5 @@ def delete_job(request: Request) -> Response:
     context, job_id = arm.addressed(request)
     if not context.store.exists(job_id):
         return arm.delete_answer(False)
-    arm.cancel_active_executions(context, job_id)
+    context.engine.cancel_active(job_id)
     return arm.delete_answer(context.store.delete(job_id))

@@ -224,7 +224,7 @@ def _execution_page(engine: Engine, execution_id: str) -> HTMLResponse:
         + "<h2>Targets</h2>"
         + _table(["Step", "Name", "Server", "Database", *columns], target_rows, "targets")
     )
-    active = not is_terminal(str(props.get("lifecycle")))
+    active = not is_terminal(props["lifecycle"])
     return _page(f"Execution {props['jobExecutionId']}", body, refresh=active)
 
 
