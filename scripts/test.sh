@@ -16,5 +16,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 ruff check .
 ruff format --check .
+lint-imports
 python -m pytest "$@"
 python -m benchmarks --smoke

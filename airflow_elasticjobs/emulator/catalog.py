@@ -1,21 +1,17 @@
 """Where the databases of one emulated server live, which exist, and who its admin is.
 
 The databases are the server's ``databases`` children in the ARM store (``master`` included);
-each has one SQLite file under ``<state dir>/databases/<server>/`` (the directory
-``EmulatorContext.database_dir`` names), created on first use.
+each has one SQLite file ``<state dir>/databases/<server>/<database>.sqlite`` (lower-cased names),
+created on first use. :meth:`ServerCatalog.from_store` is the one place that layout is decided.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from airflow_elasticjobs.emulator.passwords import PasswordHasher
 from airflow_elasticjobs.emulator.store import Store
-
-if TYPE_CHECKING:
-    from airflow_elasticjobs.emulator.context import EmulatorContext
 
 
 def _server_name(server_id: str) -> str:
@@ -28,7 +24,7 @@ class ServerCatalog:
 
     Example::
 
-        catalog = ServerCatalog.from_context(context, server_id)
+        catalog = ServerCatalog.from_store(store, hasher, state_dir, server_id)
         catalog.database_names()  # ['master', 'TargetDb1', 'TargetDb2']
     """
 
@@ -42,15 +38,9 @@ class ServerCatalog:
     def from_store(
         cls, store: Store, hasher: PasswordHasher, state_dir: Path, server_id: str
     ) -> ServerCatalog:
-        """Build the catalog of the server with ARM id ``server_id`` (same layout as the context's)."""
+        """Build the catalog of the server with ARM id ``server_id`` whose state is in ``state_dir``."""
         name = _server_name(server_id)
         return cls(server_id, name, store, hasher, state_dir / "databases" / name.lower())
-
-    @classmethod
-    def from_context(cls, context: EmulatorContext, server_id: str) -> ServerCatalog:
-        """Build the catalog of a server from the emulator's shared context."""
-        name = _server_name(server_id)
-        return cls(server_id, name, context.store, context.hasher, context.database_dir(name))
 
     def database_names(self) -> list[str]:
         """Names of the server's databases (including ``master``), in creation order."""

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from airflow_elasticjobs.emulator.catalog import ServerCatalog
+from airflow_elasticjobs.emulator.engine import Engine
 from airflow_elasticjobs.emulator.passwords import PasswordHasher
 from airflow_elasticjobs.emulator.store import Store
-
-if TYPE_CHECKING:
-    from airflow_elasticjobs.emulator.engine import Engine
 
 API_VERSION = "2025-01-01"
 DEFAULT_PAGE_SIZE = 100
@@ -27,6 +25,6 @@ class EmulatorContext:
     page_size: int = DEFAULT_PAGE_SIZE
     extras: dict[str, object] = field(default_factory=dict)
 
-    def database_dir(self, server_name: str) -> Path:
-        """Directory holding the SQLite files of one emulated server's databases."""
-        return self.state_dir / "databases" / server_name.lower()
+    def catalog(self, server_id: str) -> ServerCatalog:
+        """The database catalog of the emulated server with ARM id ``server_id``."""
+        return ServerCatalog.from_store(self.store, self.hasher, self.state_dir, server_id)

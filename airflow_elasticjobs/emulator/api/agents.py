@@ -146,7 +146,7 @@ def delete_agent(request: Request) -> Response:
     if agent is None:
         return Response(status_code=204)
     _refuse_if_busy(context, agent_id)
-    arm.cancel_active_executions(context, agent_id)
+    context.engine.cancel_active(agent_id)
     agent["properties"]["state"] = lro.running_state("delete")
     context.store.put(agent_id, agent)
     return lro.start_operation(request, context, agent, "delete")

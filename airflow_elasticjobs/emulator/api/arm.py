@@ -1,7 +1,8 @@
 """Shared plumbing of the ARM routers: resource ids and types, parents, bodies, answers.
 
 A resource id is the request path itself (``/subscriptions/…/providers/Microsoft.Sql/servers/s/…``),
-so ids keep the caller's casing while the store matches them case-insensitively.
+so ids keep the caller's casing while the store matches them case-insensitively. Types, names and
+document shells of ids come from ``resource_ids.py`` (``new_doc`` is re-exported for the routers).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from airflow_elasticjobs.emulator import errors
 from airflow_elasticjobs.emulator.api import lro
 from airflow_elasticjobs.emulator.api.paging import paged
 from airflow_elasticjobs.emulator.context import EmulatorContext
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from airflow_elasticjobs.emulator.resource_ids import new_doc as new_doc
+from airflow_elasticjobs.emulator.resource_ids import resource_name, resource_type, split
+from airflow_elasticjobs.emulator.store import resource_key
 
-PROVIDER = "Microsoft.Sql"
 RG_PREFIX = "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Sql"
 SERVER_PREFIX = RG_PREFIX + "/servers/{server}"
 AGENT_PREFIX = SERVER_PREFIX + "/jobAgents/{agent}"
@@ -34,44 +36,9 @@ def path_id(request: Request) -> str:
     return request.url.path.rstrip("/")
 
 
-_MARKER = f"/providers/{PROVIDER.lower()}/"
-
-
-def _split(resource_id: str) -> tuple[str, list[str]]:
-    """``(…/providers/Microsoft.Sql, [collection, name, collection, name, …])``."""
-    start = resource_id.lower().index(_MARKER) + len(_MARKER)
-    return resource_id[: start - 1], resource_id[start:].strip("/").split("/")
-
-
-def _provider_segments(resource_id: str) -> list[str]:
-    return _split(resource_id)[1]
-
-
-def resource_type(resource_id: str) -> str:
-    """``Microsoft.Sql/servers/jobAgents/jobs`` for a job id (collection segments joined)."""
-    return "/".join([PROVIDER, *_provider_segments(resource_id)[0::2]])
-
-
-def resource_name(resource_id: str) -> str:
-    """The last segment of an id."""
-    return resource_id.rstrip("/").rsplit("/", 1)[-1]
-
-
-def new_doc(resource_id: str, properties: dict[str, Any], **top_level: Any) -> dict[str, Any]:
-    """An ARM resource body: id, name, type, optional top-level fields, then properties."""
-    doc: dict[str, Any] = {
-        "id": resource_id,
-        "name": resource_name(resource_id),
-        "type": resource_type(resource_id),
-    }
-    doc.update({key: value for key, value in top_level.items() if value is not None})
-    doc["properties"] = properties
-    return doc
-
-
 def require_ancestors(context: EmulatorContext, resource_id: str) -> None:
     """Raise 404 ``ParentResourceNotFound`` naming the first missing ancestor of ``resource_id``."""
-    current, segments = _split(resource_id)
+    current, segments = split(resource_id)
     for index in range(0, len(segments) - 2, 2):
         current = f"{current}/{segments[index]}/{segments[index + 1]}"
         _settle_if_agent(context, current)
@@ -161,15 +128,3 @@ def is_child_of(resource_id: str, parent_id: str, child_type: str) -> bool:
     key = resource_key(resource_id)
     prefix = f"{resource_key(parent_id)}/{child_type.lower()}/"
     return key.startswith(prefix) and "/" not in key[len(prefix) :] and len(key) > len(prefix)
-
-
-def cancel_active_executions(context: EmulatorContext, scope_id: str) -> None:
-    """Cancel every active root execution of the jobs under ``scope_id`` (a server, agent or job)."""
-    key = resource_key(scope_id)
-    like = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
-    active = context.store.query_executions(
-        "kind = 'job' AND active = 1 AND (job_key = ? OR job_key LIKE ? ESCAPE '\\')", (key, like)
-    )
-    for execution in active:
-        job_id, execution_id = execution["id"].rsplit("/executions/", 1)
-        context.engine.cancel(job_id, execution_id)

@@ -15,9 +15,8 @@ from starlette.responses import JSONResponse
 
 from airflow_elasticjobs.emulator import errors
 from airflow_elasticjobs.emulator.api import arm, validation
-from airflow_elasticjobs.emulator.catalog import ServerCatalog
 from airflow_elasticjobs.emulator.context import EmulatorContext
-from airflow_elasticjobs.emulator.store.sqlite_store import utc_now_iso
+from airflow_elasticjobs.emulator.store import utc_now_iso
 
 router = APIRouter()
 MASTER = "master"
@@ -51,7 +50,7 @@ def create_master(context: EmulatorContext, server: dict[str, Any]) -> None:
 
 def drop_database_files(context: EmulatorContext, server_id: str, names: list[str]) -> None:
     """Delete the SQLite files of these databases of a server."""
-    catalog = ServerCatalog.from_context(context, server_id)
+    catalog = context.catalog(server_id)
     for name in names:
         catalog.drop_database_file(name)
 

@@ -19,19 +19,23 @@ from starlette.responses import JSONResponse
 from airflow_elasticjobs.emulator import errors
 from airflow_elasticjobs.emulator.api.arm import AGENT_PREFIX, JOB_PREFIX, ctx, list_answer, require
 from airflow_elasticjobs.emulator.context import API_VERSION, EmulatorContext
-from airflow_elasticjobs.emulator.engine.clock import parse_iso, to_iso
-from airflow_elasticjobs.emulator.engine.records import ROOT_TYPE, STEP_TYPE, TARGET_TYPE, public
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from airflow_elasticjobs.emulator.engine import (
+    ROOT_TYPE,
+    STEP_TYPE,
+    TARGET_TYPE,
+    ExecutionFilter,
+    parse_iso,
+)
 
 router = APIRouter()
 
 EXECUTION = JOB_PREFIX + "/executions/{execution_id}"
 STEP = EXECUTION + "/steps/{step}"
 _TIME_FILTERS = (
-    ("createTimeMin", "create_time >= ?"),
-    ("createTimeMax", "create_time <= ?"),
-    ("endTimeMin", "end_time >= ?"),
-    ("endTimeMax", "end_time <= ?"),
+    ("createTimeMin", "create_time_min"),
+    ("createTimeMax", "create_time_max"),
+    ("endTimeMin", "end_time_min"),
+    ("endTimeMax", "end_time_max"),
 )
 
 
@@ -55,39 +59,31 @@ def _location_headers(request: Request, execution_id: str) -> dict[str, str]:
     return {"Location": f"{base}{execution_id}?api-version={API_VERSION}", "Retry-After": "1"}
 
 
-def _filters(request: Request) -> tuple[list[str], list[Any]]:
-    """SQL conditions for the list filters of the request (``createTimeMin`` … ``isActive``)."""
-    conditions: list[str] = []
-    params: list[Any] = []
+def _filters(request: Request) -> ExecutionFilter:
+    """The list filters of the request (``createTimeMin`` … ``isActive``), 400 naming a bad one."""
     query = request.query_params
-    for name, condition in _TIME_FILTERS:
+    times: dict[str, float] = {}
+    for name, field in _TIME_FILTERS:
         raw = query.get(name)
         if raw is None:
             continue
         try:
-            params.append(to_iso(parse_iso(raw)))
+            times[field] = parse_iso(raw)
         except ValueError:
             raise errors.invalid(
                 name, f"'{raw}' is not an ISO 8601 date-time; pass e.g. 2025-01-01T00:00:00Z."
             ) from None
-        conditions.append(condition)
     raw_active = query.get("isActive")
+    is_active = None
     if raw_active is not None:
         if raw_active.lower() not in ("true", "false"):
             raise errors.invalid("isActive", f"'{raw_active}' is not a boolean; pass true or false.")
-        conditions.append("active = ?")
-        params.append(int(raw_active.lower() == "true"))
-    return conditions, params
-
-
-def _list(request: Request, base: list[str], base_params: list[Any]) -> dict[str, Any]:
-    conditions, params = _filters(request)
-    docs = ctx(request).store.query_executions(" AND ".join(base + conditions), tuple(base_params + params))
-    return list_answer(request, [public(doc) for doc in docs])
+        is_active = raw_active.lower() == "true"
+    return ExecutionFilter(**times, is_active=is_active)
 
 
 def _execution(context: EmulatorContext, resource_id: str, resource_type: str) -> dict[str, Any]:
-    doc = context.store.get_execution(resource_key(resource_id))
+    doc = context.engine.execution(resource_id)
     if doc is None:
         raise errors.not_found(resource_type, resource_id.rsplit("/", 1)[-1])
     return doc
@@ -127,7 +123,7 @@ def create_or_update_execution(request: Request, execution_id: str) -> JSONRespo
 @router.get(EXECUTION)
 def get_execution(request: Request) -> dict[str, Any]:
     """One job execution."""
-    return public(_root(request)[1])
+    return _root(request)[1]
 
 
 @router.post(EXECUTION + "/cancel")
@@ -141,8 +137,8 @@ def cancel_execution(request: Request) -> Response:
 @router.get(JOB_PREFIX + "/executions")
 def list_job_executions(request: Request) -> dict[str, Any]:
     """Executions of one job, filtered and paged."""
-    _context, job = _job(request)
-    return _list(request, ["kind = 'job'", "job_key = ?"], [resource_key(job["id"])])
+    context, job = _job(request)
+    return list_answer(request, context.engine.job_executions(job["id"], _filters(request)))
 
 
 @router.get(AGENT_PREFIX + "/executions")
@@ -150,22 +146,22 @@ def list_agent_executions(request: Request) -> dict[str, Any]:
     """Executions of every job of one agent, filtered and paged."""
     context = ctx(request)
     agent = require(context, _agent_id(request))
-    return _list(request, ["kind = 'job'", "agent_key = ?"], [resource_key(agent["id"])])
+    return list_answer(request, context.engine.agent_executions(agent["id"], _filters(request)))
 
 
 @router.get(EXECUTION + "/steps")
 def list_step_executions(request: Request) -> dict[str, Any]:
     """Step executions of one job execution."""
-    _context, root = _root(request)
-    base = ["kind = 'step'", "job_key = ?", "execution_id = ?"]
-    return _list(request, base, [resource_key(_job_id(request)), root["name"].lower()])
+    context, root = _root(request)
+    steps = context.engine.step_executions(_job_id(request), root["name"], _filters(request))
+    return list_answer(request, steps)
 
 
 @router.get(STEP)
 def get_step_execution(request: Request, step: str) -> dict[str, Any]:
     """One step execution."""
     context, root = _root(request)
-    return public(_execution(context, f"{root['id']}/steps/{step}", STEP_TYPE))
+    return _execution(context, f"{root['id']}/steps/{step}", STEP_TYPE)
 
 
 @router.get(STEP + "/targets")
@@ -173,20 +169,20 @@ def list_step_target_executions(request: Request, step: str) -> dict[str, Any]:
     """Target executions of one step of a job execution."""
     context, root = _root(request)
     _execution(context, f"{root['id']}/steps/{step}", STEP_TYPE)
-    base = ["kind = 'target'", "job_key = ?", "execution_id = ?", "step_name = ?"]
-    return _list(request, base, [resource_key(_job_id(request)), root["name"].lower(), step.lower()])
+    targets = context.engine.target_executions(_job_id(request), root["name"], step, _filters(request))
+    return list_answer(request, targets)
 
 
 @router.get(STEP + "/targets/{target_id}")
 def get_target_execution(request: Request, step: str, target_id: str) -> dict[str, Any]:
     """One target execution."""
     context, root = _root(request)
-    return public(_execution(context, f"{root['id']}/steps/{step}/targets/{target_id}", TARGET_TYPE))
+    return _execution(context, f"{root['id']}/steps/{step}/targets/{target_id}", TARGET_TYPE)
 
 
 @router.get(EXECUTION + "/targets")
 def list_target_executions(request: Request) -> dict[str, Any]:
     """Target executions of every step of a job execution."""
-    _context, root = _root(request)
-    base = ["kind = 'target'", "job_key = ?", "execution_id = ?"]
-    return _list(request, base, [resource_key(_job_id(request)), root["name"].lower()])
+    context, root = _root(request)
+    targets = context.engine.target_executions(_job_id(request), root["name"], where=_filters(request))
+    return list_answer(request, targets)

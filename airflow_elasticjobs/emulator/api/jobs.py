@@ -1,6 +1,6 @@
 """ARM routes of ``Microsoft.Sql/servers/jobAgents/jobs``.
 
-A new job has ``version`` 0; only step changes make new versions (``api/steps.py``): description
+A new job has ``version`` 0; only step changes make new versions (``engine/versions.py``): description
 and schedule changes do not. Schedule defaults follow Azure's examples (type Once, disabled,
 start ``0001-01-01T00:00:00Z``, end ``9999-12-31T11:59:59Z``); ``interval`` is an ISO 8601
 duration, required for Recurring. Deleting a job cancels its active executions first, then
@@ -83,5 +83,5 @@ def delete_job(request: Request) -> Response:
     context, job_id = arm.addressed(request)
     if not context.store.exists(job_id):
         return arm.delete_answer(False)
-    arm.cancel_active_executions(context, job_id)
+    context.engine.cancel_active(job_id)
     return arm.delete_answer(context.store.delete(job_id))

@@ -22,8 +22,7 @@ from starlette.responses import JSONResponse
 
 from airflow_elasticjobs.emulator import errors
 from airflow_elasticjobs.emulator.context import API_VERSION, EmulatorContext
-from airflow_elasticjobs.emulator.store import Store
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key, utc_now_iso
+from airflow_elasticjobs.emulator.store import Store, resource_key, utc_now_iso
 
 AGENT_PROVISIONING_SECONDS_KEY = "agent_provisioning_seconds"
 _PENDING_META = "pending-operation:"

@@ -103,7 +103,7 @@ def delete_server(request: Request) -> Response:
     server = context.store.get(server_id)
     if server is None:
         return arm.delete_answer(False)
-    arm.cancel_active_executions(context, server_id)
+    context.engine.cancel_active(server_id)
     databases = [doc["name"] for doc in context.store.children(server_id, "databases")]
     with context.store.transaction():
         context.store.delete(server_id)

@@ -62,7 +62,7 @@ def _credentials(request: Request) -> tuple[str, str] | None:
 def _catalog(context: EmulatorContext, server: str) -> ServerCatalog | None:
     for doc in context.store.resources_of_type("servers"):
         if doc.get("name", "").lower() == server.lower():
-            return ServerCatalog.from_context(context, doc["id"])
+            return context.catalog(doc["id"])
     return None
 
 

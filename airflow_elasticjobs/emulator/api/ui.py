@@ -28,10 +28,8 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from airflow_elasticjobs.emulator.engine import lifecycle as lc
-from airflow_elasticjobs.emulator.engine.records import ExecutionRecords
-from airflow_elasticjobs.emulator.store import Store
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from airflow_elasticjobs.emulator.context import EmulatorContext
+from airflow_elasticjobs.emulator.engine import Engine, is_terminal
 
 UI_PREFIX = "/_emulator/ui"
 LOGIN_PATH = f"{UI_PREFIX}/login"
@@ -135,10 +133,10 @@ def index_page(request: Request) -> Response:
     """Every job agent of the emulator (where the sign-in form returns to by default)."""
     if not _authorised(request):
         return _login_form(UI_PREFIX)
-    store: Store = request.app.state.emulator.store
+    context: EmulatorContext = request.app.state.emulator
     rows = [
         [_ui_link(agent["id"], agent["id"]), _text(agent.get("properties", {}), "state")]
-        for agent in store.resources_of_type("jobAgents")
+        for agent in context.store.resources_of_type("jobAgents")
     ]
     return _page("Elastic Jobs emulator", _table(["Job agent", "State"], rows, "agents"))
 
@@ -149,15 +147,15 @@ def resource_page(request: Request, rest: str) -> Response:
     resource_id = f"/subscriptions/{rest}".rstrip("/")
     if not _authorised(request):
         return _login_form(f"{UI_PREFIX}{quote(resource_id)}")
-    store: Store = request.app.state.emulator.store
+    context: EmulatorContext = request.app.state.emulator
     segments = resource_id.lower().split("/")
     if len(segments) >= 4 and segments[-2] == "executions" and segments[-4] == "jobs":
-        return _execution_page(ExecutionRecords(store), resource_id)
-    document = store.get(resource_id)
+        return _execution_page(context.engine, resource_id)
+    document = context.store.get(resource_id)
     if document is not None and segments[-2] == "jobs":
-        return _job_page(store, document)
+        return _job_page(context.engine, document)
     if document is not None and segments[-2] == "jobagents":
-        return _agent_page(store, document)
+        return _agent_page(context, document)
     return _not_found(resource_id)
 
 
@@ -189,14 +187,14 @@ def _text(props: dict[str, Any], name: str) -> str:
     return escape(str(props.get(name, "")))
 
 
-def _execution_page(records: ExecutionRecords, execution_id: str) -> HTMLResponse:
-    root = records.get(execution_id)
+def _execution_page(engine: Engine, execution_id: str) -> HTMLResponse:
+    root = engine.execution(execution_id)
     if root is None:
         return _not_found(execution_id)
     props = root["properties"]
     job_id = execution_id.rsplit("/executions/", 1)[0]
-    steps = records.children(job_id, props["jobExecutionId"], "step")
-    targets = records.children(job_id, props["jobExecutionId"], "target")
+    steps = engine.step_executions(job_id, props["jobExecutionId"])
+    targets = engine.target_executions(job_id, props["jobExecutionId"])
     # Like the provider's counts: per database (a server member's own expansion row is not a target).
     databases = [t for t in targets if t["properties"].get("target", {}).get("databaseName")]
     counts = Counter(str(t["properties"]["lifecycle"]) for t in databases)
@@ -226,7 +224,7 @@ def _execution_page(records: ExecutionRecords, execution_id: str) -> HTMLRespons
         + "<h2>Targets</h2>"
         + _table(["Step", "Name", "Server", "Database", *columns], target_rows, "targets")
     )
-    active = props.get("lifecycle") in lc.ACTIVE
+    active = not is_terminal(props["lifecycle"])
     return _page(f"Execution {props['jobExecutionId']}", body, refresh=active)
 
 
@@ -244,13 +242,8 @@ def _progress_row(props: dict[str, Any], *where: str) -> list[str]:
     ]
 
 
-def _roots(store: Store, job_id: str) -> list[dict[str, Any]]:
-    """Root executions of a job, oldest first."""
-    return store.query_executions("job_key = ? AND kind = 'job'", (resource_key(job_id),))
-
-
-def _job_page(store: Store, job: dict[str, Any]) -> HTMLResponse:
-    executions = _roots(store, job["id"])
+def _job_page(engine: Engine, job: dict[str, Any]) -> HTMLResponse:
+    executions = engine.job_executions(job["id"])
     rows = [
         [
             _ui_link(e["id"], e["name"]),
@@ -266,11 +259,11 @@ def _job_page(store: Store, job: dict[str, Any]) -> HTMLResponse:
     return _page(f"Job {job['name']}", body)
 
 
-def _agent_page(store: Store, agent: dict[str, Any]) -> HTMLResponse:
-    jobs = store.children(agent["id"], "jobs")
+def _agent_page(context: EmulatorContext, agent: dict[str, Any]) -> HTMLResponse:
+    jobs = context.store.children(agent["id"], "jobs")
     rows = []
     for job in jobs:
-        latest = _roots(store, job["id"])[-1:]
+        latest = context.engine.job_executions(job["id"])[-1:]
         last = latest[0]["properties"] if latest else {}
         rows.append(
             [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from airflow_elasticjobs.emulator import errors
 from airflow_elasticjobs.emulator.api import arm
 from airflow_elasticjobs.emulator.context import EmulatorContext
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from airflow_elasticjobs.emulator.store import resource_key
 
 
 def references_to(context: EmulatorContext, resource_id: str) -> list[str]:

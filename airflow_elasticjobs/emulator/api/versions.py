@@ -1,7 +1,7 @@
 """ARM routes of job versions and their steps (``…/jobs/{job}/versions[/{v}/steps[/{step}]]``).
 
-Versions are the snapshots written by ``api/steps.py``: bare ``{id, name, type}`` entries, and
-the steps as they were in that version.
+Versions are the snapshots the engine writes on every step change (``engine/versions.py``): bare
+``{id, name, type}`` entries, and the steps as they were in that version.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from airflow_elasticjobs.emulator.api import arm
-from airflow_elasticjobs.emulator.api.steps import ordered_steps
 
 router = APIRouter()
 _PATH = arm.JOB_PREFIX + "/versions"
@@ -33,7 +32,7 @@ def get_version(request: Request, version: int) -> dict[str, Any]:
 def list_version_steps(request: Request, version: int) -> dict[str, Any]:
     """Steps of one version, ordered by ``stepId``."""
     context, version_id = arm.collection_parent(request)
-    return arm.list_answer(request, ordered_steps(context, version_id))
+    return arm.list_answer(request, context.engine.steps(version_id))
 
 
 @router.get(_PATH + "/{version}/steps/{step}")

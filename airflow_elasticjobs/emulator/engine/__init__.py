@@ -1,6 +1,7 @@
 """Execution engine of the emulator: fan-out, retries, timeouts, cancel, schedules, recovery.
 
-``Engine`` is the one entry point the ARM layer uses (contract in docs/architecture.md); the
+``Engine`` is the one entry point the HTTP layer uses for executions and job versions (contract in
+docs/architecture.md); the names in ``__all__`` are the rest of what it may import from here. The
 behaviour lives in the modules beside it and is described in docs/emulator-engine.md.
 """
 
@@ -14,16 +15,35 @@ from typing import Any
 
 from airflow_elasticjobs.emulator.engine import lifecycle as lc
 from airflow_elasticjobs.emulator.engine import records as rec
-from airflow_elasticjobs.emulator.engine.clock import Clock
+from airflow_elasticjobs.emulator.engine import versions
+from airflow_elasticjobs.emulator.engine.clock import Clock, parse_iso
+from airflow_elasticjobs.emulator.engine.lifecycle import is_terminal
+from airflow_elasticjobs.emulator.engine.records import (
+    ANY,
+    ROOT_TYPE,
+    STEP_TYPE,
+    TARGET_TYPE,
+    ExecutionFilter,
+)
 from airflow_elasticjobs.emulator.engine.recovery import resume_all
 from airflow_elasticjobs.emulator.engine.runner import Run, Runner
 from airflow_elasticjobs.emulator.engine.scheduler import TICK_SECONDS, Scheduler
 from airflow_elasticjobs.emulator.engine.sql_access import SqlAccess, TsqlAccess
 from airflow_elasticjobs.emulator.engine.timers import Timers
+from airflow_elasticjobs.emulator.engine.versions import StepPositionError
 from airflow_elasticjobs.emulator.passwords import PasswordHasher
 from airflow_elasticjobs.emulator.store import Store
 
-__all__ = ["Engine"]
+__all__ = [
+    "ROOT_TYPE",
+    "STEP_TYPE",
+    "TARGET_TYPE",
+    "Engine",
+    "ExecutionFilter",
+    "StepPositionError",
+    "is_terminal",
+    "parse_iso",
+]
 
 
 class Engine:
@@ -77,13 +97,6 @@ class Engine:
             raise RuntimeError("Engine.start() must be called before executions are created or canceled.")
         return self._runner
 
-    def _version_steps(self, job: dict[str, Any]) -> list[dict[str, Any]]:
-        version = int(job.get("properties", {}).get("version", 0))
-        if version == 0:
-            return []
-        steps = self.store.children(f"{job['id']}/versions/{version}", "steps")
-        return sorted(steps, key=lambda s: int(s["properties"]["stepId"]))
-
     def create_execution(self, job_id: str, execution_id: str | None = None) -> tuple[dict[str, Any], bool]:
         """Start an execution of job ``job_id`` (ARM id); return (root document, created?).
 
@@ -100,7 +113,7 @@ class Engine:
             existing = self._records.get(f"{job['id']}/executions/{execution_id}")
             if existing is not None:
                 return rec.public(existing), False
-            root = rec.new_root(job, execution_id, self._version_steps(job), self.clock.now())
+            root = rec.new_root(job, execution_id, versions.version_steps(self.store, job), self.clock.now())
             self._records.save(root)
         answer = copy.deepcopy(rec.public(root))
         runner.launch(Run(root=root))
@@ -128,3 +141,55 @@ class Engine:
         if current is not None and rec.lifecycle_of(current) not in lc.TERMINAL:
             current[rec.PRIVATE]["cancel_requested"] = True
             self._records.save(current)
+
+    def cancel_active(self, scope_id: str) -> None:
+        """Cancel every active execution of the jobs at or below ``scope_id`` (a server, agent or job)."""
+        for root in self._records.active_roots(under=scope_id):
+            job_id, execution_id = root["id"].rsplit("/executions/", 1)
+            self.cancel(job_id, execution_id)
+
+    # -- reading executions (ARM bodies: the engine's private fields removed) -----------------
+    def execution(self, resource_id: str) -> dict[str, Any] | None:
+        """The job, step or target execution with ARM id ``resource_id``, or None."""
+        doc = self._records.get(resource_id)
+        return None if doc is None else rec.public(doc)
+
+    def job_executions(self, job_id: str, where: ExecutionFilter = ANY) -> list[dict[str, Any]]:
+        """Executions of job ``job_id`` matching ``where``, oldest first."""
+        return [rec.public(doc) for doc in self._records.roots_of_job(job_id, where)]
+
+    def agent_executions(self, agent_id: str, where: ExecutionFilter = ANY) -> list[dict[str, Any]]:
+        """Executions of every job of agent ``agent_id`` matching ``where``, oldest first."""
+        return [rec.public(doc) for doc in self._records.roots_of_agent(agent_id, where)]
+
+    def step_executions(
+        self, job_id: str, execution_id: str, where: ExecutionFilter = ANY
+    ) -> list[dict[str, Any]]:
+        """Step executions of one job execution matching ``where``, oldest first."""
+        docs = self._records.children(job_id, execution_id, "step", where=where)
+        return [rec.public(doc) for doc in docs]
+
+    def target_executions(
+        self, job_id: str, execution_id: str, step_name: str | None = None, where: ExecutionFilter = ANY
+    ) -> list[dict[str, Any]]:
+        """Target executions of one job execution (of one step when ``step_name``), oldest first."""
+        docs = self._records.children(job_id, execution_id, "target", step_name=step_name, where=where)
+        return [rec.public(doc) for doc in docs]
+
+    # -- job steps and versions ----------------------------------------------------------------
+    def steps(self, parent_id: str) -> list[dict[str, Any]]:
+        """Current steps of job ``parent_id``, or the steps of version ``parent_id``, by ``stepId``."""
+        return versions.ordered_steps(self.store, parent_id)
+
+    def put_step(
+        self, step_id: str, properties: dict[str, Any], position: int | None
+    ) -> tuple[dict[str, Any], bool]:
+        """Create or update a step (a new job version when anything changed); (document, created?).
+
+        Raises :class:`StepPositionError` when ``position`` would leave a gap.
+        """
+        return versions.put_step(self.store, step_id, properties, position)
+
+    def delete_step(self, step_id: str) -> bool:
+        """Delete a step and renumber the rest in a new job version; False when it does not exist."""
+        return versions.delete_step(self.store, step_id)

@@ -7,8 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from airflow_elasticjobs.emulator.engine.targets import Target
-from airflow_elasticjobs.emulator.store import Store
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from airflow_elasticjobs.emulator.store import Store, resource_key
 
 #: Hidden test/benchmark knob: force every job agent's capacity (e.g. 1 for serial execution).
 CAPACITY_ENV = "AIRFLOW_ELASTICJOBS_EMULATOR_AGENT_CAPACITY"

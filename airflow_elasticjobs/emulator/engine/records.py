@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_elasticjobs.emulator.engine import lifecycle as lc
 from airflow_elasticjobs.emulator.engine.clock import to_iso
 from airflow_elasticjobs.emulator.engine.targets import Target
-from airflow_elasticjobs.emulator.store import Store
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from airflow_elasticjobs.emulator.store import Store, resource_key
 
 ROOT_TYPE = "Microsoft.Sql/servers/jobAgents/jobs/executions"
 STEP_TYPE = "Microsoft.Sql/servers/jobAgents/jobs/executions/steps"
@@ -137,6 +137,35 @@ def public(doc: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in doc.items() if key != PRIVATE}
 
 
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """The filters of ARM's execution lists (``createTimeMin`` … ``isActive``); None matches any.
+
+    Times are epoch seconds; an execution that has not ended never matches an end-time bound.
+    """
+
+    create_time_min: float | None = None
+    create_time_max: float | None = None
+    end_time_min: float | None = None
+    end_time_max: float | None = None
+    is_active: bool | None = None
+
+    def store_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of ``Store.find_executions`` for these filters."""
+        times = {
+            "create_time_min": self.create_time_min,
+            "create_time_max": self.create_time_max,
+            "end_time_min": self.end_time_min,
+            "end_time_max": self.end_time_max,
+        }
+        arguments: dict[str, Any] = {name: to_iso(t) for name, t in times.items() if t is not None}
+        arguments["active"] = self.is_active
+        return arguments
+
+
+ANY = ExecutionFilter()
+
+
 class ExecutionRecords:
     """Write-through persistence of execution documents in the store."""
 
@@ -177,13 +206,28 @@ class ExecutionRecords:
         """The stored document of an execution resource, or None."""
         return self._store.get_execution(resource_key(execution_resource_id))
 
-    def children(self, job_id: str, execution_id: str, kind: str) -> list[dict[str, Any]]:
-        """Step (``kind="step"``) or target documents of one execution, in creation order."""
-        return self._store.query_executions(
-            "job_key = ? AND execution_id = ? AND kind = ?",
-            (resource_key(job_id), execution_id.lower(), kind),
+    def children(
+        self,
+        job_id: str,
+        execution_id: str,
+        kind: str,
+        *,
+        step_name: str | None = None,
+        where: ExecutionFilter = ANY,
+    ) -> list[dict[str, Any]]:
+        """Step (``kind="step"``) or target documents of one execution (of one step), oldest first."""
+        return self._store.find_executions(
+            kind, job_id=job_id, execution_id=execution_id, step_name=step_name, **where.store_arguments()
         )
 
-    def active_roots(self) -> list[dict[str, Any]]:
-        """Root executions that are not finished (for crash recovery)."""
-        return self._store.query_executions("active = 1 AND kind = 'job'")
+    def roots_of_job(self, job_id: str, where: ExecutionFilter = ANY) -> list[dict[str, Any]]:
+        """Root executions of one job, oldest first."""
+        return self._store.find_executions("job", job_id=job_id, **where.store_arguments())
+
+    def roots_of_agent(self, agent_id: str, where: ExecutionFilter = ANY) -> list[dict[str, Any]]:
+        """Root executions of every job of one agent, oldest first."""
+        return self._store.find_executions("job", agent_id=agent_id, **where.store_arguments())
+
+    def active_roots(self, under: str | None = None) -> list[dict[str, Any]]:
+        """Root executions that are not finished, of every job or of the jobs at or below ``under``."""
+        return self._store.find_executions("job", active=True, under=under)

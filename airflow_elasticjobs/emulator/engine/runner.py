@@ -23,8 +23,7 @@ from airflow_elasticjobs.emulator.engine.options import ExecutionOptions
 from airflow_elasticjobs.emulator.engine.sql_access import AttemptError, SqlAccess
 from airflow_elasticjobs.emulator.engine.targets import MemberError, Target, enumerate_targets
 from airflow_elasticjobs.emulator.engine.timers import Timers
-from airflow_elasticjobs.emulator.store import Store
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from airflow_elasticjobs.emulator.store import Store, resource_key
 
 log = logging.getLogger(__name__)
 

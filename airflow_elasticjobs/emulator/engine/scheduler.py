@@ -20,8 +20,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from airflow_elasticjobs.emulator.engine.clock import Clock, parse_iso
-from airflow_elasticjobs.emulator.store import Store
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from airflow_elasticjobs.emulator.store import Store, resource_key
 
 log = logging.getLogger(__name__)
 

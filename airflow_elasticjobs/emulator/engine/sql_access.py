@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from airflow_elasticjobs.emulator import tsql
+from airflow_elasticjobs.emulator.catalog import ServerCatalog
 from airflow_elasticjobs.emulator.engine.targets import MemberError, ServerView
 from airflow_elasticjobs.emulator.passwords import PasswordHasher
 from airflow_elasticjobs.emulator.store import Store
@@ -60,9 +62,7 @@ class TsqlAccess:
             )
         return server_id
 
-    def _catalog(self, agent_id: str, server: str) -> Any:
-        from airflow_elasticjobs.emulator.catalog import ServerCatalog
-
+    def _catalog(self, agent_id: str, server: str) -> ServerCatalog:
         return ServerCatalog.from_store(
             self._store, self._hasher, self._state_dir, self._server_id(agent_id, server)
         )
@@ -81,8 +81,6 @@ class TsqlAccess:
         self, agent_id: str, server: str, database: str, credential_id: str, sql: str, cancel: threading.Event
     ) -> None:
         """Log in to ``database`` as the credential and execute ``sql`` (cancellable)."""
-        from airflow_elasticjobs.emulator import tsql
-
         username, digest = self._credential(credential_id)
         try:
             catalog = self._catalog(agent_id, server)
@@ -109,8 +107,6 @@ class TsqlAccess:
             ]
 
         def check_refresh_login(server: str, credential_id: str) -> None:
-            from airflow_elasticjobs.emulator import tsql
-
             try:
                 username, digest = self._credential(credential_id)
             except AttemptError as exc:

@@ -62,6 +62,11 @@ def resource_key(resource_id: str) -> str:
     return resource_id.rstrip("/").lower()
 
 
+def _like_below(key: str) -> str:
+    """A ``LIKE … ESCAPE '\\'`` pattern matching every key below ``key``."""
+    return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+
+
 def split_resource_id(resource_id: str) -> tuple[str, str]:
     """Split ``…/parent/childType/name`` into (parent key, child type segment, lower-cased)."""
     parts = resource_key(resource_id).split("/")
@@ -147,7 +152,7 @@ class Store:
     def delete(self, resource_id: str) -> bool:
         """Delete a resource with its descendants, secrets and executions; True if it existed."""
         key = resource_key(resource_id)
-        like = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        like = _like_below(key)
         with self.transaction() as conn:
             found = conn.execute("DELETE FROM resources WHERE key = ?", (key,)).rowcount > 0
             conn.execute("DELETE FROM resources WHERE key LIKE ? ESCAPE '\\'", (like,))
@@ -244,15 +249,52 @@ class Store:
             row = self._conn.execute("SELECT doc FROM executions WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def query_executions(self, where: str = "1", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        """Documents of execution rows matching a SQL condition over the indexed columns.
+    def find_executions(
+        self,
+        kind: str,
+        *,
+        job_id: str | None = None,
+        agent_id: str | None = None,
+        under: str | None = None,
+        execution_id: str | None = None,
+        step_name: str | None = None,
+        active: bool | None = None,
+        create_time_min: str | None = None,
+        create_time_max: str | None = None,
+        end_time_min: str | None = None,
+        end_time_max: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Documents of the execution rows of one ``kind`` matching every given filter, oldest first.
 
-        Columns: agent_key, job_key, execution_id, kind, step_name, seq, create_time (ISO 8601,
-        sortable), end_time, active. Results are ordered by ``seq`` (creation order).
+        ``job_id``/``agent_id`` match the owning job/agent, ``under`` matches executions of every job
+        at or below that resource (a server, agent or job); ids and names compare case-insensitively.
+        Times are ARM timestamps (``to_iso``), which sort like the times; an execution without an
+        ``endTime`` never matches an end-time bound.
         """
+        conditions = ["kind = ?"]
+        params: list[Any] = [kind]
+        filters: tuple[tuple[str, Any], ...] = (
+            ("job_key = ?", job_id and resource_key(job_id)),
+            ("agent_key = ?", agent_id and resource_key(agent_id)),
+            ("execution_id = ?", execution_id and execution_id.lower()),
+            ("step_name = ?", step_name and step_name.lower()),
+            ("active = ?", None if active is None else int(active)),
+            ("create_time >= ?", create_time_min),
+            ("create_time <= ?", create_time_max),
+            ("end_time >= ?", end_time_min),
+            ("end_time <= ?", end_time_max),
+        )
+        for condition, value in filters:
+            if value is not None:
+                conditions.append(condition)
+                params.append(value)
+        if under is not None:
+            key = resource_key(under)
+            conditions.append("(job_key = ? OR job_key LIKE ? ESCAPE '\\')")
+            params.extend([key, _like_below(key)])
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT doc FROM executions WHERE {where} ORDER BY seq", params
+                f"SELECT doc FROM executions WHERE {' AND '.join(conditions)} ORDER BY seq", params
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 

@@ -119,11 +119,6 @@ def tokenize(sql: str) -> list[Token]:
     return tokens
 
 
-def quote_name(name: str) -> str:
-    """``QUOTENAME``: ``a]b`` -> ``[a]]b]``."""
-    return "[" + name.replace("]", "]]") + "]"
-
-
 class TokenCursor:
     """Reads the tokens of one statement left to right (for the hand-parsed statements)."""
 
@@ -134,10 +129,6 @@ class TokenCursor:
     def peek(self) -> Token | None:
         """The next token, or None at the end."""
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def at_end(self) -> bool:
-        """Whether every token was read."""
-        return self.pos >= len(self.tokens)
 
     def next(self, expected: str = "more") -> Token:
         """Consume and return the next token; a syntax error names what was expected at the end."""

@@ -1,39 +1,12 @@
-"""Pure logic of the emulator's ARM layer: step placement, path templates, durations, timestamps."""
+"""Pure logic of the emulator's ARM layer: path templates, durations, timestamps."""
 
 from __future__ import annotations
 
 import pytest
 
 from airflow_elasticjobs.emulator.api.controls import FaultRule, path_template
-from airflow_elasticjobs.emulator.api.steps import place
 from airflow_elasticjobs.emulator.api.validation import duration, format_timestamp, timestamp
 from airflow_elasticjobs.emulator.errors import ArmError
-
-
-@pytest.mark.parametrize(
-    ("names", "name", "step_id", "expected"),
-    [
-        ([], "a", None, ["a"]),
-        (["a", "b"], "c", None, ["a", "b", "c"]),
-        (["a", "b"], "c", 1, ["c", "a", "b"]),
-        (["a", "b"], "c", 3, ["a", "b", "c"]),
-        (["a", "b", "c"], "a", 3, ["b", "c", "a"]),
-        (["a", "b", "c"], "C", 1, ["C", "a", "b"]),
-        (["a", "b", "c"], "b", None, ["a", "b", "c"]),
-    ],
-)
-def test_place(names: list[str], name: str, step_id: int | None, expected: list[str]) -> None:
-    assert place(names, name, step_id) == expected
-
-
-@pytest.mark.parametrize(
-    ("names", "name", "step_id"), [([], "a", 2), (["a", "b"], "c", 4), (["a", "b"], "a", 3)]
-)
-def test_place_refuses_gaps(names: list[str], name: str, step_id: int) -> None:
-    with pytest.raises(ArmError) as refused:
-        place(names, name, step_id)
-    assert refused.value.status == 400
-    assert "properties.stepId" in refused.value.message
 
 
 @pytest.mark.parametrize(

@@ -38,11 +38,11 @@ def _finished(store, execution_id: str) -> dict[str, Any] | None:
 
 
 def _targets(store, execution_id: str) -> list[dict[str, Any]]:
-    return store.query_executions("kind = 'target' AND execution_id = ?", (execution_id.lower(),))
+    return store.find_executions("target", execution_id=execution_id)
 
 
 def _steps(store, execution_id: str) -> list[dict[str, Any]]:
-    return store.query_executions("kind = 'step' AND execution_id = ?", (execution_id.lower(),))
+    return store.find_executions("step", execution_id=execution_id)
 
 
 def test_steps_run_in_order_on_enumerated_targets(store, fake_sql, engine_factory):
@@ -77,7 +77,7 @@ def test_put_with_existing_id_returns_it_without_starting_another(store, engine_
     first, created = engine.create_execution(JOB, "0f8fad5b-d9cb-469f-a165-70867728950e")
     second, created_again = engine.create_execution(JOB, "0f8fad5b-d9cb-469f-a165-70867728950e")
     assert created and not created_again and second["id"] == first["id"]
-    assert len(store.query_executions("kind = 'job'")) == 1
+    assert len(store.find_executions("job")) == 1
 
 
 def test_retries_then_fails_and_later_steps_do_not_run(store, fake_sql, engine_factory):
@@ -251,7 +251,7 @@ def test_deleting_the_job_leaves_no_execution_rows_behind(store, fake_sql, engin
     store.delete(JOB)
     release.set()
     wait_for(lambda: not engine._runner._runs)
-    assert store.query_executions() == []
+    assert [store.find_executions(kind) for kind in ("job", "step", "target")] == [[], [], []]
 
 
 def test_hundreds_of_concurrent_executions_share_the_agent_capacity(store, fake_sql, engine_factory):
