@@ -14,7 +14,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient, retry_after_seconds
+from airflow_elasticjobs.waiting import Backoff, FaultBudget, is_transient, retry_after_seconds
 
 
 def http_error(status: int, headers: dict[str, str] | None = None) -> HttpResponseError:
