@@ -86,15 +86,6 @@ class Lifecycle(StrEnum):
             return cls.IN_PROGRESS
 
     @classmethod
-    def is_known(cls, value: str | Lifecycle | None) -> bool:
-        """Whether ``value`` names a lifecycle of this version (case-insensitive)."""
-        try:
-            cls.parse(value)
-        except ValueError:
-            return False
-        return True
-
-    @classmethod
     def parse_many(cls, field: str, values: Iterable[str | Lifecycle]) -> frozenset[Lifecycle]:
         """Parse a user-given collection of lifecycle names for the argument ``field``.
 
@@ -406,13 +397,11 @@ def _progress_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], 
     return lines
 
 
-def progress_lines(targets: Iterable[TargetResult]) -> list[str]:
-    """One line per step, e.g. ``step 1 'Step1': 37/120 targets succeeded, 2 failed, 81 in progress``."""
-    return list(_progress_by_step(targets).values())
-
-
 class ProgressTracker:
-    """Remembers the progress lines already logged and returns only the ones that changed."""
+    """Remembers the progress lines already logged and returns only the ones that changed.
+
+    One line per step, e.g. ``step 1 'Step1': 37/120 targets succeeded, 2 failed, 81 in progress``.
+    """
 
     def __init__(self) -> None:
         self._seen: dict[tuple[int, str], str] = {}

@@ -23,8 +23,8 @@ again, new credential) when a hook it kept open is rejected, e.g. after a client
 
 Who waits with it:
 
-* :func:`wait_until` / :func:`await_until` — the start operator's worker-slot polling, the
-  trigger's cancel request and its lookup of the latest execution;
+* :func:`wait_until` / :func:`await_until` with a :class:`Patience` — the start operator's
+  worker-slot polling, the trigger's cancel request and its lookup of the latest execution;
 * :class:`LatestExecution` — "the latest execution of a job created at or after a time", for the
   sensor's pokes and the trigger;
 * the triggerer's shared per-agent poller charges each watch's :class:`FaultBudget` and backs off
@@ -195,87 +195,98 @@ class GaveUp(Exception):
 
 
 class DeadlinePassed(Exception):
-    """The deadline of :func:`wait_until` / :func:`await_until` passed before the wait ended."""
+    """The deadline of a :class:`Patience` passed before the wait ended."""
 
 
-def _next_delay(err: BaseException | None, budget: FaultBudget, backoff: Backoff, interval: float) -> float:
-    """Charge a failure (raising :class:`GaveUp`) or credit a success; the delay before the next try."""
-    if err is None:
-        budget.record_success()
-        backoff.reset()
-        return interval
-    budget.charge(err)
-    return backoff.next_delay(err)
+class Patience:
+    """One wait's policy: what to do after each try of :func:`wait_until` / :func:`await_until`.
+
+    A try that returns ``None`` ("not yet") is followed by another ``interval`` seconds later; a
+    transient failure by another after :class:`Backoff`'s delay (``on_retry`` is told first); a
+    permanent failure, or transient ones outlasting ``budget``, raise :class:`GaveUp`.
+
+    :param deadline: epoch seconds; checked after every try, failed or not, and no sleep reaches
+        past it (:class:`DeadlinePassed`).
+    :param wall_clock: epoch-seconds clock of ``deadline`` (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        budget: FaultBudget,
+        backoff: Backoff,
+        *,
+        interval: float = 0.0,
+        deadline: float | None = None,
+        on_retry: Callable[[BaseException], None] = lambda err: None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.budget = budget
+        self.backoff = backoff
+        self.interval = interval
+        self.deadline = deadline
+        self.on_retry = on_retry
+        self.wall_clock = wall_clock
+
+    def delay_after(self, result: object, err: BaseException | None) -> float | None:
+        """``None`` when ``result`` ends the wait; else seconds to sleep before the next try.
+
+        :raises GaveUp: ``err`` is permanent or the budget is spent (chained to ``err``).
+        :raises DeadlinePassed: the deadline passed.
+        """
+        if err is None:
+            self.budget.record_success()
+            self.backoff.reset()
+            if result is not None:
+                return None
+            delay = self.interval
+        else:
+            self.budget.charge(err)
+            self.on_retry(err)
+            delay = self.backoff.next_delay(err)
+        if self.deadline is None:
+            return delay
+        remaining = self.deadline - self.wall_clock()
+        if remaining <= 0:
+            raise DeadlinePassed
+        return min(delay, remaining)
 
 
-def _bounded(delay: float, deadline: float | None, wall_clock: Callable[[], float]) -> float:
-    """``delay`` cut to what is left before ``deadline`` (epoch seconds); raise once it has passed."""
-    if deadline is None:
-        return delay
-    remaining = deadline - wall_clock()
-    if remaining <= 0:
-        raise DeadlinePassed
-    return min(delay, remaining)
+def _outcome(attempt: Callable[[], _T | None]) -> tuple[_T | None, Exception | None]:
+    try:
+        return attempt(), None
+    except Exception as err:
+        return None, err
+
+
+async def _aoutcome(attempt: Callable[[], Awaitable[_T | None]]) -> tuple[_T | None, Exception | None]:
+    try:
+        return await attempt(), None
+    except Exception as err:
+        return None, err
 
 
 def wait_until(
-    attempt: Callable[[], _T | None],
-    *,
-    budget: FaultBudget,
-    backoff: Backoff,
-    interval: float = 0.0,
-    deadline: float | None = None,
-    on_retry: Callable[[BaseException], None] = lambda err: None,
-    sleep: Callable[[float], None] = time.sleep,
-    wall_clock: Callable[[], float] = time.time,
+    attempt: Callable[[], _T | None], patience: Patience, sleep: Callable[[float], None] = time.sleep
 ) -> _T:
-    """Call ``attempt`` until it returns something other than ``None``; retry transient faults.
+    """Call ``attempt`` until it returns something other than ``None``, as ``patience`` says.
 
-    After a ``None`` the next call comes ``interval`` seconds later; after a transient failure,
-    :class:`Backoff` decides (``on_retry`` is told first).
-
-    :param deadline: epoch seconds; checked after every call, failed or not, and no sleep reaches
-        past it.
-    :raises GaveUp: an error was permanent or the budget was spent (chained to the error).
+    :raises GaveUp: a permanent error, or transient ones outlasting the budget.
     :raises DeadlinePassed: the deadline passed first.
     """
-    while True:
-        try:
-            result, err = attempt(), None
-        except Exception as caught:
-            result, err = None, caught
-        if err is None and result is not None:
-            budget.record_success()
-            return result
-        delay = _next_delay(err, budget, backoff, interval)
-        if err is not None:
-            on_retry(err)
-        sleep(_bounded(delay, deadline, wall_clock))
+    result, err = _outcome(attempt)
+    while (delay := patience.delay_after(result, err)) is not None:
+        sleep(delay)
+        result, err = _outcome(attempt)
+    return result  # type: ignore[return-value]  # not None: delay_after ended the loop on it
 
 
-async def await_until(
-    attempt: Callable[[], Awaitable[_T | None]],
-    *,
-    budget: FaultBudget,
-    backoff: Backoff,
-    interval: float = 0.0,
-    deadline: float | None = None,
-    on_retry: Callable[[BaseException], None] = lambda err: None,
-    wall_clock: Callable[[], float] = time.time,
-) -> _T:
-    """The async twin of :func:`wait_until` (same policy, ``asyncio.sleep`` between calls)."""
-    while True:
-        try:
-            result, err = await attempt(), None
-        except Exception as caught:
-            result, err = None, caught
-        if err is None and result is not None:
-            budget.record_success()
-            return result
-        delay = _next_delay(err, budget, backoff, interval)
-        if err is not None:
-            on_retry(err)
-        await asyncio.sleep(_bounded(delay, deadline, wall_clock))
+async def await_until(attempt: Callable[[], Awaitable[_T | None]], patience: Patience) -> _T:
+    """The async :func:`wait_until` (``asyncio.sleep`` between tries)."""
+    result, err = await _aoutcome(attempt)
+    while (delay := patience.delay_after(result, err)) is not None:
+        await asyncio.sleep(delay)
+        result, err = await _aoutcome(attempt)
+    return result  # type: ignore[return-value]
 
 
 #: How far before an empty latest-execution listing the next one reaches (clock skew, slow listings).

@@ -30,7 +30,7 @@ from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
 from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, read_state_within
 from airflow_elasticjobs.validation import check_name, invalid
-from airflow_elasticjobs.waiting import Backoff, DeadlinePassed, FaultBudget, GaveUp, wait_until
+from airflow_elasticjobs.waiting import Backoff, DeadlinePassed, FaultBudget, GaveUp, Patience, wait_until
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -314,19 +314,16 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
     def _poll(self, end_time: float | None) -> ExecutionSummary:
         """Poll until the execution ends; raise ``AirflowTaskTimeout`` at ``end_time``, even while
         polls fail (the caller cancels). Transient faults follow :mod:`airflow_elasticjobs.waiting`."""
+        patience = Patience(
+            FaultBudget(self.error_budget, clock=time.monotonic),
+            Backoff(initial=self.poll_interval, maximum=max(self.poll_interval, 60.0)),
+            interval=self.poll_interval,
+            deadline=end_time,
+            on_retry=lambda err: self.log.warning("Status check failed, retrying: %s", describe_error(err)),
+            wall_clock=time.time,
+        )
         try:
-            return wait_until(
-                self._poll_once,
-                budget=FaultBudget(self.error_budget, clock=time.monotonic),
-                backoff=Backoff(initial=self.poll_interval, maximum=max(self.poll_interval, 60.0)),
-                interval=self.poll_interval,
-                deadline=end_time,
-                on_retry=lambda err: self.log.warning(
-                    "Status check failed, retrying: %s", describe_error(err)
-                ),
-                sleep=time.sleep,
-                wall_clock=time.time,
-            )
+            return wait_until(self._poll_once, patience, sleep=time.sleep)
         except GaveUp as gave_up:
             if gave_up.permanent:
                 raise gave_up.error from None

@@ -32,6 +32,7 @@ from typing import Any
 from airflow.sdk import conf
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_elasticjobs import waiting
 from airflow_elasticjobs.connection_args import OVERRIDES, ConnectionArgs
 from airflow_elasticjobs.execution_state import Lifecycle, ProgressTracker
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
@@ -39,14 +40,7 @@ from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, aread_state
 from airflow_elasticjobs.triggers.poller import AgentKey, Observation, Watch, shared_poller
-from airflow_elasticjobs.waiting import (
-    Backoff,
-    DeadlinePassed,
-    FaultBudget,
-    GaveUp,
-    LatestExecution,
-    await_until,
-)
+from airflow_elasticjobs.waiting import Backoff, FaultBudget, Patience, await_until
 
 CANCEL_TIMEOUT_SECONDS = 30.0
 """How long a cancellation on timeout retries transient faults (on_kill uses :func:`kill_budget`)."""
@@ -264,17 +258,17 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
             return True
 
         try:
-            await await_until(
-                cancel_once, budget=FaultBudget(seconds), backoff=Backoff(initial=1.0, maximum=10.0)
-            )
-        except GaveUp as gave_up:
+            await await_until(cancel_once, Patience(FaultBudget(seconds), Backoff(initial=1.0, maximum=10.0)))
+        except waiting.GaveUp as gave_up:
             return f"cancelling it failed: {describe_error(gave_up.error)}"
         self.log.info("Requested cancellation of execution %s", self.execution_id)
         return "cancellation was requested"
 
     async def _resolve_latest(self) -> TriggerEvent | None:
         """Find the latest execution of the job created at or after ``created_after``; wait for one."""
-        search = LatestExecution(datetime.fromisoformat(self.created_after) if self.created_after else None)
+        search = waiting.LatestExecution(
+            datetime.fromisoformat(self.created_after) if self.created_after else None
+        )
 
         async def list_once() -> Any | None:
             since = search.created_since(datetime.now(UTC))
@@ -284,16 +278,13 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
                 )
 
         try:
-            latest = await await_until(
-                list_once,
-                budget=FaultBudget(self.error_budget),
-                backoff=Backoff(),
-                interval=self.poll_interval,
-                deadline=self.end_time,
+            patience = Patience(
+                FaultBudget(self.error_budget), Backoff(), interval=self.poll_interval, deadline=self.end_time
             )
-        except GaveUp as gave_up:
+            latest = await await_until(list_once, patience)
+        except waiting.GaveUp as gave_up:
             return self._event("error", None, f"Listing executions failed: {describe_error(gave_up.error)}")
-        except DeadlinePassed:
+        except waiting.DeadlinePassed:
             return self._event("timeout", None, f"No execution of job {self.job_name!r} appeared in time.")
         self.execution_id = latest.name
         self.log.info("Watching execution %s, the latest of job %r", self.execution_id, self.job_name)
