@@ -37,7 +37,9 @@ MEMBER_TYPES: dict[str, tuple[str, ...]] = {
     "SqlShardMap": ("database_name", "shard_map_name", "refresh_credential"),
 }
 MEMBERSHIP_TYPES = ("Include", "Exclude")
-# Step executionOptions defaults ARM fills in (DESIGN.md §6 from the REST spec JobStepExecutionOptions).
+# Step executionOptions defaults ARM fills in: the ``default`` values of ``JobStepExecutionOptions`` in the
+# public REST spec (github.com/Azure/azure-rest-api-specs, specification/sql/resource-manager, 2025-01-01
+# JobSteps.json); docs/emulator.md lists the same values.
 EXECUTION_DEFAULTS = {
     "timeoutSeconds": 43200,
     "retryAttempts": 10,

@@ -24,6 +24,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+#: XCom key under which the start operator and the sensor push the execution id they watch.
+EXECUTION_ID_KEY = "execution_id"
+
 # Fixed namespace for every id this provider derives; changing it would orphan running executions.
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "airflow-elasticjobs/job-execution")
 

@@ -1,9 +1,18 @@
-"""Execution lifecycles and summaries of an Elastic Jobs execution's per-target results.
+"""Reading and judging Elastic Jobs executions: the one home of lifecycles, conversions and counts.
 
-Operators, the sensor and the trigger ask this module which lifecycles are terminal, which ones
-fail a task, how to summarise target executions for XCom, how to word the failure message and
-which progress lines to log. Nothing here talks to Azure: it works on plain data (SDK models are
-converted once, by :meth:`TargetResult.from_model`).
+Operators, the sensor, the trigger's shared poller and the UI plugin ask this module
+
+* how an SDK ``JobExecution`` (root, step or target execution) becomes plain values:
+  :func:`execution_values` is the one conversion (:meth:`TargetResult.from_model`,
+  :meth:`ExecutionSummary.from_models`, :func:`state_signature` and the plugin's view build on it);
+* which lifecycles are active, terminal, successful or fail a task;
+* what a lifecycle this provider version does not know means: **still active**, logged once per
+  value (:meth:`Lifecycle.observed`); user arguments are validated strictly (:meth:`Lifecycle.parse`);
+* how targets are counted (:func:`count_targets`: per-database executions only), how to summarise
+  them for XCom, how to word the failure message and which progress lines to log.
+
+Nothing here opens a connection; :func:`read_summary` reads target executions through the hook it
+is given.
 
 Lifecycle sets follow docs/execution-semantics.md §3 and the 2025-01-01 ``JobExecutionLifecycle`` enum of
 ``azure-mgmt-sql`` (Created, InProgress, WaitingForChildJobExecutions and WaitingForRetry are the
@@ -13,11 +22,18 @@ active ones; ``isActive=true`` on the list APIs selects exactly those).
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+#: Unknown lifecycle names already logged (lower case), so each is logged once per process.
+_LOGGED_UNKNOWN: set[str] = set()
 
 
 class Lifecycle(StrEnum):
@@ -54,21 +70,20 @@ class Lifecycle(StrEnum):
 
         For values read from ARM (never for user arguments, which :meth:`parse` validates): a
         lifecycle added to the API after this provider was released must neither end a wait nor
-        crash it, so it is treated as ``InProgress``.
+        crash it, so it is treated as ``InProgress`` and logged as a warning, once per value.
         """
         try:
             return cls.parse(value)
         except ValueError:
+            text = str(lifecycle_text(value))
+            if text.lower() not in _LOGGED_UNKNOWN:
+                _LOGGED_UNKNOWN.add(text.lower())
+                log.warning(
+                    "Azure reports execution lifecycle %r, which this provider version does not know; "
+                    "treating it as still active (InProgress).",
+                    text,
+                )
             return cls.IN_PROGRESS
-
-    @classmethod
-    def is_known(cls, value: str | Lifecycle | None) -> bool:
-        """Whether ``value`` names a lifecycle of this version (case-insensitive)."""
-        try:
-            cls.parse(value)
-        except ValueError:
-            return False
-        return True
 
     @classmethod
     def parse_many(cls, field: str, values: Iterable[str | Lifecycle]) -> frozenset[Lifecycle]:
@@ -108,6 +123,56 @@ def is_terminal(value: str | Lifecycle | None) -> bool:
     return Lifecycle.observed(value).is_terminal
 
 
+def lifecycle_text(value: Any) -> str | None:
+    """The text of an SDK enum value (or of a plain string); ``None`` stays ``None``."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def execution_values(execution: Any) -> dict[str, Any]:
+    """The one conversion of an SDK ``JobExecution`` (root, step or target) into plain JSON values.
+
+    Keys: ``step_id``, ``step_name``, ``server_name``, ``database_name``, ``target_type`` (``None``
+    for a root execution), ``lifecycle``, ``attempts``, ``create_time``, ``start_time``,
+    ``end_time`` (ISO 8601) and ``last_message`` (ARM's own text).
+    """
+
+    def field(name: str) -> Any:
+        return getattr(execution, name, None)
+
+    target = field("target")
+    return {
+        "step_id": field("step_id"),
+        "step_name": field("step_name"),
+        "server_name": getattr(target, "server_name", None),
+        "database_name": getattr(target, "database_name", None),
+        "target_type": lifecycle_text(getattr(target, "type", None)),
+        "lifecycle": lifecycle_text(field("lifecycle")),
+        "attempts": field("current_attempts"),
+        "create_time": _iso(field("create_time")),
+        "start_time": _iso(field("start_time")),
+        "end_time": _iso(field("end_time")),
+        "last_message": field("last_message"),
+    }
+
+
+def state_signature(execution: Any) -> tuple[Any, ...]:
+    """What, when it changes, means a root execution's state changed (lifecycle text first)."""
+    return (
+        lifecycle_text(execution.lifecycle),
+        execution.last_message,
+        execution.current_attempts,
+        execution.start_time,
+        execution.current_attempt_start_time,
+        execution.end_time,
+    )
+
+
 # Words used in progress lines, in the order they are printed; lifecycles not listed are "in progress".
 _PROGRESS_WORDS: tuple[tuple[str, frozenset[Lifecycle]], ...] = (
     ("failed", frozenset({Lifecycle.FAILED})),
@@ -133,17 +198,9 @@ class TargetResult:
     @classmethod
     def from_model(cls, execution: Any) -> TargetResult:
         """Convert an ``azure.mgmt.sql.models.JobExecution`` returned by the target-executions API."""
-        target = getattr(execution, "target", None)
-        lifecycle = execution.lifecycle
-        return cls(
-            step_id=execution.step_id,
-            step_name=execution.step_name,
-            server_name=getattr(target, "server_name", None),
-            database_name=getattr(target, "database_name", None),
-            lifecycle=str(getattr(lifecycle, "value", lifecycle) or ""),
-            last_message=execution.last_message,
-            attempts=execution.current_attempts,
-        )
+        values = execution_values(execution)
+        values["lifecycle"] = values["lifecycle"] or ""
+        return cls.from_dict(values)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TargetResult:
@@ -173,6 +230,27 @@ class TargetResult:
         return f"{self.server_name or '?'}/{self.database_name or '?'} ({step}): {self.lifecycle}{message}"
 
 
+def count_targets(targets: Iterable[TargetResult]) -> dict[str, int]:
+    """Number of per-database target executions in each lifecycle, e.g. ``{"Succeeded": 3}``.
+
+    Only per-database results count (see :attr:`TargetResult.is_database`).
+    """
+    return dict(Counter(t.lifecycle for t in targets if t.is_database))
+
+
+class TargetSource(Protocol):
+    """What :func:`read_summary` needs from a hook (:class:`ElasticJobsHook` provides it)."""
+
+    def list_target_executions(self, job_name: str, job_execution_id: str) -> list[Any]:
+        """Target executions of a root execution."""
+
+
+def read_summary(hook: TargetSource, job_name: str, execution: Any) -> ExecutionSummary:
+    """The root ``execution`` and all its target executions (listed through ``hook``)."""
+    targets = hook.list_target_executions(job_name, execution.name)
+    return ExecutionSummary.from_models(job_name, execution, targets)
+
+
 @dataclass(frozen=True)
 class ExecutionSummary:
     """A root job execution and its per-target results: what a task returns and reports."""
@@ -183,14 +261,25 @@ class ExecutionSummary:
     targets: tuple[TargetResult, ...] = ()
     last_message: str | None = None
 
+    @classmethod
+    def from_models(cls, job_name: str, execution: Any, targets: Iterable[Any]) -> ExecutionSummary:
+        """Build from an SDK root execution and its SDK target executions."""
+        return cls(
+            execution_id=execution.name,
+            job_name=job_name,
+            lifecycle=Lifecycle.observed(execution.lifecycle),
+            targets=tuple(TargetResult.from_model(t) for t in targets),
+            last_message=execution.last_message,
+        )
+
     @property
     def database_targets(self) -> list[TargetResult]:
         """Per-database results (see :attr:`TargetResult.is_database`)."""
         return [t for t in self.targets if t.is_database]
 
     def counts(self) -> dict[str, int]:
-        """Number of per-database target executions in each lifecycle, e.g. ``{"Succeeded": 3}``."""
-        return dict(Counter(t.lifecycle for t in self.database_targets))
+        """Number of per-database target executions in each lifecycle (:func:`count_targets`)."""
+        return count_targets(self.targets)
 
     def failing_targets(self, fail_on: Iterable[Lifecycle] = DEFAULT_FAIL_ON) -> list[TargetResult]:
         """Per-database results whose lifecycle is one of ``fail_on``, ordered by step, server, database."""
@@ -220,12 +309,9 @@ class ExecutionSummary:
 
     def step_counts(self) -> list[dict[str, Any]]:
         """Per step (ordered by step id): ``{"step_id", "step_name", "counts": {lifecycle: n}}``."""
-        by_step: dict[tuple[int, str], Counter[str]] = {}
-        for t in self.database_targets:
-            by_step.setdefault((t.step_id or 0, t.step_name or ""), Counter())[t.lifecycle] += 1
         return [
-            {"step_id": step_id, "step_name": step_name or None, "counts": dict(counts)}
-            for (step_id, step_name), counts in sorted(by_step.items())
+            {"step_id": step_id, "step_name": step_name or None, "counts": count_targets(targets)}
+            for (step_id, step_name), targets in _by_step(self.targets).items()
         ]
 
     def to_xcom(self, fail_on: Iterable[Lifecycle] = DEFAULT_FAIL_ON) -> dict[str, Any]:
@@ -284,14 +370,21 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value))
 
 
-def _progress_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], str]:
-    by_step: dict[tuple[int, str], Counter[Lifecycle]] = {}
+def _by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], list[TargetResult]]:
+    """Per-database results grouped by ``(step id, step name)``, ordered by step."""
+    by_step: dict[tuple[int, str], list[TargetResult]] = {}
     for target in targets:
         if target.is_database:
-            key = (target.step_id or 0, target.step_name or "")
-            by_step.setdefault(key, Counter())[Lifecycle.observed(target.lifecycle)] += 1
+            by_step.setdefault((target.step_id or 0, target.step_name or ""), []).append(target)
+    return dict(sorted(by_step.items()))
+
+
+def _progress_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], str]:
     lines = {}
-    for (step_id, step_name), counts in sorted(by_step.items()):
+    for (step_id, step_name), of_step in _by_step(targets).items():
+        counts: Counter[Lifecycle] = Counter()
+        for lifecycle, number in count_targets(of_step).items():
+            counts[Lifecycle.observed(lifecycle)] += number
         total = sum(counts.values())
         succeeded = sum(counts[s] for s in SUCCESSFUL)
         parts = [f"{succeeded}/{total} targets succeeded"]
@@ -304,13 +397,11 @@ def _progress_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], 
     return lines
 
 
-def progress_lines(targets: Iterable[TargetResult]) -> list[str]:
-    """One line per step, e.g. ``step 1 'Step1': 37/120 targets succeeded, 2 failed, 81 in progress``."""
-    return list(_progress_by_step(targets).values())
-
-
 class ProgressTracker:
-    """Remembers the progress lines already logged and returns only the ones that changed."""
+    """Remembers the progress lines already logged and returns only the ones that changed.
+
+    One line per step, e.g. ``step 1 'Step1': 37/120 targets succeeded, 2 failed, 81 in progress``.
+    """
 
     def __init__(self) -> None:
         self._seen: dict[tuple[int, str], str] = {}

@@ -1,28 +1,13 @@
-"""What the sync and async Elastic Jobs hooks share: class attributes, overrides and setting lookup."""
+"""What the sync and async Elastic Jobs hooks share: class attributes and the connection arguments."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Self
 
 from airflow.sdk import BaseHook
 
-from airflow_elasticjobs.hooks.connection import CONN_TYPE, DEFAULT_CONN_ID, ElasticJobsConnectionSettings
-
-
-def resolve_setting(
-    settings: ElasticJobsConnectionSettings, overrides: Mapping[str, str | None], name: str
-) -> str:
-    """``name`` (``resource_group_name``, ``server_name`` or ``agent_name``): override, else the connection's.
-
-    :raises ValueError: naming the missing field and where to set it.
-    """
-    value = overrides.get(name) or getattr(settings, name)
-    if not value:
-        raise ValueError(
-            f"{name} is not set: pass {name}= to the operator/hook/sensor or set {name!r} in the extras of "
-            f"connection {settings.conn_id!r}."
-        )
-    return value
+from airflow_elasticjobs.connection_args import ConnectionArgs
+from airflow_elasticjobs.hooks.connection import CONN_TYPE, DEFAULT_CONN_ID
 
 
 class ElasticJobsHookBase(BaseHook):
@@ -48,8 +33,11 @@ class ElasticJobsHookBase(BaseHook):
     ) -> None:
         super().__init__()
         self.elastic_jobs_conn_id = elastic_jobs_conn_id
-        self._overrides: dict[str, str | None] = {
-            "resource_group_name": resource_group_name,
-            "server_name": server_name,
-            "agent_name": agent_name,
-        }
+        self.connection_args = ConnectionArgs(
+            elastic_jobs_conn_id, resource_group_name, server_name, agent_name
+        )
+
+    @classmethod
+    def for_args(cls, args: ConnectionArgs) -> Self:
+        """The hook for ``args``."""
+        return cls(args.elastic_jobs_conn_id, **args.hook_params())

@@ -11,14 +11,14 @@ from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.hooks.base import ElasticJobsHookBase, resolve_setting
+from airflow_elasticjobs.hooks.base import ElasticJobsHookBase
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings, get_connection
 from airflow_elasticjobs.hooks.credentials import build_sync_credential
 from airflow_elasticjobs.hooks.errors import delete_if_exists, describe_error, get_or_none
-from airflow_elasticjobs.hooks.execution_helpers import ExecutionHelpersMixin
+from airflow_elasticjobs.hooks.job_executions import JobExecutionsMixin
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
 from airflow_elasticjobs.hooks.sdk_logging import quiet_http_logging
-from airflow_elasticjobs.hooks.server_helpers import ServerHelpersMixin
+from airflow_elasticjobs.hooks.servers_and_databases import ServersAndDatabasesMixin
 from airflow_elasticjobs.validation import AGENT_SKUS
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     )
 
 
-class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, ElasticJobsHookBase):
+class ElasticJobsHook(ServersAndDatabasesMixin, JobExecutionsMixin, ElasticJobsHookBase):
     """Sync hook for Azure SQL Elastic Jobs over Azure Resource Manager (or the local emulator).
 
     Resource group, server and agent default to the connection's values; the constructor arguments
@@ -79,28 +79,20 @@ class ElasticJobsHook(ServerHelpersMixin, ExecutionHelpersMixin, ElasticJobsHook
         conn = get_connection("elastic_jobs_conn_id", self.elastic_jobs_conn_id)
         return ElasticJobsConnectionSettings.from_connection(conn)
 
-    def _default(self, name: str) -> str:
-        return resolve_setting(self.settings, self._overrides, name)
-
     @property
     def resource_group_name(self) -> str:
         """The resource group in use (override, else the connection's)."""
-        return self._default("resource_group_name")
+        return self.connection_args.setting(self.settings, "resource_group_name")
 
     @property
     def server_name(self) -> str:
         """The agent's server in use (override, else the connection's)."""
-        return self._default("server_name")
+        return self.connection_args.setting(self.settings, "server_name")
 
     @property
     def agent(self) -> AgentRef:
         """The job agent in use; builds the ARM ids of everything under it."""
-        return AgentRef(
-            self.settings.subscription_id,
-            self.resource_group_name,
-            self.server_name,
-            self._default("agent_name"),
-        )
+        return self.connection_args.agent(self.settings)
 
     def get_conn(self) -> SqlManagementClient:
         """Return the cached ``SqlManagementClient`` for this connection."""

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.hooks.base import ElasticJobsHookBase, resolve_setting
+from airflow_elasticjobs.hooks.base import ElasticJobsHookBase
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
 from airflow_elasticjobs.hooks.credentials import build_async_credential
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
@@ -31,25 +31,6 @@ from airflow_elasticjobs.hooks.sdk_logging import quiet_http_logging
 if TYPE_CHECKING:
     from azure.mgmt.sql.aio import SqlManagementClient
     from azure.mgmt.sql.models import JobExecution
-
-
-def resolve_agent(
-    settings: ElasticJobsConnectionSettings,
-    resource_group_name: str | None = None,
-    server_name: str | None = None,
-    agent_name: str | None = None,
-) -> AgentRef:
-    """The agent the arguments name, each falling back to the connection's default.
-
-    :raises ValueError: naming the missing field and where to set it.
-    """
-    overrides = {
-        "resource_group_name": resource_group_name,
-        "server_name": server_name,
-        "agent_name": agent_name,
-    }
-    chosen = {name: resolve_setting(settings, overrides, name) for name in overrides}
-    return AgentRef(settings.subscription_id, **chosen)
 
 
 def shared_session_transport(verify: bool | str) -> dict[str, Any]:
@@ -109,13 +90,13 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
 
     async def agent(self) -> AgentRef:
         """The job agent in use (overrides, else the connection's defaults)."""
-        return resolve_agent(await self.load_settings(), **self._overrides)
+        return self.connection_args.agent(await self.load_settings())
 
     async def __aenter__(self) -> ElasticJobsAsyncHook:
         from azure.mgmt.sql.aio import SqlManagementClient
 
         settings = await self.load_settings()
-        self._agent = resolve_agent(settings, **self._overrides)
+        self._agent = self.connection_args.agent(settings)
         quiet_http_logging()
         self._credential = build_async_credential(settings)
         self._client = SqlManagementClient(

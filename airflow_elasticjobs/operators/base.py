@@ -15,22 +15,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_elasticjobs.connection_args import ConnectionArgs, ConnectionArgsAttributes
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID, get_connection
 from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 from airflow_elasticjobs.hooks.errors import describe_error
-from airflow_elasticjobs.validation import (
-    check_conn_id,
-    check_name,
-    check_resource_group,
-    check_server_name,
-    invalid,
-)
+from airflow_elasticjobs.validation import check_name, invalid
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class ElasticJobsBaseOperator(BaseOperator):
+class ElasticJobsBaseOperator(ConnectionArgsAttributes, BaseOperator):
     """Base for every Elastic Jobs ARM operator (all but the target-setup operator, which runs SQL).
 
     :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection.
@@ -39,12 +34,7 @@ class ElasticJobsBaseOperator(BaseOperator):
     :param agent_name: overrides the connection's job agent.
     """
 
-    template_fields: Sequence[str] = (
-        "elastic_jobs_conn_id",
-        "resource_group_name",
-        "server_name",
-        "agent_name",
-    )
+    template_fields: Sequence[str] = ConnectionArgsAttributes.CONNECTION_FIELDS
     ui_color = "#c4e1f5"
 
     def __init__(
@@ -57,17 +47,10 @@ class ElasticJobsBaseOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.elastic_jobs_conn_id = elastic_jobs_conn_id
-        self.resource_group_name = resource_group_name
-        self.server_name = server_name
-        self.agent_name = agent_name
-        self._validate_common()
-
-    def _validate_common(self) -> None:
-        check_conn_id("elastic_jobs_conn_id", self.elastic_jobs_conn_id)
-        check_resource_group("resource_group_name", self.resource_group_name, required=False)
-        check_server_name("server_name", self.server_name, required=False)
-        check_name("agent_name", self.agent_name, required=False)
+        self.keep_connection_args(
+            ConnectionArgs(elastic_jobs_conn_id, resource_group_name, server_name, agent_name)
+        )
+        self.connection_args.validate()
 
     def validate(self) -> None:
         """Check the operator's own arguments; raise ``ElasticJobsValidationError`` naming the field."""
@@ -75,16 +58,11 @@ class ElasticJobsBaseOperator(BaseOperator):
     @cached_property
     def hook(self) -> ElasticJobsHook:
         """The hook, built on first use inside ``execute``."""
-        return ElasticJobsHook(
-            self.elastic_jobs_conn_id,
-            resource_group_name=self.resource_group_name,
-            server_name=self.server_name,
-            agent_name=self.agent_name,
-        )
+        return ElasticJobsHook.for_args(self.connection_args)
 
     def execute(self, context: Context) -> Any:
         """Validate the rendered arguments, then run :meth:`run` with the hook (see :meth:`remote_work`)."""
-        self._validate_common()
+        self.connection_args.validate()
         self.validate()
         with self.remote_work():
             return self.run(context)

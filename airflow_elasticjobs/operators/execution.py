@@ -16,27 +16,25 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import conf
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout
 
-from airflow_elasticjobs.execution_id import ExecutionKey, attempt_execution_id
+from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY, ExecutionKey, attempt_execution_id
 from airflow_elasticjobs.execution_state import (
     DEFAULT_FAIL_ON,
     ExecutionSummary,
     Lifecycle,
     ProgressTracker,
+    read_summary,
 )
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
-from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize
+from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, read_state_within
-from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
 from airflow_elasticjobs.validation import check_name, invalid
+from airflow_elasticjobs.waiting import Backoff, DeadlinePassed, FaultBudget, GaveUp, Patience, wait_until
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-
-EXECUTION_ID_KEY = "execution_id"
-"""XCom key under which the start operator pushes the execution id before it waits."""
 
 # The deferral's own timeout is only a safety net behind the trigger's deadline (which cancels).
 _DEFER_GRACE_SECONDS = 300.0
@@ -255,11 +253,9 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         self.defer(
             trigger=ElasticJobsExecutionTrigger(
                 elastic_jobs_conn_id=self.elastic_jobs_conn_id,
+                hook_params=self.connection_args.hook_params(),
                 job_name=self.job_name,
                 execution_id=self.execution_id,
-                resource_group_name=self.resource_group_name,
-                server_name=self.server_name,
-                agent_name=self.agent_name,
                 end_time=end_time,
                 poll_interval=self.poll_interval,
                 progress_interval=self.progress_interval,
@@ -317,39 +313,37 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
     # -- wait: polling --------------------------------------------------------------------------------
     def _poll(self, end_time: float | None) -> ExecutionSummary:
         """Poll until the execution ends; raise ``AirflowTaskTimeout`` at ``end_time``, even while
-        polls fail (the caller cancels)."""
-        budget = FaultBudget(self.error_budget, clock=time.monotonic)
-        backoff = Backoff(initial=self.poll_interval, maximum=max(self.poll_interval, 60.0))
-        while True:
-            try:
-                summary = self._summary()
-            except Exception as err:
-                if not is_transient(err):
-                    raise
-                budget.record_failure()
-                if budget.exhausted():
-                    raise AirflowException(
-                        f"No successful status check of execution {self.execution_id} for "
-                        f"{budget.failing_for():.0f} s; last error: {describe_error(err)} "
-                        "(the execution was not cancelled)."
-                    ) from err
-                self.log.warning("Status check failed, retrying: %s", describe_error(err))
-                delay = backoff.next_delay(err)
-            else:
-                budget.record_success()
-                backoff.reset()
-                for line in self._progress.changed_lines(summary.targets):
-                    self.log.info("%s", line)
-                if summary.lifecycle.is_terminal:
-                    return summary
-                delay = self.poll_interval
-            remaining = None if end_time is None else end_time - time.time()
-            if remaining is not None and remaining <= 0:
-                raise AirflowTaskTimeout(
-                    f"Execution {self.execution_id} of job {self.job_name!r} did not finish in time; "
-                    "it is cancelled."
-                )
-            time.sleep(delay if remaining is None else min(delay, remaining))
+        polls fail (the caller cancels). Transient faults follow :mod:`airflow_elasticjobs.waiting`."""
+        patience = Patience(
+            FaultBudget(self.error_budget, clock=time.monotonic),
+            Backoff(initial=self.poll_interval, maximum=max(self.poll_interval, 60.0)),
+            interval=self.poll_interval,
+            deadline=end_time,
+            on_retry=lambda err: self.log.warning("Status check failed, retrying: %s", describe_error(err)),
+            wall_clock=time.time,
+        )
+        try:
+            return wait_until(self._poll_once, patience, sleep=time.sleep)
+        except GaveUp as gave_up:
+            if gave_up.permanent:
+                raise gave_up.error from None
+            raise AirflowException(
+                f"No successful status check of execution {self.execution_id} for "
+                f"{gave_up.failing_for:.0f} s; last error: {describe_error(gave_up.error)} "
+                "(the execution was not cancelled)."
+            ) from gave_up.error
+        except DeadlinePassed:
+            raise AirflowTaskTimeout(
+                f"Execution {self.execution_id} of job {self.job_name!r} did not finish in time; "
+                "it is cancelled."
+            ) from None
+
+    def _poll_once(self) -> ExecutionSummary | None:
+        """One status check: log changed progress lines; the summary once the execution ended."""
+        summary = self._summary()
+        for line in self._progress.changed_lines(summary.targets):
+            self.log.info("%s", line)
+        return summary if summary.lifecycle.is_terminal else None
 
     # -- finish and cancel ------------------------------------------------------------------------------
     def _summary(self, execution: Any = None) -> ExecutionSummary:
@@ -361,7 +355,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                 f"Execution {self.execution_id} of job {self.job_name!r} no longer exists "
                 "(was the job deleted?)."
             )
-        return summarize(self.hook, self.job_name, execution)
+        return read_summary(self.hook, self.job_name, execution)
 
     def _report(self, context: Context, summary: ExecutionSummary) -> dict[str, Any]:
         """Log the final per-step lines; return the summary, or push it (``do_xcom_push``) and fail

@@ -1,18 +1,15 @@
-"""Pieces shared by the start operator and the execution sensor: argument parsing, summaries, events."""
+"""Pieces shared by the start operator and the execution sensor: argument parsing and trigger events."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 
-from airflow_elasticjobs.execution_state import TERMINAL, ExecutionSummary, Lifecycle, TargetResult
+from airflow_elasticjobs.execution_state import TERMINAL, Lifecycle
 from airflow_elasticjobs.validation import invalid, is_templated
-
-if TYPE_CHECKING:
-    from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 
 
 def seconds(field: str, value: float | timedelta | None, *, allow_none: bool = True) -> float | None:
@@ -41,18 +38,6 @@ def lifecycles(
             field, values, f"{active} are not terminal; choose from {sorted(s.value for s in TERMINAL)}"
         )
     return states
-
-
-def summarize(hook: ElasticJobsHook, job_name: str, execution: Any) -> ExecutionSummary:
-    """The execution and all its target executions as an :class:`ExecutionSummary`."""
-    targets = hook.list_target_executions(job_name, execution.name)
-    return ExecutionSummary(
-        execution_id=execution.name,
-        job_name=job_name,
-        lifecycle=Lifecycle.observed(execution.lifecycle),
-        targets=tuple(TargetResult.from_model(t) for t in targets),
-        last_message=execution.last_message,
-    )
 
 
 def check_event(event: Any, timeout_error: type[Exception] = AirflowTaskTimeout) -> Mapping[str, Any]:

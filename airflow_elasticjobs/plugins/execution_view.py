@@ -1,69 +1,38 @@
 """What the task-instance view shows: one execution's steps and per-target rows, as plain JSON.
 
-Pure conversion of ``azure.mgmt.sql.models.JobExecution`` objects (root, step and target executions
-as the SDK returns them) into the JSON the browser view renders. No I/O, no secrets: only names,
-lifecycles, attempts, times and ARM's own messages.
+Arranges ``azure.mgmt.sql.models.JobExecution`` objects (root, step and target executions as the
+SDK returns them) into the JSON the browser view renders; the conversion, the counts and the
+active/terminal judgement are :mod:`airflow_elasticjobs.execution_state`'s. No I/O, no secrets: only
+names, lifecycles, attempts, times and ARM's own messages.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from airflow_elasticjobs.execution_state import ACTIVE, Lifecycle
+from airflow_elasticjobs.execution_state import TargetResult, count_targets, execution_values, is_terminal
 from airflow_elasticjobs.plugins.task_definition import ExecutionRef
 
 #: Target rows per page at most (the tab asks for fewer).
 MAX_PAGE = 500
 
 
-def _enum_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(getattr(value, "value", value))
+#: The fields of a root or step execution's row (a target row has every field of
+#: :func:`~airflow_elasticjobs.execution_state.execution_values`).
+_ROW_FIELDS = ("lifecycle", "attempts", "create_time", "start_time", "end_time", "last_message")
 
 
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _row(execution: Any) -> dict[str, Any]:
-    """Fields common to root, step and target executions."""
-    return {
-        "lifecycle": _enum_text(execution.lifecycle),
-        "attempts": execution.current_attempts,
-        "create_time": _time(execution.create_time),
-        "start_time": _time(execution.start_time),
-        "end_time": _time(execution.end_time),
-        "last_message": execution.last_message,
-    }
-
-
-def _target_row(execution: Any) -> dict[str, Any]:
-    target = execution.target
-    return {
-        "step_id": execution.step_id,
-        "step_name": execution.step_name,
-        "server_name": getattr(target, "server_name", None),
-        "database_name": getattr(target, "database_name", None),
-        "target_type": _enum_text(getattr(target, "type", None)),
-        **_row(execution),
-    }
+def _row(execution: Any, *extra: str) -> dict[str, Any]:
+    """The plain values of ``execution`` the view shows: ``extra`` fields, then the common ones."""
+    values = execution_values(execution)
+    return {name: values[name] for name in (*extra, *_ROW_FIELDS)}
 
 
 def _target_order(row: dict[str, Any]) -> tuple[Any, ...]:
     """Step, server, database, then type and time: a stable order, so pages neither repeat nor skip."""
     keys = ("server_name", "database_name", "target_type", "create_time")
     return (row["step_id"] or 0, *(row[key] or "" for key in keys))
-
-
-def _is_active(lifecycle: str | None) -> bool:
-    try:
-        return Lifecycle.observed(lifecycle) in ACTIVE
-    except ValueError:
-        return True  # a lifecycle this version does not know: keep refreshing rather than freeze
 
 
 @dataclass(frozen=True)
@@ -110,12 +79,9 @@ def build_view(
     member into databases) are listed but not counted, as in
     :class:`airflow_elasticjobs.execution_state.ExecutionSummary`.
     """
-    target_rows = sorted((_target_row(execution) for execution in targets), key=_target_order)
-    step_rows = sorted(
-        ({"step_id": s.step_id, "step_name": s.step_name, **_row(s)} for s in steps),
-        key=lambda r: r["step_id"] or 0,
-    )
-    counts = Counter(r["lifecycle"] for r in target_rows if r["database_name"])
+    target_rows = sorted((execution_values(execution) for execution in targets), key=_target_order)
+    step_rows = sorted((_row(s, "step_id", "step_name") for s in steps), key=lambda r: r["step_id"] or 0)
+    counts = count_targets(TargetResult.from_model(execution) for execution in targets)
     execution = {"job_name": ref.job_name, "execution_id": ref.execution_id, **_row(root)}
     execution["job_version"] = root.job_version
     rows, total = page.select(target_rows)
@@ -126,7 +92,7 @@ def build_view(
             "server_name": agent.server_name,
             "agent_name": agent.agent_name,
         },
-        "active": _is_active(execution["lifecycle"]),
+        "active": not is_terminal(execution["lifecycle"]),
         "counts": dict(sorted(counts.items())),
         "steps": step_rows,
         "targets": rows,

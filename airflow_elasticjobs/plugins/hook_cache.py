@@ -39,12 +39,10 @@ class _Entry:
 
 
 def _build_hook(key: HookKey) -> Any:
+    from airflow_elasticjobs.connection_args import ConnectionArgs
     from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 
-    conn_id, resource_group_name, server_name, agent_name = key
-    return ElasticJobsHook(
-        conn_id, resource_group_name=resource_group_name, server_name=server_name, agent_name=agent_name
-    )
+    return ElasticJobsHook.for_args(ConnectionArgs(*key))
 
 
 def _read_settings(hook: Any) -> Any:

@@ -16,20 +16,22 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
+from airflow_elasticjobs.connection_args import ConnectionArgs, ConnectionArgsAttributes
+from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY
 from airflow_elasticjobs.execution_state import (
     ACTIVE,
     DEFAULT_FAIL_ON,
     SUCCESSFUL,
     Lifecycle,
     ProgressTracker,
+    read_summary,
 )
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsExecutionLink
-from airflow_elasticjobs.operators.execution import EXECUTION_ID_KEY
-from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds, summarize
-from airflow_elasticjobs.triggers.transient import is_transient
-from airflow_elasticjobs.validation import check_conn_id, check_name, invalid, parse_time
+from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds
+from airflow_elasticjobs.validation import check_name, invalid, parse_time
+from airflow_elasticjobs.waiting import LatestExecution, is_transient
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -37,11 +39,7 @@ if TYPE_CHECKING:
     from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 
 
-#: How far before an empty latest-execution listing the next one reaches (clock skew, slow listings).
-LISTING_LOOKBACK = timedelta(minutes=2)
-
-
-class ElasticJobsExecutionSensor(BaseSensorOperator):
+class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
     """Wait until a job execution reaches one of ``target_states``; fail on ``fail_states``.
 
     Example (monitor the run the agent's hourly schedule makes in this DAG run's interval)::
@@ -86,10 +84,7 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = (
-        "elastic_jobs_conn_id",
-        "resource_group_name",
-        "server_name",
-        "agent_name",
+        *ConnectionArgsAttributes.CONNECTION_FIELDS,
         "job_name",
         "execution_id",
         "created_after",
@@ -118,10 +113,9 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         self.created_after = (
             created_after.isoformat() if isinstance(created_after, datetime) else created_after
         )
-        self.elastic_jobs_conn_id = elastic_jobs_conn_id
-        self.resource_group_name = resource_group_name
-        self.server_name = server_name
-        self.agent_name = agent_name
+        self.keep_connection_args(
+            ConnectionArgs(elastic_jobs_conn_id, resource_group_name, server_name, agent_name)
+        )
         self.deferrable = deferrable
         self.error_budget = seconds("error_budget", error_budget, allow_none=False)
         self.target_states = lifecycles("target_states", target_states)
@@ -134,13 +128,13 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         self._progress = ProgressTracker()
         self._last_lifecycle: Lifecycle | None = None
         self._watched_id: str | None = None
-        #: Lower bound of the next latest-execution listing after an empty one (``created_after`` first).
-        self._listed_since: datetime | None = None
+        #: The latest-execution search of this run (``execution_id=None``), made by the first poke.
+        self._latest: LatestExecution | None = None
         self.validate()
 
     def validate(self) -> None:
-        """Names, connection id and ``created_after`` (skipped while still templated)."""
-        check_conn_id("elastic_jobs_conn_id", self.elastic_jobs_conn_id)
+        """Names, connection arguments and ``created_after`` (skipped while still templated)."""
+        self.connection_args.validate()
         check_name("job_name", self.job_name)
         check_name("execution_id", self.execution_id, required=False)
         parse_time("created_after", self.created_after)
@@ -148,12 +142,7 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
     def _hook(self) -> ElasticJobsHook:
         from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 
-        return ElasticJobsHook(
-            self.elastic_jobs_conn_id,
-            resource_group_name=self.resource_group_name,
-            server_name=self.server_name,
-            agent_name=self.agent_name,
-        )
+        return ElasticJobsHook.for_args(self.connection_args)
 
     # -- poke ---------------------------------------------------------------------------------------
     def poke(self, context: Context) -> bool | PokeReturnValue:
@@ -164,11 +153,12 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
             execution = self._find(hook)
             if execution is None:
                 return False
-            summary = summarize(hook, self.job_name, execution)
+            summary = read_summary(hook, self.job_name, execution)
             if summary.execution_id != self._watched_id and self.do_xcom_push:
                 # The link and the Airflow UI's "Elastic Jobs" tab follow the watched execution.
                 ElasticJobsExecutionLink.persist(context, hook, self.job_name, summary.execution_id)
         except Exception as err:
+            # One poke is one attempt; Airflow's poke schedule is the retry (airflow_elasticjobs.waiting).
             if not is_transient(err):
                 raise
             self.log.warning("Checking the execution failed, will check again: %s", describe_error(err))
@@ -191,18 +181,14 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
                     f"no such execution of job {self.job_name!r}; check job_name and execution_id",
                 )
             return execution
-        created_after = parse_time("created_after", self.created_after)
-        listed_at = datetime.now(UTC)
-        found = hook.list_executions(self.job_name, create_time_min=self._listed_since or created_after)
-        if not found:
-            since = f" created at or after {self.created_after}" if self.created_after else ""
-            self.log.info("No execution of job %r%s yet", self.job_name, since)
-            # Nothing existed then, so the next listing only needs what appeared since (with a margin
-            # for clock skew between this worker and ARM).
-            narrowed = listed_at - LISTING_LOOKBACK
-            self._listed_since = narrowed if created_after is None else max(created_after, narrowed)
-            return None
-        return max(found, key=lambda e: e.create_time)
+        if self._latest is None:
+            self._latest = LatestExecution(parse_time("created_after", self.created_after))
+        since = self._latest.created_since(datetime.now(UTC))
+        latest = self._latest.pick(hook.list_executions(self.job_name, create_time_min=since))
+        if latest is None:
+            after = f" created at or after {self.created_after}" if self.created_after else ""
+            self.log.info("No execution of job %r%s yet", self.job_name, after)
+        return latest
 
     def _decide(self, context: Context, summary: Any) -> bool | PokeReturnValue:
         lifecycle = summary.lifecycle
@@ -244,12 +230,10 @@ class ElasticJobsExecutionSensor(BaseSensorOperator):
         self.defer(
             trigger=ElasticJobsExecutionTrigger(
                 elastic_jobs_conn_id=self.elastic_jobs_conn_id,
+                hook_params=self.connection_args.hook_params(),
                 job_name=self.job_name,
                 execution_id=self.execution_id or self._watched_id,
                 created_after=self.created_after,
-                resource_group_name=self.resource_group_name,
-                server_name=self.server_name,
-                agent_name=self.agent_name,
                 end_time=time.time() + remaining,
                 poll_interval=self.poke_interval,
                 stop_on=stop_on,

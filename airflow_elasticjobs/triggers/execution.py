@@ -25,20 +25,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import conf
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_elasticjobs import waiting
+from airflow_elasticjobs.connection_args import OVERRIDES, ConnectionArgs
 from airflow_elasticjobs.execution_state import Lifecycle, ProgressTracker
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
-from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook, resolve_agent
+from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, aread_state
 from airflow_elasticjobs.triggers.poller import AgentKey, Observation, Watch, shared_poller
-from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
+from airflow_elasticjobs.waiting import Backoff, FaultBudget, Patience, await_until
 
 CANCEL_TIMEOUT_SECONDS = 30.0
 """How long a cancellation on timeout retries transient faults (on_kill uses :func:`kill_budget`)."""
@@ -68,6 +70,7 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
         self.defer(
             trigger=ElasticJobsExecutionTrigger(
                 elastic_jobs_conn_id="azure_elastic_jobs_default",
+                hook_params={"agent_name": "ElasticJobAgent"},
                 job_name="Job1",
                 execution_id=execution_id,
                 end_time=time.time() + 3600,
@@ -76,13 +79,13 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
         )
 
     :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection id.
+    :param hook_params: overrides of the connection's ``resource_group_name``, ``server_name`` and
+        ``agent_name`` (keyword arguments of the hook; see
+        :class:`~airflow_elasticjobs.connection_args.ConnectionArgs`).
     :param job_name: the job.
     :param execution_id: the root execution to watch; ``None`` waits for the latest execution of
         the job created at or after ``created_after`` and watches that one.
     :param created_after: ISO 8601 time bounding ``execution_id=None`` resolution.
-    :param resource_group_name: overrides the connection's resource group.
-    :param server_name: overrides the connection's server.
-    :param agent_name: overrides the connection's job agent.
     :param end_time: absolute deadline (epoch seconds); ``None`` for none.
     :param poll_interval: seconds between polls of the agent.
     :param progress_interval: progress (target executions) is fetched when the root state changes.
@@ -94,6 +97,9 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
     :param cancel_on_timeout: cancel the execution when ``end_time`` passes.
     :param cancel_on_kill: cancel the execution when the deferred task is killed by a user.
     :param error_budget: seconds without a successful poll before an ``error`` event.
+    :param legacy_overrides: ``resource_group_name``, ``server_name`` and ``agent_name`` as separate
+        keyword arguments, the form earlier versions serialized; a trigger stored in the metadata
+        database before an upgrade is rebuilt from it (merged into ``hook_params``).
     """
 
     def __init__(
@@ -102,10 +108,8 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
         job_name: str,
         execution_id: str | None = None,
         elastic_jobs_conn_id: str = DEFAULT_CONN_ID,
+        hook_params: Mapping[str, str | None] | None = None,
         created_after: str | None = None,
-        resource_group_name: str | None = None,
-        server_name: str | None = None,
-        agent_name: str | None = None,
         end_time: float | None = None,
         poll_interval: float = 30.0,
         progress_interval: float | None = None,
@@ -113,15 +117,18 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
         cancel_on_timeout: bool = True,
         cancel_on_kill: bool = True,
         error_budget: float = 900.0,
+        **legacy_overrides: str | None,
     ) -> None:
         super().__init__()
+        unexpected = sorted(set(legacy_overrides) - set(OVERRIDES))
+        if unexpected:
+            raise TypeError(f"ElasticJobsExecutionTrigger got unexpected keyword arguments {unexpected}")
+        legacy = {k: v for k, v in legacy_overrides.items() if v is not None}
+        self.connection_args = ConnectionArgs.of(elastic_jobs_conn_id, {**legacy, **(hook_params or {})})
         self.elastic_jobs_conn_id = elastic_jobs_conn_id
         self.job_name = job_name
         self.execution_id = execution_id
         self.created_after = created_after
-        self.resource_group_name = resource_group_name
-        self.server_name = server_name
-        self.agent_name = agent_name
         self.end_time = end_time
         self.poll_interval = poll_interval
         self.progress_interval = progress_interval
@@ -137,12 +144,10 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 "elastic_jobs_conn_id": self.elastic_jobs_conn_id,
+                "hook_params": self.connection_args.hook_params(),
                 "job_name": self.job_name,
                 "execution_id": self.execution_id,
                 "created_after": self.created_after,
-                "resource_group_name": self.resource_group_name,
-                "server_name": self.server_name,
-                "agent_name": self.agent_name,
                 "end_time": self.end_time,
                 "poll_interval": self.poll_interval,
                 "progress_interval": self.progress_interval,
@@ -154,12 +159,7 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
         )
 
     def _hook(self) -> ElasticJobsAsyncHook:
-        return ElasticJobsAsyncHook(
-            self.elastic_jobs_conn_id,
-            resource_group_name=self.resource_group_name,
-            server_name=self.server_name,
-            agent_name=self.agent_name,
-        )
+        return ElasticJobsAsyncHook.for_args(self.connection_args)
 
     def _event(self, status: str, lifecycle: str | None, message: str) -> TriggerEvent:
         return TriggerEvent(
@@ -178,7 +178,7 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait through the shared poller and yield exactly one event."""
         settings = await self._hook().load_settings()
-        agent = resolve_agent(settings, self.resource_group_name, self.server_name, self.agent_name)
+        agent = self.connection_args.agent(settings)
         if self.execution_id is None:
             event = await self._resolve_latest()
             if event is not None:
@@ -251,52 +251,44 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
 
     async def _cancel(self, seconds: float = CANCEL_TIMEOUT_SECONDS) -> str:
         """Request cancellation, retrying transient faults for ``seconds``; describe the outcome."""
-        backoff = Backoff(initial=1.0, maximum=10.0)
-        budget = FaultBudget(seconds)
-        while True:
-            try:
-                async with self._hook() as hook:
-                    await hook.cancel_execution(self.job_name, self.execution_id)
-            except Exception as err:
-                budget.record_failure()
-                if not is_transient(err) or budget.exhausted():
-                    return f"cancelling it failed: {describe_error(err)}"
-                await asyncio.sleep(backoff.next_delay(err))
-            else:
-                self.log.info("Requested cancellation of execution %s", self.execution_id)
-                return "cancellation was requested"
+
+        async def cancel_once() -> bool:
+            async with self._hook() as hook:
+                await hook.cancel_execution(self.job_name, self.execution_id)
+            return True
+
+        try:
+            await await_until(cancel_once, Patience(FaultBudget(seconds), Backoff(initial=1.0, maximum=10.0)))
+        except waiting.GaveUp as gave_up:
+            return f"cancelling it failed: {describe_error(gave_up.error)}"
+        self.log.info("Requested cancellation of execution %s", self.execution_id)
+        return "cancellation was requested"
 
     async def _resolve_latest(self) -> TriggerEvent | None:
         """Find the latest execution of the job created at or after ``created_after``; wait for one."""
-        created_after = datetime.fromisoformat(self.created_after) if self.created_after else None
-        backoff = Backoff()
-        budget = FaultBudget(self.error_budget)
-        while True:
-            try:
-                async with self._hook() as hook:
-                    found = [
-                        e async for e in hook.list_executions(self.job_name, create_time_min=created_after)
-                    ]
-            except Exception as err:
-                budget.record_failure()
-                if not is_transient(err) or budget.exhausted():
-                    return self._event("error", None, f"Listing executions failed: {describe_error(err)}")
-                await asyncio.sleep(backoff.next_delay(err))
-                continue
-            budget.record_success()
-            if found:
-                latest = max(found, key=lambda e: e.create_time)
-                self.execution_id = latest.name
-                self.log.info("Watching execution %s, the latest of job %r", self.execution_id, self.job_name)
-                return None
-            remaining = self._remaining()
-            if remaining is not None and remaining <= 0:
-                return self._event(
-                    "timeout", None, f"No execution of job {self.job_name!r} appeared in time."
+        search = waiting.LatestExecution(
+            datetime.fromisoformat(self.created_after) if self.created_after else None
+        )
+
+        async def list_once() -> Any | None:
+            since = search.created_since(datetime.now(UTC))
+            async with self._hook() as hook:
+                return search.pick(
+                    [e async for e in hook.list_executions(self.job_name, create_time_min=since)]
                 )
-            await asyncio.sleep(
-                self.poll_interval if remaining is None else min(self.poll_interval, remaining)
+
+        try:
+            patience = Patience(
+                FaultBudget(self.error_budget), Backoff(), interval=self.poll_interval, deadline=self.end_time
             )
+            latest = await await_until(list_once, patience)
+        except waiting.GaveUp as gave_up:
+            return self._event("error", None, f"Listing executions failed: {describe_error(gave_up.error)}")
+        except waiting.DeadlinePassed:
+            return self._event("timeout", None, f"No execution of job {self.job_name!r} appeared in time.")
+        self.execution_id = latest.name
+        self.log.info("Watching execution %s, the latest of job %r", self.execution_id, self.job_name)
+        return None
 
     async def on_kill(self) -> None:
         """The trigger left this triggerer: cancel (``cancel_on_kill``) only if a user ended the task.

@@ -25,8 +25,9 @@ about one interval.
 Errors are kept to the watch they concern: a failed ``GET`` or target list of one execution (a
 404 because its job was deleted, a 403, a 5xx after the SDK's retries) ends or delays only that
 execution's watch, while a failure of the agent-wide lists (and any authentication failure) applies
-to every watch. A lifecycle this provider version does not know is logged once per watch and
-treated as still active (:meth:`~airflow_elasticjobs.execution_state.Lifecycle.observed`).
+to every watch. A lifecycle this provider version does not know is treated as still active and
+logged once (:meth:`~airflow_elasticjobs.execution_state.Lifecycle.observed`). What counts as
+transient and how long a watch keeps trying is :mod:`airflow_elasticjobs.waiting`'s policy.
 
 An identity Entra ID rejects (a rotated and revoked client secret: AADSTS7000215) on a hook that
 was already open does not end any watch: the poller opens a new hook at once, which reads the
@@ -52,9 +53,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from airflow_elasticjobs.execution_state import Lifecycle, TargetResult, is_terminal
+from airflow_elasticjobs.execution_state import Lifecycle, TargetResult, is_terminal, state_signature
 from airflow_elasticjobs.hooks.errors import describe_error, is_rejected_identity
-from airflow_elasticjobs.triggers.transient import Backoff, FaultBudget, is_transient
+from airflow_elasticjobs.waiting import Backoff, FaultBudget, GaveUp
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,6 @@ class Watch:
     details_at: float = -math.inf
     #: Set once an error observation ended the watch; later rounds skip it.
     ended: bool = False
-    #: Whether an unknown lifecycle of this execution was logged already (once per watch).
-    warned_unknown: bool = False
 
     def deliver(self, observation: Observation) -> None:
         """Queue an observation for the waiter."""
@@ -136,18 +135,6 @@ class Watch:
     async def next(self) -> Observation:
         """Wait for the next observation."""
         return await self.queue.get()
-
-
-def _signature(execution: Any) -> tuple[Any, ...]:
-    """What, when it changes, means an execution's state changed."""
-    return (
-        str(getattr(execution.lifecycle, "value", execution.lifecycle)),
-        execution.last_message,
-        execution.current_attempts,
-        execution.start_time,
-        execution.current_attempt_start_time,
-        execution.end_time,
-    )
 
 
 #: Target lists fetched per agent per poll round (state changes first, then one progress refresh).
@@ -227,7 +214,6 @@ class AgentPoller:
         self._task: asyncio.Task[None] | None = None
         self._last_success: datetime | None = None
         self._next_refresh_at = -math.inf
-        self.polls = 0
 
     @contextlib.contextmanager
     def watching(
@@ -257,18 +243,12 @@ class AgentPoller:
         finally:
             self._watches.remove(watch)
 
-    @property
-    def watch_count(self) -> int:
-        """How many watches are registered."""
-        return len(self._watches)
-
     async def poll_once(self, source: ExecutionSource) -> None:
         """One polling round for every watch: the active list, then only what changed, within budget.
 
         A failure of the agent-wide lists is raised (it concerns every watch); a failure of one
         execution's own requests is delivered to that watch alone.
         """
-        self.polls += 1
         began = self._wall_clock()
         watches = [w for w in self._watches if not w.ended]
         seen = {(e.name or "").lower(): e async for e in source.list_executions(is_active=True)}
@@ -319,20 +299,11 @@ class AgentPoller:
 
     def _note(self, watch: Watch, execution: Any) -> None:
         """Record what was seen; a terminal state is delivered at once, a running one wants targets."""
-        signature = _signature(execution)
+        signature = state_signature(execution)
         if signature == watch.signature:
             return
         watch.signature = signature
         watch.announced = False
-        if not watch.warned_unknown and not Lifecycle.is_known(signature[0]):
-            watch.warned_unknown = True
-            log.warning(
-                "Execution %s of job %r reports lifecycle %r, which this provider version does not "
-                "know; treating it as still active (InProgress).",
-                watch.execution_id,
-                watch.job_name,
-                signature[0],
-            )
         if is_terminal(signature[0]):
             watch.details_wanted_since = None
             self._announce(watch)
@@ -411,15 +382,15 @@ class AgentPoller:
     def _fail(self, watch: Watch, err: Exception, context: str = "") -> None:
         """A poll failed for ``watch``: transient until its budget is spent, else the watch ends."""
         description = context + describe_error(err)
-        if not is_transient(err):
-            self._end(watch, description)
-            return
-        watch.budget.record_failure()
-        if watch.budget.exhausted():
+        try:
+            watch.budget.charge(err)
+        except GaveUp as gave_up:
             self._end(
                 watch,
-                f"No successful poll of agent {self.key.agent_name!r} for "
-                f"{watch.budget.failing_for():.0f} s (budget {watch.budget.seconds:.0f} s); "
+                description
+                if gave_up.permanent
+                else f"No successful poll of agent {self.key.agent_name!r} for "
+                f"{gave_up.failing_for:.0f} s (budget {gave_up.budget_seconds:.0f} s); "
                 f"last error: {description}",
             )
         else:

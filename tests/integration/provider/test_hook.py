@@ -1,5 +1,5 @@
 """``ElasticJobsHook`` against the running emulator: ``test_connection`` outcomes, the one retry policy
-for transient faults, and the execution helpers (caller-chosen id, filters, cancel, per-target lists)."""
+for transient faults, and the job-execution methods (caller-chosen id, filters, cancel, per-target lists)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_transient_faults_are_retried_by_the_one_policy(emulator, names: Names) 
     hook.close()
 
 
-def test_execution_helpers(emulator, names: Names) -> None:
+def test_job_executions(emulator, names: Names) -> None:
     hook = build_agent(names)
     hook.create_or_update_credential("jobuser", "jobuser", "Some-Passw0rd!")
     member = {"type": "SqlDatabase", "serverName": names.target_server, "databaseName": "TargetDb1"}

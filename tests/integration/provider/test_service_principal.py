@@ -96,7 +96,7 @@ async def test_a_wrong_secret_through_the_async_credential_is_not_worth_waiting_
     """A deferred wait must fail at once, not after its error budget: Entra ID's answer is final."""
     from azure.core.exceptions import ClientAuthenticationError
 
-    from airflow_elasticjobs.triggers.transient import is_transient
+    from airflow_elasticjobs.waiting import is_transient
 
     _principal(world, monkeypatch, secret=_secret(), login_secret=_secret())
     async with ElasticJobsAsyncHook(SP_CONN_ID) as hook:

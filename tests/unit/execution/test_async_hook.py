@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from airflow_elasticjobs.connection_args import ConnectionArgs
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
-from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook, resolve_agent
+from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 
 
 def settings(**extras) -> ElasticJobsConnectionSettings:
@@ -20,8 +21,8 @@ def settings(**extras) -> ElasticJobsConnectionSettings:
 
 
 def test_overrides_win_over_connection_defaults():
-    agent = resolve_agent(
-        settings(resource_group_name="rg", server_name="srv", agent_name="a"), server_name="other"
+    agent = ConnectionArgs("c", server_name="other").agent(
+        settings(resource_group_name="rg", server_name="srv", agent_name="a")
     )
     assert (agent.subscription_id, agent.resource_group_name, agent.server_name, agent.agent_name) == (
         "sub",
@@ -33,7 +34,7 @@ def test_overrides_win_over_connection_defaults():
 
 def test_missing_default_names_the_field_and_where_to_set_it():
     with pytest.raises(ValueError, match=r"agent_name is not set: pass agent_name= .* connection 'c'"):
-        resolve_agent(settings(resource_group_name="rg", server_name="srv"))
+        ConnectionArgs("c").agent(settings(resource_group_name="rg", server_name="srv"))
 
 
 async def test_connection_is_read_async_and_calls_need_an_open_hook(monkeypatch):

@@ -13,8 +13,12 @@ from airflow_elasticjobs.execution_state import (
     ProgressTracker,
     TargetResult,
     is_terminal,
-    progress_lines,
 )
+
+
+def progress_lines(targets: list[TargetResult]) -> list[str]:
+    """Every step's line: a fresh tracker reports them all."""
+    return ProgressTracker().changed_lines(targets)
 
 
 def target(db: str, lifecycle: str, step: int = 1, message: str | None = None) -> TargetResult:
@@ -194,7 +198,6 @@ def test_unknown_lifecycle_reported_by_azure_counts_as_active():
     assert Lifecycle.observed("SomethingNew") is Lifecycle.IN_PROGRESS
     assert Lifecycle.observed("failed") is Lifecycle.FAILED
     assert not is_terminal("SomethingNew")
-    assert not Lifecycle.is_known("SomethingNew") and Lifecycle.is_known("canceled")
     with pytest.raises(ValueError, match="SomethingNew"):
         Lifecycle.parse("SomethingNew")  # user arguments are still validated
 
@@ -224,3 +227,72 @@ def test_progress_counts_unknown_lifecycle_as_in_progress():
     assert progress_lines([target("a", "SomethingNew")]) == [
         "step 1 'Step1': 0/1 targets succeeded, 1 in progress"
     ]
+
+
+def _sdk_target(database: str | None, lifecycle: str, step: int = 1):
+    from azure.mgmt.sql.models import JobExecution
+
+    target = {"type": "SqlDatabase" if database else "SqlServer", "serverName": "srv"}
+    if database:
+        target["databaseName"] = database
+    body = {
+        "lifecycle": lifecycle,
+        "stepId": step,
+        "stepName": f"Step{step}",
+        "currentAttempts": 2,
+        "createTime": "2025-01-01T00:00:00Z",
+        "lastMessage": "m",
+        "target": target,
+    }
+    return JobExecution({"name": "x", "properties": body})
+
+
+def test_execution_values_is_the_one_conversion_of_sdk_models():
+    from airflow_elasticjobs.execution_state import execution_values
+
+    values = execution_values(_sdk_target("db1", "Succeeded"))
+    assert values["lifecycle"] == "Succeeded" and values["target_type"] == "SqlDatabase"
+    assert (values["step_id"], values["server_name"], values["database_name"]) == (1, "srv", "db1")
+    assert values["create_time"].startswith("2025-01-01T00:00:00") and values["end_time"] is None
+    result = TargetResult.from_model(_sdk_target("db1", "Succeeded"))
+    assert (result.lifecycle, result.attempts, result.last_message) == ("Succeeded", 2, "m")
+
+
+def test_count_targets_counts_databases_only_and_summaries_use_it():
+    from types import SimpleNamespace
+
+    from airflow_elasticjobs.execution_state import count_targets
+
+    targets = [_sdk_target("db1", "Failed"), _sdk_target("db2", "Succeeded"), _sdk_target(None, "Succeeded")]
+    root = SimpleNamespace(name="e1", lifecycle="Failed", last_message=None)
+    summary = ExecutionSummary.from_models("Job1", root, targets)
+    assert count_targets(summary.targets) == summary.counts() == {"Failed": 1, "Succeeded": 1}
+    assert summary.step_counts() == [{"step_id": 1, "step_name": "Step1", "counts": summary.counts()}]
+
+
+def test_unknown_lifecycle_is_active_and_logged_once_per_value(caplog):
+    with caplog.at_level("WARNING", logger="airflow_elasticjobs.execution_state"):
+        assert Lifecycle.observed("HibernatingForStateTest") is Lifecycle.IN_PROGRESS
+        assert not is_terminal("hibernatingforstatetest")
+        assert Lifecycle.observed("OtherForStateTest") is Lifecycle.IN_PROGRESS
+    logged = [r.getMessage() for r in caplog.records]
+    assert len([m for m in logged if "HibernatingForStateTest" in m]) == 1
+    assert len([m for m in logged if "OtherForStateTest" in m]) == 1
+    with pytest.raises(ValueError, match="Unknown execution lifecycle"):
+        Lifecycle.parse("HibernatingForStateTest")  # user arguments stay strict
+
+
+def test_state_signature_changes_with_what_matters():
+    from types import SimpleNamespace
+
+    from airflow_elasticjobs.execution_state import state_signature
+
+    def root(**kw):
+        base = dict(lifecycle="InProgress", last_message=None, current_attempts=1)
+        base |= dict(start_time=None, current_attempt_start_time=None, end_time=None)
+        return SimpleNamespace(**(base | kw))
+
+    assert state_signature(root()) == state_signature(root())
+    assert state_signature(root())[0] == "InProgress"
+    assert state_signature(root(current_attempts=2)) != state_signature(root())
+    assert state_signature(root(last_message="x")) != state_signature(root())

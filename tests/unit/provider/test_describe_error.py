@@ -49,7 +49,7 @@ def test_no_identity_is_named_but_stays_transient(monkeypatch):
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import DefaultAzureCredential
 
-    from airflow_elasticjobs.triggers.transient import is_transient
+    from airflow_elasticjobs.waiting import is_transient
 
     for name in ("CLIENT_ID", "TENANT_ID", "CLIENT_SECRET", "CLIENT_CERTIFICATE_PATH", "USERNAME"):
         monkeypatch.delenv(f"AZURE_{name}", raising=False)

@@ -11,7 +11,7 @@ from airflow_elasticjobs.execution_state import TargetResult
 from airflow_elasticjobs.task_instance_state import StateReading, StateUnknown
 from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger, kill_budget
 from airflow_elasticjobs.triggers.poller import Observation, Watch
-from airflow_elasticjobs.triggers.transient import FaultBudget
+from airflow_elasticjobs.waiting import FaultBudget
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -28,9 +28,7 @@ def new_watch() -> Watch:
 def test_serialize_round_trip_keeps_every_argument():
     trigger = make(
         created_after="2026-01-01T00:00:00+00:00",
-        resource_group_name="rg",
-        server_name="srv",
-        agent_name="agent",
+        hook_params={"resource_group_name": "rg", "server_name": "srv", "agent_name": "agent"},
         end_time=1234.5,
         poll_interval=2,
         progress_interval=5,
@@ -48,8 +46,46 @@ def test_serialize_round_trip_keeps_every_argument():
     assert kwargs["stop_on"] == ["InProgress"]
     import inspect
 
-    parameters = set(inspect.signature(ElasticJobsExecutionTrigger).parameters)
+    parameters = set(inspect.signature(ElasticJobsExecutionTrigger).parameters) - {"legacy_overrides"}
     assert parameters == set(kwargs)
+
+
+#: What the previous version's ``serialize()`` stored in the metadata database (separate overrides).
+PREVIOUS_FORM = {
+    "elastic_jobs_conn_id": "c",
+    "job_name": "Job1",
+    "execution_id": "e1",
+    "created_after": None,
+    "resource_group_name": "rg",
+    "server_name": None,
+    "agent_name": "agent",
+    "end_time": 1234.5,
+    "poll_interval": 2,
+    "progress_interval": None,
+    "stop_on": [],
+    "cancel_on_timeout": True,
+    "cancel_on_kill": True,
+    "error_budget": 900.0,
+}
+
+
+def test_a_trigger_serialized_by_the_previous_version_is_rebuilt_with_the_same_agent():
+    """Triggers persist in the metadata database across an upgrade: the old kwargs still build one."""
+    from airflow.sdk.serde import deserialize, serialize
+
+    trigger = ElasticJobsExecutionTrigger(**deserialize(serialize(PREVIOUS_FORM)))
+    _, kwargs = trigger.serialize()
+    assert kwargs["hook_params"] == {"resource_group_name": "rg", "server_name": None, "agent_name": "agent"}
+    assert "agent_name" not in kwargs and kwargs["execution_id"] == "e1" and kwargs["end_time"] == 1234.5
+    hook = trigger._hook()
+    assert (hook.elastic_jobs_conn_id, hook.connection_args.agent_name) == ("c", "agent")
+
+
+def test_unknown_hook_params_and_keyword_arguments_are_named():
+    with pytest.raises(ValueError, match=r"hook_params: unknown keys \['agent'\]"):
+        make(hook_params={"agent": "a"})
+    with pytest.raises(TypeError, match="unexpected keyword arguments \\['agnet_name'\\]"):
+        make(agnet_name="a")
 
 
 def test_serialized_kwargs_survive_airflow_serde():

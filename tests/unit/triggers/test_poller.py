@@ -15,7 +15,7 @@ from azure.core.exceptions import (
 )
 
 from airflow_elasticjobs.triggers.poller import AgentKey, AgentPoller, shared_poller
-from airflow_elasticjobs.triggers.transient import Backoff
+from airflow_elasticjobs.waiting import Backoff
 from tests.unit.triggers.fakes import FakeSource, execution, never_opens, target
 
 KEY = AgentKey("conn", "https://127.0.0.1:1", "sub", "rg", "srv", "agent")
@@ -302,9 +302,9 @@ async def test_unknown_lifecycle_counts_as_active_and_is_logged_once(caplog):
     source = FakeSource()
     source.executions["e1"] = execution("e1", "InProgress")
     poller = AgentPoller(KEY, never_opens)
-    with watch(poller, "e1") as w, caplog.at_level("WARNING", logger="airflow_elasticjobs.triggers.poller"):
+    with watch(poller, "e1") as w, caplog.at_level("WARNING", logger="airflow_elasticjobs.execution_state"):
         await poller.poll_once(source)
-        source.executions["e1"] = execution("e1", "Paused")  # a lifecycle a later API version adds
+        source.executions["e1"] = execution("e1", "PausedForPoller")  # a lifecycle a later API adds
         await poller.poll_once(source)
         source.executions["e1"].last_message = "Still paused."
         await poller.poll_once(source)
@@ -313,7 +313,7 @@ async def test_unknown_lifecycle_counts_as_active_and_is_logged_once(caplog):
         seen = [w.queue.get_nowait() for _ in range(w.queue.qsize())]
     assert [o.lifecycle for o in seen] == ["InProgress", "InProgress", "InProgress", "Succeeded"]
     assert not any(o.error for o in seen)
-    warnings = [r for r in caplog.records if "Paused" in r.getMessage()]
+    warnings = [r for r in caplog.records if "PausedForPoller" in r.getMessage()]
     assert len(warnings) == 1 and "treating it as still active" in warnings[0].getMessage()
 
 

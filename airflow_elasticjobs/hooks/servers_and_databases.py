@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from azure.mgmt.sql.models import Database, Server
 
 
-class ServerHelpersMixin:
+class ServersAndDatabasesMixin:
     """Create-or-get / delete of servers and databases in the hook's resource group."""
 
     if TYPE_CHECKING:  # provided by ElasticJobsHook

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from azure.mgmt.sql.models import JobExecution
 
 
-class ExecutionHelpersMixin:
-    """Execution helpers on the hook's job agent."""
+class JobExecutionsMixin:
+    """Job executions on the hook's job agent."""
 
     if TYPE_CHECKING:  # provided by ElasticJobsHook
 
