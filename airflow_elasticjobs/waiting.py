@@ -17,9 +17,10 @@ Transient: HTTP 408, 429 (honouring ``Retry-After``), 5xx, dropped or refused co
 timeouts, and authentication failures (an expired or not-yet-refreshed token; the credential
 fetches a new one on the next call) except an identity Entra ID rejects or that does not exist
 (:func:`~airflow_elasticjobs.hooks.errors.is_rejected_identity`). Everything else (400, 403, 404, …)
-is permanent. A rejected identity is final only once it is rejected with a freshly read connection:
-the agent poller (:mod:`airflow_elasticjobs.triggers.poller`) reopens its hook (connection read
-again, new credential) when a hook it kept open is rejected, e.g. after a client secret rotation.
+is permanent. In the triggerer a rejected identity is retried instead: the agent poller
+(:mod:`airflow_elasticjobs.triggers.poller`) reads the connection again and builds a new credential
+at each try, within the error budget, because the worker started the job with that connection
+moments before deferring (a client secret rotated and revoked before the connection was updated).
 
 Who waits with it:
 
@@ -160,10 +161,13 @@ class FaultBudget:
         if self.failing_since is None:
             self.failing_since = self.clock()
 
-    def charge(self, err: BaseException) -> None:
-        """Record a failed call; raise :class:`GaveUp` if ``err`` is permanent or the budget is spent."""
+    def charge(self, err: BaseException, *, transient: bool | None = None) -> None:
+        """Record a failed call; raise :class:`GaveUp` if ``err`` is permanent or the budget is spent.
+
+        :param transient: the caller's own judgement of ``err``; ``None`` asks :func:`is_transient`.
+        """
         self.record_failure()
-        if not is_transient(err):
+        if not (is_transient(err) if transient is None else transient):
             raise GaveUp(err, self, permanent=True) from err
         if self.exhausted():
             raise GaveUp(err, self, permanent=False) from err

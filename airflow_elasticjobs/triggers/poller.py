@@ -29,10 +29,12 @@ to every watch. A lifecycle this provider version does not know is treated as st
 logged once (:meth:`~airflow_elasticjobs.execution_state.Lifecycle.observed`). What counts as
 transient and how long a watch keeps trying is :mod:`airflow_elasticjobs.waiting`'s policy.
 
-An identity Entra ID rejects (a rotated and revoked client secret: AADSTS7000215) on a hook that
-was already open does not end any watch: the poller opens a new hook at once, which reads the
-connection again and builds a new credential; only a rejection with that freshly read connection is
-reported as an error.
+An identity Entra ID rejects (a rotated and revoked client secret: AADSTS7000215) does not end any
+watch at once: every task that defers was started by its worker with this very connection moments
+before, so a rejection means the secret changed since. The poller opens a new hook at once, which
+reads the connection again and builds a new credential; while that freshly read connection is still
+rejected (the secret was revoked before the connection was updated), every round reads it again and
+the failure counts against each watch's error budget like a transient fault.
 
 Pollers live in a registry per event loop (the triggerer runs one loop; ``dag.test()`` runs each
 trigger in a fresh one) keyed by :class:`AgentKey`, and stop and unregister themselves when the last
@@ -373,17 +375,24 @@ class AgentPoller:
                             describe_error(err),
                         )
                         continue
+                    # Rejected even with the connection read again: a rotation still under way (the
+                    # worker started the job with this connection). Read it again each round,
+                    # within the error budget.
+                    rotating = is_rejected_identity(err)
                     for watch in [w for w in self._watches if not w.ended]:
-                        self._fail(watch, err)
+                        self._fail(watch, err, transient=True if rotating else None)
                     await asyncio.sleep(self._backoff.next_delay(err))
         finally:
             self._on_idle()
 
-    def _fail(self, watch: Watch, err: Exception, context: str = "") -> None:
-        """A poll failed for ``watch``: transient until its budget is spent, else the watch ends."""
+    def _fail(self, watch: Watch, err: Exception, context: str = "", transient: bool | None = None) -> None:
+        """A poll failed for ``watch``: transient until its budget is spent, else the watch ends.
+
+        :param transient: overrides :func:`~airflow_elasticjobs.waiting.is_transient`'s judgement.
+        """
         description = context + describe_error(err)
         try:
-            watch.budget.charge(err)
+            watch.budget.charge(err, transient=transient)
         except GaveUp as gave_up:
             self._end(
                 watch,

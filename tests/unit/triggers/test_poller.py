@@ -335,15 +335,48 @@ async def test_rejected_identity_on_an_open_hook_reads_the_connection_again():
     assert source.opened == 2
 
 
-async def test_rejected_identity_with_a_freshly_read_connection_is_an_error():
+async def test_a_rejected_identity_at_the_first_round_is_retried_within_the_budget():
+    """A trigger that starts while a rotation is under way: the worker authenticated with this
+    connection moments before deferring, so even a first rejection is retried with a new hook."""
     source = FakeSource()
     source.executions["e1"] = execution("e1", "InProgress")
+    source.failures = [_rejected()]
     poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
     with watch(poller, "e1") as w:
+        observations = [await asyncio.wait_for(w.next(), 5) for _ in range(2)]
+    assert "AADSTS7000215" in observations[0].transient and observations[0].error is None
+    assert observations[1].lifecycle == "InProgress" and source.opened == 2
+
+
+async def test_a_rotation_under_way_is_retried_reading_the_connection_each_time():
+    """Accepted, then rejected even with the connection read again (secret revoked, connection not
+    yet updated): transient within the budget, one new hook per try, and the watch goes on."""
+    source = FakeSource()
+    source.executions["e1"] = execution("e1", "InProgress")
+    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001, maximum=0.002))
+    with watch(poller, "e1") as w:
         await asyncio.wait_for(w.next(), 5)
-        source.failures = [_rejected(), _rejected()]
-        observation = await asyncio.wait_for(w.next(), 5)
-    assert "AADSTS7000215" in observation.error and source.opened == 2
+        source.failures = [_rejected()] * 4
+        source.executions["e1"] = execution("e1", "Succeeded", end_time=datetime.now(UTC))
+        observations = [await asyncio.wait_for(w.next(), 5) for _ in range(4)]
+    assert [bool(o.transient) for o in observations] == [True, True, True, False]
+    assert all("AADSTS7000215" in o.transient for o in observations[:3])
+    assert (observations[3].lifecycle, observations[3].error) == ("Succeeded", None)
+    # The first rejection (kept-open hook) re-reads at once; three more, each with a new hook, are
+    # transient: 1 + 1 + 3 hooks opened.
+    assert source.opened == 5
+
+
+async def test_a_rotation_that_never_completes_ends_when_the_budget_is_spent():
+    source = FakeSource()
+    source.executions["e1"] = execution("e1", "InProgress")
+    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001, maximum=0.001))
+    with watch(poller, "e1", error_budget=0.05) as w:
+        await asyncio.wait_for(w.next(), 5)
+        source.failures = [_rejected()] * 10_000
+        while not (observation := await asyncio.wait_for(w.next(), 5)).error:
+            assert "AADSTS7000215" in observation.transient
+    assert "No successful poll" in observation.error and "AADSTS7000215" in observation.error
 
 
 async def test_shared_poller_is_one_per_agent_and_loop_and_goes_away_when_idle():
