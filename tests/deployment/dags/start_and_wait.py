@@ -1,8 +1,9 @@
 """Scenario DAGs for the deployment tests (tests/deployment), parsed by the stack's dag-processor.
 
-Every name comes from the run's conf (``params``); a param left ``None`` falls back to the
-connection ``azure_elastic_jobs_default`` (resource group, server, agent), which the stack points at
-its emulator. Rendering is native, so ``None`` stays ``None``.
+Every name comes from the run's conf (``params``): the connection (``elastic_jobs_conn_id``,
+default ``azure_elastic_jobs_default``, which the stack points at its emulator) and the resource
+group, server and agent, where ``None`` falls back to the connection's. Rendering is native, so
+``None`` stays ``None``.
 
 * ``deployment_start_and_wait``: one ``ElasticJobsStartJobOperator`` (task ``start``) that starts
   ``params.job_name`` and waits in the triggerer (``deferrable``), polling every second.
@@ -34,7 +35,12 @@ NAME_PARAMS = {
     ),
     "agent_name": Param(None, type=["null", "string"], description="default: the connection's"),
 }
-TARGET = {name: f"{{{{ params.{name} }}}}" for name in NAME_PARAMS}
+CONNECTION_PARAM = {
+    "elastic_jobs_conn_id": Param(
+        "azure_elastic_jobs_default", type="string", description="the Elastic Jobs connection to use"
+    )
+}
+TARGET = {name: f"{{{{ params.{name} }}}}" for name in (*NAME_PARAMS, *CONNECTION_PARAM)}
 WAIT = {"poll_interval": 1, "timeout": 600, "retries": 1, "retry_delay": timedelta(seconds=2)}
 
 
@@ -50,7 +56,7 @@ def scenario_dag(dag_id: str, doc: str, schedule: str | None = None, **params: P
         render_template_as_native_obj=True,
         tags=["elastic-jobs", "deployment-tests"],
         doc_md=doc,
-        params={**params, **NAME_PARAMS},
+        params={**params, **NAME_PARAMS, **CONNECTION_PARAM},
     )
 
 
