@@ -110,10 +110,21 @@ class DeploymentApi(AirflowApi):
         timeout: float = 120.0,
         map_index: int = -1,
     ) -> dict[str, Any]:
-        """Wait until the task instance is in one of ``states`` (e.g. ``{"running"}``, ``{"deferred"}``)."""
+        """Wait until the task instance is in one of ``states`` (e.g. ``{"running"}``, ``{"deferred"}``);
+        a mapped task instance not yet expanded counts as not there yet."""
         wanted = set(states)
+
+        def reached() -> dict[str, Any] | None:
+            try:
+                ti = self.task_instance(dag_id, run_id, task_id, map_index)
+            except httpx.HTTPStatusError as error:
+                if error.response.status_code == 404:
+                    return None
+                raise
+            return ti if ti["state"] in wanted else None
+
         return wait_until(
-            lambda: (ti := self.task_instance(dag_id, run_id, task_id, map_index))["state"] in wanted and ti,
+            reached,
             timeout,
             f"{dag_id}/{run_id}/{task_id}[{map_index}] to be {sorted(wanted)}",
             interval=0.3,

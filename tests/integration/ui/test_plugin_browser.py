@@ -9,97 +9,37 @@ filter. It then follows the extra link to the emulator's own page. Screenshots a
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from tests.integration.ui.conftest import START_TASK, ApiServer, TutorialRun
+from tests.support.browser import (
+    ARTIFACTS,
+    chromium,
+    open_tab,
+    shown_lifecycle,
+    sign_in,
+    target_rows,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-WAIT_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium driven by selenium (the Debian ``chromium`` and ``chromium-driver`` packages)."""
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("Chromium is not installed here: apt-get install -y chromium chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (test extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        "--ignore-certificate-errors",  # the emulator's self-signed certificate
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT_SECONDS)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def _wait(driver: Any, condition: Any, what: str) -> Any:
-    """Wait for ``condition``; on timeout keep a screenshot and the page source for the post-mortem.
-
-    The tab re-renders while it refreshes, so an element found a moment ago may be gone: such a read
-    is retried at the next poll instead of failing the test.
-    """
-    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    try:
-        waiter = WebDriverWait(
-            driver, WAIT_SECONDS, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
-        )
-        return waiter.until(condition, message=what)
-    except TimeoutException:
-        ARTIFACTS.mkdir(exist_ok=True)
-        driver.save_screenshot(str(ARTIFACTS / "failure.png"))
-        (ARTIFACTS / "failure.html").write_text(driver.page_source)
-        raise
 
 
 def _open_tab(driver: Any, api: ApiServer, run: TutorialRun) -> Any:
     """Sign in (Airflow's session cookie), open the start task's Elastic Jobs tab; return its frame."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-
-    driver.get(f"{api.url}/api/v2/monitor/health")  # same origin first, to set the cookie
-    driver.add_cookie({"name": "_token", "value": api.token(), "path": "/"})
-    run_id = quote(run.run_id, safe="")
-    driver.get(f"{api.url}/dags/{run.dag_id}/runs/{run_id}/tasks/{START_TASK}/plugin/elastic-jobs")
-    frame = _wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "iframe")), "the plugin frame")
-    assert "/elastic-jobs/view?" in frame.get_attribute("src")
-    return frame
-
-
-def _target_rows(driver: Any) -> list[tuple[str, str, str, str]]:
-    """(step, server, database, lifecycle) of every row the tab shows, read at once (no stale rows)."""
-    rows = driver.execute_script(
-        "return [...document.querySelectorAll('#targets tbody tr')]"
-        ".map(row => [...row.cells].slice(0, 4).map(cell => cell.innerText.trim()));"
-    )
-    return [tuple(row) for row in rows]
+    sign_in(driver, api.url, api.token())
+    return open_tab(driver, api.url, run.dag_id, run.run_id, START_TASK)
 
 
 def test_tab_lists_the_targets_of_both_steps_with_their_states(
@@ -111,9 +51,9 @@ def test_tab_lists_the_targets_of_both_steps_with_their_states(
     ARTIFACTS.mkdir(exist_ok=True)
     frame = _open_tab(browser, api_server, tutorial_run)
     browser.switch_to.frame(frame)
-    _wait(browser, lambda d: len(_target_rows(d)) >= 3, "target rows in the Elastic Jobs tab")
+    wait_for(browser, lambda d: len(target_rows(d)) >= 3, "target rows in the Elastic Jobs tab")
     server = tutorial_run.world.target_server
-    rows = _target_rows(browser)
+    rows = target_rows(browser)
     databases = [row for row in rows if not row[2].startswith("(")]
     assert databases == [
         ("1 step1", server, "TargetDb1", "Succeeded"),
@@ -132,10 +72,10 @@ def test_tab_lists_the_targets_of_both_steps_with_their_states(
     browser.switch_to.frame(frame)
     Select(browser.find_element(By.ID, "state-filter")).select_by_value("Succeeded")
     pressed = "return document.querySelector('#counts button').getAttribute('aria-pressed');"
-    _wait(browser, lambda d: d.execute_script(pressed) == "true", "the filtered page")
-    assert {row[3] for row in _target_rows(browser)} == {"Succeeded"}
+    wait_for(browser, lambda d: d.execute_script(pressed) == "true", "the filtered page")
+    assert {row[3] for row in target_rows(browser)} == {"Succeeded"}
     browser.find_element(By.CSS_SELECTOR, "#counts button").click()  # toggles the same filter off
-    _wait(browser, lambda d: len(_target_rows(d)) == len(rows), "every row again")
+    wait_for(browser, lambda d: len(target_rows(d)) == len(rows), "every row again")
     browser.switch_to.default_content()
 
 
@@ -153,22 +93,22 @@ def test_tab_pages_through_the_targets(
     def info(driver: Any) -> str:
         return driver.find_element(By.ID, "page-info").text
 
-    _wait(browser, lambda d: info(d).startswith("Rows 1-2 of "), "the first page")
+    wait_for(browser, lambda d: info(d).startswith("Rows 1-2 of "), "the first page")
     total = int(info(browser).rsplit(" ", 1)[1])
     assert total >= 3 and browser.find_element(By.ID, "prev").get_attribute("disabled")
-    seen = _target_rows(browser)
+    seen = target_rows(browser)
     while len(seen) < total:
         start = len(seen) + 1
         browser.find_element(By.ID, "next").click()
-        _wait(
+        wait_for(
             browser, lambda d, start=start: info(d).startswith(f"Rows {start}-"), f"the page from row {start}"
         )
-        seen += _target_rows(browser)
+        seen += target_rows(browser)
     assert len(seen) == len(set(seen)) == total
     assert browser.find_element(By.ID, "next").get_attribute("disabled")
     last_start = (total - 1) // 2 * 2 + 1
     browser.find_element(By.ID, "prev").click()
-    _wait(browser, lambda d: info(d).startswith(f"Rows {last_start - 2}-"), "the previous page")
+    wait_for(browser, lambda d: info(d).startswith(f"Rows {last_start - 2}-"), "the previous page")
 
 
 def test_tab_follows_a_running_execution_until_it_ends(
@@ -178,14 +118,9 @@ def test_tab_follows_a_running_execution_until_it_ends(
 
     browser.switch_to.frame(_open_tab(browser, api_server, running_run))
 
-    def lifecycle(driver: Any) -> str:
-        # Read in the page in one script: the element is replaced on every refresh.
-        script = "const e = document.getElementById('execution-lifecycle'); return e ? e.innerText : '';"
-        return driver.execute_script(script).strip()
-
     active = {"Created", "InProgress", "WaitingForChildJobExecutions", "WaitingForRetry"}
-    _wait(browser, lambda d: lifecycle(d) in active, "the running execution shown active")
-    _wait(
+    wait_for(browser, lambda d: shown_lifecycle(d) in active, "the running execution shown active")
+    wait_for(
         browser,
         lambda d: "Refreshing every" in d.find_element(By.ID, "refresh-note").text,
         "the refresh note",
@@ -195,9 +130,11 @@ def test_tab_follows_a_running_execution_until_it_ends(
         world.rg, world.agent_server, world.agent, "SlowJob", running_run.execution_id
     )
     # No reload: the tab polls while the execution is active and shows the new state by itself.
-    _wait(browser, lambda d: lifecycle(d) == "Canceled", "the tab following the cancellation")
-    _wait(browser, lambda d: {row[3] for row in _target_rows(d)} == {"Canceled"}, "every target Canceled")
-    _wait(browser, lambda d: "Updated" in d.find_element(By.ID, "refresh-note").text, "the last update time")
+    wait_for(browser, lambda d: shown_lifecycle(d) == "Canceled", "the tab following the cancellation")
+    wait_for(browser, lambda d: {row[3] for row in target_rows(d)} == {"Canceled"}, "every target Canceled")
+    wait_for(
+        browser, lambda d: "Updated" in d.find_element(By.ID, "refresh-note").text, "the last update time"
+    )
     browser.switch_to.default_content()
 
 
