@@ -144,10 +144,10 @@ def test_sqlserver_target_is_an_opt_in_profile(compose: list[str]) -> None:
 
 def test_emulator_service_command_is_accepted_by_the_emulator_cli(compose: list[str]) -> None:
     """The emulator service's command line parses with the emulator's own argument parser."""
-    from airflow_elasticjobs.emulator.cli import parse_args
+    from elasticjobs_emulator.cli import parse_args
 
     command = json.loads(_config(compose).stdout)["services"]["emulator"]["command"]
-    assert command[:3] == ["python", "-m", "airflow_elasticjobs.emulator"]
+    assert command[:3] == ["python", "-m", "elasticjobs_emulator"]
     args = parse_args(command[3:])
     assert (args.host, args.port, str(args.state_dir)) == ("0.0.0.0", 8443, "/state")
     # The Airflow containers reach it as https://emulator:8443 and verify its certificate.
