@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
     from elasticjobs_emulator.dbapi import Connection
 
+TESTED_EMULATOR_VERSION = "0.1.0"
+"""The ``airflow-elasticjobs-emulator`` version this suite tests the provider against; the provider's
+``[emulator]`` extra pins exactly this version (tests/packaging/test_distributions.py checks both)."""
 READY_PREFIX = "Elastic Jobs emulator ready at "
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 API_VERSION = "2025-01-01"
