@@ -12,8 +12,6 @@ from typing import Any
 from airflow_elasticjobs import __version__
 from airflow_elasticjobs.hooks.connection import CONN_TYPE
 from airflow_elasticjobs.hooks.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
-from airflow_elasticjobs.hooks.emulator_sql_form import CONN_FIELDS as EMULATOR_SQL_CONN_FIELDS
-from airflow_elasticjobs.hooks.emulator_sql_form import UI_FIELD_BEHAVIOUR as EMULATOR_SQL_UI_FIELD_BEHAVIOUR
 
 INTEGRATION = "Azure SQL Elastic Jobs"
 _PKG = "airflow_elasticjobs"
@@ -39,7 +37,7 @@ PROVIDER_INFO: dict[str, Any] = {
     "name": INTEGRATION,
     "description": (
         "Drive Azure SQL Elastic Jobs (agents, credentials, target groups, jobs, schedules and "
-        "executions) from Airflow, with a local Elastic Jobs emulator for development and tests."
+        "executions) from Airflow; the local emulator is the separate airflow-elasticjobs-emulator."
     ),
     "versions": [__version__],
     "integrations": [
@@ -55,7 +53,6 @@ PROVIDER_INFO: dict[str, Any] = {
             "python-modules": [
                 f"{_PKG}.hooks.elastic_jobs",
                 f"{_PKG}.hooks.elastic_jobs_async",
-                f"{_PKG}.hooks.emulator_sql",
             ],
         }
     ],
@@ -69,13 +66,6 @@ PROVIDER_INFO: dict[str, Any] = {
             "hook-name": "Azure SQL Elastic Jobs",
             "conn-fields": CONN_FIELDS,
             "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
-        },
-        {
-            "connection-type": "elastic_jobs_emulator_sql",
-            "hook-class-name": f"{_PKG}.hooks.emulator_sql.ElasticJobsEmulatorSqlHook",
-            "hook-name": "Elastic Jobs Emulator SQL",
-            "conn-fields": EMULATOR_SQL_CONN_FIELDS,
-            "ui-field-behaviour": EMULATOR_SQL_UI_FIELD_BEHAVIOUR,
         },
     ],
     "extra-links": [

@@ -27,12 +27,12 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from airflow_elasticjobs.emulator.engine import Engine
-from airflow_elasticjobs.emulator.engine.capacity import CAPACITY_ENV
-from airflow_elasticjobs.emulator.passwords import PasswordHasher
-from airflow_elasticjobs.emulator.store import Store
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
 from benchmarks.common import parse_args, report
+from elasticjobs_emulator.engine import Engine
+from elasticjobs_emulator.engine.capacity import CAPACITY_ENV
+from elasticjobs_emulator.passwords import PasswordHasher
+from elasticjobs_emulator.store import Store
+from elasticjobs_emulator.store.sqlite_store import resource_key
 from tests.support.emulator import EmulatorProcess
 from tests.unit.engine.fakes import JOB, FakeSql, define_job
 

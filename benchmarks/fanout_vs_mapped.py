@@ -92,7 +92,7 @@ def mapped_dag(databases: list[str]) -> Any:
 
         @task
         def run_batch(database: str) -> None:
-            from airflow_elasticjobs.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
+            from elasticjobs_emulator.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
 
             ElasticJobsEmulatorSqlHook(SQL_CONN_ID, database=database).run(sql)
 

@@ -126,7 +126,7 @@ def run_mode(
     agent: WaitingAgent, count: int, poll_interval: float, progress_interval: float | None, window: float
 ) -> dict[str, Any]:
     """Start ``count`` executions, run the triggerer child over them, cancel them; the row."""
-    from airflow_elasticjobs.emulator.context import DEFAULT_PAGE_SIZE
+    from elasticjobs_emulator.context import DEFAULT_PAGE_SIZE
 
     emulator = agent.emulator
     executions = agent.start_waiting(count)

@@ -1,6 +1,8 @@
 # Sourced by scripts/test.sh, scripts/demo.sh and scripts/stack.sh: make ./.venv with Python >= 3.11
-# and install the project with its test and deploy extras. Re-running is cheap: the install is skipped while
-# pyproject.toml is unchanged since the last successful install.
+# and install both distributions of this repository, editable: the emulator (./emulator, not on PyPI)
+# and the provider with its emulator, test and deploy extras. One pip command, so the provider's
+# [emulator] pin resolves to ./emulator. Re-running is cheap: the install is skipped while neither
+# pyproject.toml changed since the last successful install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${ELASTICJOBS_VENV:-$ROOT/.venv}"
@@ -19,11 +21,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 STAMP="$VENV/.elasticjobs-installed"
-WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/emulator/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-  echo "Installing airflow-elasticjobs and its test/deploy dependencies (first run takes a few minutes)"
+  echo "Installing airflow-elasticjobs, its emulator and test/deploy dependencies (first run takes a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test,deploy]"
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT/emulator" -e "$ROOT[emulator,test,deploy]"
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

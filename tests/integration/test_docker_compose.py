@@ -144,10 +144,10 @@ def test_sqlserver_target_is_an_opt_in_profile(compose: list[str]) -> None:
 
 def test_emulator_service_command_is_accepted_by_the_emulator_cli(compose: list[str]) -> None:
     """The emulator service's command line parses with the emulator's own argument parser."""
-    from airflow_elasticjobs.emulator.cli import parse_args
+    from elasticjobs_emulator.cli import parse_args
 
     command = json.loads(_config(compose).stdout)["services"]["emulator"]["command"]
-    assert command[:3] == ["python", "-m", "airflow_elasticjobs.emulator"]
+    assert command[:3] == ["python", "-m", "elasticjobs_emulator"]
     args = parse_args(command[3:])
     assert (args.host, args.port, str(args.state_dir)) == ("0.0.0.0", 8443, "/state")
     # The Airflow containers reach it as https://emulator:8443 and verify its certificate.
@@ -199,3 +199,15 @@ def test_docker_image_runs_the_airflow_the_suite_tests_and_seeds_the_documented_
     passwords = json.loads(seeded.group(1))
     assert {entry.split(":")[0] for entry in users.group(1).split(",")} <= set(passwords)
     assert passwords["admin"] == "admin"  # README: "open http://localhost:8080 (admin / admin)"
+
+
+def test_docker_image_installs_the_emulator_distribution_with_the_provider() -> None:
+    """The compose emulator service and ``elastic_jobs_emulator_sql`` need ./emulator in the image.
+
+    It is not on PyPI, so the image copies the folder and installs it in the same pip command as the
+    provider's ``[emulator]`` extra, whose exact pin then resolves to it.
+    """
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "COPY --chown=airflow:root emulator /opt/elasticjobs/emulator" in dockerfile
+    install = 'RUN pip install --no-cache-dir "/opt/elasticjobs/emulator" "/opt/elasticjobs[emulator]"'
+    assert install in dockerfile

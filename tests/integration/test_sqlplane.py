@@ -1,7 +1,7 @@
 """The SQL data plane over HTTPS: the DB-API driver and the Airflow hook against the running emulator.
 
 Servers and databases are created with the real ``azure-mgmt-sql`` client; T-SQL then goes through
-``airflow_elasticjobs.dbapi`` exactly as the target-setup operator sends it in local mode.
+``elasticjobs_emulator.dbapi`` exactly as the target-setup operator sends it in local mode.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from airflow_elasticjobs import dbapi
+from elasticjobs_emulator import dbapi
 from tests.integration.executions_world import TUTORIAL_SQL
 from tests.support.definitions import create_database, create_server
 from tests.support.emulator import EmulatorProcess, unique_name
@@ -177,7 +177,7 @@ def _emulator_sql_connection(server: Server, conn_id: str) -> None:
 def test_hook_reaches_each_database_through_get_hook(server: Server) -> None:
     from airflow.sdk import BaseHook
 
-    from airflow_elasticjobs.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
+    from elasticjobs_emulator.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
 
     _emulator_sql_connection(server, "sqlplane_admin")
     connection = BaseHook.get_connection("sqlplane_admin")

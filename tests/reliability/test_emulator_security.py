@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_elasticjobs import dbapi
+from elasticjobs_emulator import dbapi
 from tests.reliability.conftest import canary
 from tests.support.definitions import ADMIN_LOGIN, ADMIN_PASSWORD, create_agent_setup, create_database
 from tests.support.emulator import API_VERSION, READY_PREFIX, EmulatorProcess, unique_name
@@ -235,7 +235,7 @@ def default_emulator(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], 
     """The emulator started with no ``--host`` (and no ``ELASTIC_JOBS_EMULATOR_HOST``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ELASTIC_JOBS_EMULATOR_")}
     log = tmp_path / "emulator.log"
-    command = [sys.executable, "-m", "airflow_elasticjobs.emulator", "--port", "0"]
+    command = [sys.executable, "-m", "elasticjobs_emulator", "--port", "0"]
     command += ["--state-dir", str(tmp_path / "state"), "--token", canary("token")]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from airflow_elasticjobs.emulator.passwords import PasswordHasher
+from elasticjobs_emulator.passwords import PasswordHasher
 from scripts.demo import connection_env
 from scripts.demo_report import DemoNames
 from tests.dags.harness import TutorialWorld, load_example_dag, run_dag

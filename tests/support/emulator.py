@@ -1,6 +1,6 @@
 """The emulator as a real subprocess, for integration tests and benchmarks.
 
-``EmulatorProcess`` starts ``python -m airflow_elasticjobs.emulator`` on a free 127.0.0.1 port
+``EmulatorProcess`` starts ``python -m elasticjobs_emulator`` on a free 127.0.0.1 port
 with its own state directory, waits for the ready line, and hands out real ``azure-mgmt-sql``
 clients (sync and aio) pointed at it over HTTPS. ``restart(kill=True)`` sends SIGKILL and starts
 again on the same port and state directory, which is how persistence is tested.
@@ -28,8 +28,11 @@ if TYPE_CHECKING:
     from azure.mgmt.sql import SqlManagementClient
     from azure.mgmt.sql.aio import SqlManagementClient as AsyncSqlManagementClient
 
-    from airflow_elasticjobs.dbapi import Connection
+    from elasticjobs_emulator.dbapi import Connection
 
+TESTED_EMULATOR_VERSION = "0.1.0"
+"""The ``airflow-elasticjobs-emulator`` version this suite tests the provider against; the provider's
+``[emulator]`` extra pins exactly this version (tests/packaging/test_distributions.py checks both)."""
 READY_PREFIX = "Elastic Jobs emulator ready at "
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 API_VERSION = "2025-01-01"
@@ -75,7 +78,7 @@ class EmulatorProcess:
         command = [
             sys.executable,
             "-m",
-            "airflow_elasticjobs.emulator",
+            "elasticjobs_emulator",
             "--host",
             "127.0.0.1",
             "--port",
@@ -252,8 +255,8 @@ class EmulatorProcess:
     def sql_connection(
         self, server: str, database: str, user: str, password: str, **kwargs: Any
     ) -> Connection:
-        """A DB-API connection (:mod:`airflow_elasticjobs.dbapi`) to an emulated database over HTTPS."""
-        from airflow_elasticjobs import dbapi
+        """A DB-API connection (:mod:`elasticjobs_emulator.dbapi`) to an emulated database over HTTPS."""
+        from elasticjobs_emulator import dbapi
 
         return dbapi.connect(
             host="127.0.0.1",

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from airflow_elasticjobs.emulator.api.app import create_app
-from airflow_elasticjobs.emulator.api.ui import LOGIN_PATH, SESSION_COOKIE, UI_PREFIX
-from airflow_elasticjobs.emulator.engine import records as rec
-from airflow_elasticjobs.emulator.engine.targets import Target
+from elasticjobs_emulator.api.app import create_app
+from elasticjobs_emulator.api.ui import LOGIN_PATH, SESSION_COOKIE, UI_PREFIX
+from elasticjobs_emulator.engine import records as rec
+from elasticjobs_emulator.engine.targets import Target
 from tests.support.emulator import EmulatorProcess
 
 pytestmark = pytest.mark.integration

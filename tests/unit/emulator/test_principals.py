@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from airflow_elasticjobs.emulator.api.auth import arm_action
-from airflow_elasticjobs.emulator.passwords import PasswordHasher
-from airflow_elasticjobs.emulator.principals import (
+from elasticjobs_emulator.api.auth import arm_action
+from elasticjobs_emulator.passwords import PasswordHasher
+from elasticjobs_emulator.principals import (
     Principal,
     PrincipalError,
     Principals,
     load_principals_file,
 )
-from airflow_elasticjobs.emulator.store import Store
+from elasticjobs_emulator.store import Store
 
 SECRET = "Unit-Secret-Value-1"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from airflow_elasticjobs.emulator.tls import ensure_certificate
+from elasticjobs_emulator.tls import ensure_certificate
 
 
 def _dns_names(cert_path: Path) -> set[str]:

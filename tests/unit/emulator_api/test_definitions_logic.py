@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_elasticjobs.emulator.api.controls import FaultRule, path_template
-from airflow_elasticjobs.emulator.api.validation import duration, format_timestamp, timestamp
-from airflow_elasticjobs.emulator.errors import ArmError
+from elasticjobs_emulator.api.controls import FaultRule, path_template
+from elasticjobs_emulator.api.validation import duration, format_timestamp, timestamp
+from elasticjobs_emulator.errors import ArmError
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_elasticjobs.emulator.engine import Engine
-from airflow_elasticjobs.emulator.passwords import PasswordHasher
-from airflow_elasticjobs.emulator.store import Store
+from elasticjobs_emulator.engine import Engine
+from elasticjobs_emulator.passwords import PasswordHasher
+from elasticjobs_emulator.store import Store
 from tests.unit.engine.fakes import FakeSql
 
 

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from airflow_elasticjobs.emulator.engine.sql_access import AttemptError
-from airflow_elasticjobs.emulator.engine.targets import MemberError, ServerView
-from airflow_elasticjobs.emulator.store import Store
+from elasticjobs_emulator.engine.sql_access import AttemptError
+from elasticjobs_emulator.engine.targets import MemberError, ServerView
+from elasticjobs_emulator.store import Store
 
 RG = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Sql"
 SERVER = f"{RG}/servers/agentsrv"

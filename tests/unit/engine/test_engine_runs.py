@@ -6,10 +6,10 @@ import threading
 import time
 from typing import Any
 
-from airflow_elasticjobs.emulator.engine import records as rec
-from airflow_elasticjobs.emulator.engine.sql_access import AttemptError
-from airflow_elasticjobs.emulator.engine.targets import Target
-from airflow_elasticjobs.emulator.store.sqlite_store import resource_key
+from elasticjobs_emulator.engine import records as rec
+from elasticjobs_emulator.engine.sql_access import AttemptError
+from elasticjobs_emulator.engine.targets import Target
+from elasticjobs_emulator.store.sqlite_store import resource_key
 from tests.unit.engine.fakes import (
     AGENT,
     JOB,

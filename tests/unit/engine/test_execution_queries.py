@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airflow_elasticjobs.emulator.engine import Engine, ExecutionFilter
-from airflow_elasticjobs.emulator.engine import records as rec
-from airflow_elasticjobs.emulator.engine.clock import parse_iso
-from airflow_elasticjobs.emulator.engine.lifecycle import SUCCEEDED
-from airflow_elasticjobs.emulator.passwords import PasswordHasher
-from airflow_elasticjobs.emulator.resource_ids import new_doc
-from airflow_elasticjobs.emulator.store import Store
+from elasticjobs_emulator.engine import Engine, ExecutionFilter
+from elasticjobs_emulator.engine import records as rec
+from elasticjobs_emulator.engine.clock import parse_iso
+from elasticjobs_emulator.engine.lifecycle import SUCCEEDED
+from elasticjobs_emulator.passwords import PasswordHasher
+from elasticjobs_emulator.resource_ids import new_doc
+from elasticjobs_emulator.store import Store
 
 SERVER = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/x"
 AGENT = f"{SERVER}/jobAgents/a"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_elasticjobs.emulator.engine import lifecycle as lc
-from airflow_elasticjobs.emulator.engine.options import ExecutionOptions
+from elasticjobs_emulator.engine import lifecycle as lc
+from elasticjobs_emulator.engine.options import ExecutionOptions
 
 
 def test_defaults_match_azure():

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from airflow_elasticjobs.emulator.engine.clock import Clock, to_iso
-from airflow_elasticjobs.emulator.engine.scheduler import Scheduler, latest_due_slot, parse_interval
+from elasticjobs_emulator.engine.clock import Clock, to_iso
+from elasticjobs_emulator.engine.scheduler import Scheduler, latest_due_slot, parse_interval
 from tests.unit.engine.fakes import JOB, define_job
 
 T0 = datetime(2025, 1, 31, 10, 0, tzinfo=UTC).timestamp()

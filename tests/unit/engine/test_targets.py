@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_elasticjobs.emulator.engine.targets import MemberError, ServerView, Target, enumerate_targets
+from elasticjobs_emulator.engine.targets import MemberError, ServerView, Target, enumerate_targets
 
 POOL_ID = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Sql/servers/tsrv/elasticPools/pool1"
 DATABASES = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from airflow_elasticjobs.emulator.engine.clock import Clock
-from airflow_elasticjobs.emulator.engine.timers import Timers
+from elasticjobs_emulator.engine.clock import Clock
+from elasticjobs_emulator.engine.timers import Timers
 
 
 def test_callbacks_run_in_due_order_and_cancelled_ones_never():

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_elasticjobs.emulator.engine.versions import (
+from elasticjobs_emulator.engine.versions import (
     StepPositionError,
     delete_step,
     ordered_steps,
@@ -14,8 +14,8 @@ from airflow_elasticjobs.emulator.engine.versions import (
     put_step,
     version_steps,
 )
-from airflow_elasticjobs.emulator.resource_ids import new_doc
-from airflow_elasticjobs.emulator.store import Store
+from elasticjobs_emulator.resource_ids import new_doc
+from elasticjobs_emulator.store import Store
 
 JOB = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/x/jobAgents/a/jobs/J"
 

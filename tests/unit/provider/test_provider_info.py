@@ -14,6 +14,7 @@ from airflow_elasticjobs import get_provider_info
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
 from airflow_elasticjobs.hooks.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
+from elasticjobs_emulator import get_provider_info as get_emulator_provider_info
 
 AIRFLOW_DIR = Path(airflow.__file__).parent
 
@@ -22,15 +23,37 @@ def _schema(name: str) -> dict:
     return json.loads((AIRFLOW_DIR / name).read_text())
 
 
-def test_provider_info_is_valid_against_airflows_schema() -> None:
-    jsonschema.validate(get_provider_info(), _schema("provider_info.schema.json"))
+#: Both distributions register with Airflow: the provider, and the emulator (its SQL connection type).
+BOTH = pytest.mark.parametrize(
+    "info", [get_provider_info(), get_emulator_provider_info()], ids=lambda info: info["package-name"]
+)
 
 
-def test_connection_types_are_valid_against_the_provider_yaml_schema() -> None:
+@BOTH
+def test_provider_info_is_valid_against_airflows_schema(info: dict) -> None:
+    jsonschema.validate(info, _schema("provider_info.schema.json"))
+
+
+@BOTH
+def test_connection_types_are_valid_against_the_provider_yaml_schema(info: dict) -> None:
     # provider_info.schema.json does not describe conn-fields / ui-field-behaviour; provider.yaml's does.
     item_schema = _schema("provider.yaml.schema.json")["properties"]["connection-types"]["items"]
-    for connection_type in get_provider_info()["connection-types"]:
+    for connection_type in info["connection-types"]:
         jsonschema.validate(connection_type, item_schema)
+
+
+def test_the_emulator_sql_connection_type_is_the_emulator_distributions_only() -> None:
+    """Production installs never see it: only ``airflow-elasticjobs-emulator`` registers it."""
+    from elasticjobs_emulator.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
+
+    def types(info: dict) -> dict[str, str]:
+        return {c["connection-type"]: c["hook-class-name"] for c in info["connection-types"]}
+
+    assert "elastic_jobs_emulator_sql" not in types(get_provider_info())
+    hook_path = types(get_emulator_provider_info())["elastic_jobs_emulator_sql"]
+    module, name = hook_path.rsplit(".", 1)
+    assert getattr(importlib.import_module(module), name) is ElasticJobsEmulatorSqlHook
+    assert ElasticJobsEmulatorSqlHook.conn_type == "elastic_jobs_emulator_sql"
 
 
 def test_field_behaviour_is_valid_against_the_providers_manager_schema() -> None:

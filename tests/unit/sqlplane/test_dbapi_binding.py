@@ -7,7 +7,7 @@ import decimal
 
 import pytest
 
-from airflow_elasticjobs import dbapi
+from elasticjobs_emulator import dbapi
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ def test_odbc_and_emulator_connections_give_a_hook_for_each_database() -> None:
     pytest.importorskip("pyodbc", reason="OdbcHook needs pyodbc with the unixODBC library (libodbc2)")
     from airflow.sdk import Connection
 
-    from airflow_elasticjobs.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
+    from elasticjobs_emulator.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
 
     odbc = Connection(
         conn_id="azure_admin", conn_type="odbc", host="srv.database.windows.net", schema="master"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from airflow_elasticjobs.emulator import tsql
-from airflow_elasticjobs.emulator.catalog import ServerCatalog
-from airflow_elasticjobs.emulator.passwords import PasswordHasher
-from airflow_elasticjobs.emulator.store import Store
+from elasticjobs_emulator import tsql
+from elasticjobs_emulator.catalog import ServerCatalog
+from elasticjobs_emulator.passwords import PasswordHasher
+from elasticjobs_emulator.store import Store
 
 ADMIN, ADMIN_PASSWORD = "sqladmin", "Adm1n-Pass!"
 SERVER_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/target-server"

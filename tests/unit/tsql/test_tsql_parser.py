@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_elasticjobs.emulator.tsql.errors import TsqlError
-from airflow_elasticjobs.emulator.tsql.lexer import IDENT, STRING, tokenize
-from airflow_elasticjobs.emulator.tsql.parser import Block, If, Simple, parse_batch
+from elasticjobs_emulator.tsql.errors import TsqlError
+from elasticjobs_emulator.tsql.lexer import IDENT, STRING, tokenize
+from elasticjobs_emulator.tsql.parser import Block, If, Simple, parse_batch
 
 
 def kinds(sql: str) -> list[str]:

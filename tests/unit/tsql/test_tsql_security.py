@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_elasticjobs.emulator import tsql
+from elasticjobs_emulator import tsql
 
 JOB_PW = "password!123"
 STEP1 = (

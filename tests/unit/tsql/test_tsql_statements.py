@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from airflow_elasticjobs.emulator import tsql
+from elasticjobs_emulator import tsql
 
 
 def test_dml_round_trip_with_rowcounts(server) -> None:

@@ -1,5 +1,0 @@
-"""Persistence of the emulator's state in one SQLite file under the state directory."""
-
-from airflow_elasticjobs.emulator.store.sqlite_store import Store, resource_key, utc_now_iso
-
-__all__ = ["Store", "resource_key", "utc_now_iso"]

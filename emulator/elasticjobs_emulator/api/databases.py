@@ -1,0 +1,115 @@
+"""ARM routes of ``Microsoft.Sql/servers/databases``.
+
+Each database is one SQLite file managed by ``catalog.ServerCatalog``; ``master`` is created with
+its server and cannot be deleted. Databases are ready at once (PUT answers 200 or 201 with the
+database; Azure runs a long operation of minutes instead).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from starlette.responses import JSONResponse
+
+from elasticjobs_emulator import errors
+from elasticjobs_emulator.api import arm, validation
+from elasticjobs_emulator.context import EmulatorContext
+from elasticjobs_emulator.store import utc_now_iso
+
+router = APIRouter()
+MASTER = "master"
+_COLLATION = "SQL_Latin1_General_CP1_CI_AS"
+
+
+def _database_doc(
+    database_id: str, location: str, *, system: bool, sku: dict[str, Any] | None, tags: Any, collation: str
+) -> dict[str, Any]:
+    return arm.new_doc(
+        database_id,
+        {
+            "collation": collation,
+            "status": "Online",
+            "databaseId": str(uuid.uuid4()),
+            "creationDate": utc_now_iso(),
+        },
+        location=location,
+        tags=tags,
+        sku=sku,
+        kind="v12.0,system" if system else "v12.0,user",
+    )
+
+
+def create_master(context: EmulatorContext, server: dict[str, Any]) -> None:
+    """Create the ``master`` database document of a new server."""
+    master_id = f"{server['id']}/databases/{MASTER}"
+    doc = _database_doc(master_id, server["location"], system=True, sku=None, tags=None, collation=_COLLATION)
+    context.store.put(master_id, doc)
+
+
+def drop_database_files(context: EmulatorContext, server_id: str, names: list[str]) -> None:
+    """Delete the SQLite files of these databases of a server."""
+    catalog = context.catalog(server_id)
+    for name in names:
+        catalog.drop_database_file(name)
+
+
+@router.get(arm.SERVER_PREFIX + "/databases")
+def list_databases(request: Request) -> dict[str, Any]:
+    """Databases of a server, ``master`` first."""
+    return arm.list_children(request, "databases")
+
+
+@router.get(arm.SERVER_PREFIX + "/databases/{database}")
+def get_database(request: Request) -> dict[str, Any]:
+    """One database."""
+    return arm.require(arm.ctx(request), arm.path_id(request))
+
+
+@router.put(arm.SERVER_PREFIX + "/databases/{database}")
+def put_database(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
+    """Create (201) or update (200) a database; location defaults to the server's."""
+    context, database_id = arm.addressed(request)
+    server = context.store.get(database_id.rsplit("/databases/", 1)[0])
+    assert server is not None
+    body = arm.object_body(body)
+    properties = arm.properties_of(body)
+    existing = context.store.get(database_id)
+    location = validation.text(body, "location", "", required=False) or server["location"]
+    sku = validation.sub_object(body, "sku", "")
+    if sku is not None:
+        validation.text(sku, "name", "sku.")
+    collation = validation.text(properties, "collation", "properties.", required=False) or _COLLATION
+    if existing is not None:
+        existing["location"] = location
+        for key, value in (("sku", sku), ("tags", body.get("tags"))):
+            if value is not None:
+                existing[key] = value
+        existing["properties"]["collation"] = collation
+        context.store.put(database_id, existing)
+        return arm.put_answer(existing, created=False)
+    system = arm.resource_name(database_id).lower() == MASTER
+    doc = _database_doc(
+        database_id, location, system=system, sku=sku, tags=body.get("tags"), collation=collation
+    )
+    context.store.put(database_id, doc)
+    return arm.put_answer(doc, created=True)
+
+
+@router.delete(arm.SERVER_PREFIX + "/databases/{database}")
+def delete_database(request: Request) -> Response:
+    """Delete a user database and its file; ``master`` cannot be deleted."""
+    context, database_id = arm.addressed(request)
+    name = arm.resource_name(database_id)
+    if name.lower() == MASTER:
+        raise errors.bad_request(
+            "CannotDeleteSystemDatabase",
+            "The database 'master' is a system database and cannot be deleted; delete the server instead.",
+        )
+    doc = context.store.get(database_id)
+    if doc is None:
+        return arm.delete_answer(False)
+    context.store.delete(database_id)
+    drop_database_files(context, database_id.rsplit("/databases/", 1)[0], [doc["name"]])
+    return arm.delete_answer(True)

@@ -1,0 +1,188 @@
+"""ARM routes of job executions, step executions and target executions (api-version 2025-01-01).
+
+Shapes and status codes follow the REST spec (``JobExecutions.json`` and its examples) and the
+recorded PowerShell sessions: ``POST …/start`` answers 200 with the new Created execution and a
+``Location`` to it; ``PUT …/executions/{id}`` 201 when it starts one and 200 with the existing one;
+``POST …/cancel`` 200 with an empty body, also when repeated. The start/PUT answers also carry
+``Retry-After: 1`` so the SDK's LRO poller checks back after one second instead of its 30-second
+default (real Azure sends no Retry-After on start).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.responses import JSONResponse
+
+from elasticjobs_emulator import errors
+from elasticjobs_emulator.api.arm import AGENT_PREFIX, JOB_PREFIX, ctx, list_answer, require
+from elasticjobs_emulator.context import API_VERSION, EmulatorContext
+from elasticjobs_emulator.engine import (
+    ROOT_TYPE,
+    STEP_TYPE,
+    TARGET_TYPE,
+    ExecutionFilter,
+    parse_iso,
+)
+
+router = APIRouter()
+
+EXECUTION = JOB_PREFIX + "/executions/{execution_id}"
+STEP = EXECUTION + "/steps/{step}"
+_TIME_FILTERS = (
+    ("createTimeMin", "create_time_min"),
+    ("createTimeMax", "create_time_max"),
+    ("endTimeMin", "end_time_min"),
+    ("endTimeMax", "end_time_max"),
+)
+
+
+def _job_id(request: Request) -> str:
+    path = request.url.path
+    return path[: path.lower().index("/jobs/") + len("/jobs/")] + request.path_params["job"]
+
+
+def _agent_id(request: Request) -> str:
+    path = request.url.path
+    return path[: path.lower().index("/jobagents/") + len("/jobagents/")] + request.path_params["agent"]
+
+
+def _job(request: Request) -> tuple[EmulatorContext, dict[str, Any]]:
+    context = ctx(request)
+    return context, require(context, _job_id(request))
+
+
+def _location_headers(request: Request, execution_id: str) -> dict[str, str]:
+    base = str(request.base_url).rstrip("/")
+    return {"Location": f"{base}{execution_id}?api-version={API_VERSION}", "Retry-After": "1"}
+
+
+def _filters(request: Request) -> ExecutionFilter:
+    """The list filters of the request (``createTimeMin`` … ``isActive``), 400 naming a bad one."""
+    query = request.query_params
+    times: dict[str, float] = {}
+    for name, field in _TIME_FILTERS:
+        raw = query.get(name)
+        if raw is None:
+            continue
+        try:
+            times[field] = parse_iso(raw)
+        except ValueError:
+            raise errors.invalid(
+                name, f"'{raw}' is not an ISO 8601 date-time; pass e.g. 2025-01-01T00:00:00Z."
+            ) from None
+    raw_active = query.get("isActive")
+    is_active = None
+    if raw_active is not None:
+        if raw_active.lower() not in ("true", "false"):
+            raise errors.invalid("isActive", f"'{raw_active}' is not a boolean; pass true or false.")
+        is_active = raw_active.lower() == "true"
+    return ExecutionFilter(**times, is_active=is_active)
+
+
+def _execution(context: EmulatorContext, resource_id: str, resource_type: str) -> dict[str, Any]:
+    doc = context.engine.execution(resource_id)
+    if doc is None:
+        raise errors.not_found(resource_type, resource_id.rsplit("/", 1)[-1])
+    return doc
+
+
+def _root(request: Request) -> tuple[EmulatorContext, dict[str, Any]]:
+    context, job = _job(request)
+    execution_id = request.path_params["execution_id"]
+    return context, _execution(context, f"{job['id']}/executions/{execution_id}", ROOT_TYPE)
+
+
+@router.post(JOB_PREFIX + "/start")
+def start_job(request: Request) -> JSONResponse:
+    """Start a new execution of the job (200, lifecycle Created, ``Location`` to it)."""
+    context, job = _job(request)
+    doc, _created = context.engine.create_execution(job["id"])
+    return JSONResponse(doc, status_code=200, headers=_location_headers(request, doc["id"]))
+
+
+@router.put(EXECUTION)
+def create_or_update_execution(request: Request, execution_id: str) -> JSONResponse:
+    """Start an execution with a caller-chosen id (201), or return the existing one (200)."""
+    try:
+        uuid.UUID(execution_id)
+    except ValueError:
+        raise errors.invalid(
+            "jobExecutionId",
+            f"'{execution_id}' is not a UUID; pass an id like 3fa85f64-5717-4562-b3fc-2c963f66afa6.",
+        ) from None
+    context, job = _job(request)
+    doc, created = context.engine.create_execution(job["id"], execution_id)
+    return JSONResponse(
+        doc, status_code=201 if created else 200, headers=_location_headers(request, doc["id"])
+    )
+
+
+@router.get(EXECUTION)
+def get_execution(request: Request) -> dict[str, Any]:
+    """One job execution."""
+    return _root(request)[1]
+
+
+@router.post(EXECUTION + "/cancel")
+def cancel_execution(request: Request) -> Response:
+    """Request cancellation (200, empty body; idempotent)."""
+    context, root = _root(request)
+    context.engine.cancel(root["id"].rsplit("/executions/", 1)[0], root["name"])
+    return Response(status_code=200)
+
+
+@router.get(JOB_PREFIX + "/executions")
+def list_job_executions(request: Request) -> dict[str, Any]:
+    """Executions of one job, filtered and paged."""
+    context, job = _job(request)
+    return list_answer(request, context.engine.job_executions(job["id"], _filters(request)))
+
+
+@router.get(AGENT_PREFIX + "/executions")
+def list_agent_executions(request: Request) -> dict[str, Any]:
+    """Executions of every job of one agent, filtered and paged."""
+    context = ctx(request)
+    agent = require(context, _agent_id(request))
+    return list_answer(request, context.engine.agent_executions(agent["id"], _filters(request)))
+
+
+@router.get(EXECUTION + "/steps")
+def list_step_executions(request: Request) -> dict[str, Any]:
+    """Step executions of one job execution."""
+    context, root = _root(request)
+    steps = context.engine.step_executions(_job_id(request), root["name"], _filters(request))
+    return list_answer(request, steps)
+
+
+@router.get(STEP)
+def get_step_execution(request: Request, step: str) -> dict[str, Any]:
+    """One step execution."""
+    context, root = _root(request)
+    return _execution(context, f"{root['id']}/steps/{step}", STEP_TYPE)
+
+
+@router.get(STEP + "/targets")
+def list_step_target_executions(request: Request, step: str) -> dict[str, Any]:
+    """Target executions of one step of a job execution."""
+    context, root = _root(request)
+    _execution(context, f"{root['id']}/steps/{step}", STEP_TYPE)
+    targets = context.engine.target_executions(_job_id(request), root["name"], step, _filters(request))
+    return list_answer(request, targets)
+
+
+@router.get(STEP + "/targets/{target_id}")
+def get_target_execution(request: Request, step: str, target_id: str) -> dict[str, Any]:
+    """One target execution."""
+    context, root = _root(request)
+    return _execution(context, f"{root['id']}/steps/{step}/targets/{target_id}", TARGET_TYPE)
+
+
+@router.get(EXECUTION + "/targets")
+def list_target_executions(request: Request) -> dict[str, Any]:
+    """Target executions of every step of a job execution."""
+    context, root = _root(request)
+    targets = context.engine.target_executions(_job_id(request), root["name"], where=_filters(request))
+    return list_answer(request, targets)

@@ -1,0 +1,102 @@
+"""ARM routes of ``Microsoft.Sql/servers/jobAgents/targetGroups``.
+
+Members are validated per type (required fields as in Azure's spec and PowerShell cmdlets):
+
+============== =====================================================================
+SqlServer      serverName, refreshCredential
+SqlDatabase    serverName, databaseName
+SqlElasticPool serverName, elasticPoolName, refreshCredential
+SqlShardMap    serverName, shardMapName, databaseName, refreshCredential
+============== =====================================================================
+
+``membershipType`` is Include (default) or Exclude. A refresh credential must be a credential of
+the same agent. Fields that a member type does not use are refused, so typos surface at once.
+A target group still used by a job step cannot be deleted (409 ``TargetGroupInUse``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from starlette.responses import JSONResponse
+
+from elasticjobs_emulator import errors
+from elasticjobs_emulator.api import arm, validation
+from elasticjobs_emulator.api.usage import refuse_if_used
+from elasticjobs_emulator.context import EmulatorContext
+
+router = APIRouter()
+_PATH = arm.AGENT_PREFIX + "/targetGroups"
+
+MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
+    "SqlServer": ("serverName", "refreshCredential"),
+    "SqlDatabase": ("serverName", "databaseName"),
+    "SqlElasticPool": ("serverName", "elasticPoolName", "refreshCredential"),
+    "SqlShardMap": ("serverName", "shardMapName", "databaseName", "refreshCredential"),
+}
+_ALL_FIELDS = ("serverName", "databaseName", "elasticPoolName", "shardMapName", "refreshCredential")
+
+
+def _member(context: EmulatorContext, agent_id: str, index: int, raw: Any) -> dict[str, Any]:
+    where = f"properties.members[{index}]"
+    member = arm.object_body(raw, where)
+    kind = validation.choice(member, "type", f"{where}.", list(MEMBER_FIELDS), None)
+    membership = validation.choice(member, "membershipType", f"{where}.", ["Include", "Exclude"], "Include")
+    wanted = MEMBER_FIELDS[kind]
+    out: dict[str, Any] = {"membershipType": membership, "type": kind}
+    for field in _ALL_FIELDS:
+        if field in wanted:
+            out[field] = validation.text(member, field, f"{where}.")
+        elif member.get(field) is not None:
+            raise errors.invalid(
+                f"{where}.{field}",
+                f"is not used by members of type {kind}; remove it (needs {', '.join(wanted)}).",
+            )
+    if "refreshCredential" in out:
+        out["refreshCredential"] = validation.child_reference(
+            context,
+            out["refreshCredential"],
+            f"{where}.refreshCredential",
+            agent_id,
+            "credentials",
+            "credential",
+        )
+    return out
+
+
+@router.get(_PATH)
+def list_target_groups(request: Request) -> dict[str, Any]:
+    """Target groups of a job agent."""
+    return arm.list_children(request, "targetGroups")
+
+
+@router.get(_PATH + "/{target_group}")
+def get_target_group(request: Request) -> dict[str, Any]:
+    """One target group."""
+    return arm.require(arm.ctx(request), arm.path_id(request))
+
+
+@router.put(_PATH + "/{target_group}")
+def put_target_group(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
+    """Create (201) or replace (200) a target group and its members."""
+    context, group_id = arm.addressed(request)
+    agent_id = group_id.rsplit("/targetGroups/", 1)[0]
+    properties = arm.properties_of(arm.object_body(body), required=True)
+    members = properties.get("members")
+    if not isinstance(members, list):
+        raise errors.invalid("properties.members", "is required; pass a list of members (it may be empty).")
+    checked = [_member(context, agent_id, i, raw) for i, raw in enumerate(members)]
+    existing = context.store.get(group_id)
+    doc = arm.new_doc(existing["id"] if existing else group_id, {"members": checked})
+    return arm.put_answer(doc, context.store.put(group_id, doc))
+
+
+@router.delete(_PATH + "/{target_group}")
+def delete_target_group(request: Request) -> Response:
+    """Delete a target group no step uses (200; 204 when absent)."""
+    context, group_id = arm.addressed(request)
+    if not context.store.exists(group_id):
+        return arm.delete_answer(False)
+    refuse_if_used(context, group_id, "TargetGroupInUse", "target group")
+    return arm.delete_answer(context.store.delete(group_id))

@@ -1,0 +1,68 @@
+"""Where the databases of one emulated server live, which exist, and who its admin is.
+
+The databases are the server's ``databases`` children in the ARM store (``master`` included);
+each has one SQLite file ``<state dir>/databases/<server>/<database>.sqlite`` (lower-cased names),
+created on first use. :meth:`ServerCatalog.from_store` is the one place that layout is decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from elasticjobs_emulator.passwords import PasswordHasher
+from elasticjobs_emulator.store import Store
+
+
+def _server_name(server_id: str) -> str:
+    return server_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ServerCatalog:
+    """The catalog of one emulated ``Microsoft.Sql/servers`` resource.
+
+    Example::
+
+        catalog = ServerCatalog.from_store(store, hasher, state_dir, server_id)
+        catalog.database_names()  # ['master', 'TargetDb1', 'TargetDb2']
+    """
+
+    server_id: str
+    name: str
+    store: Store
+    hasher: PasswordHasher
+    directory: Path
+
+    @classmethod
+    def from_store(
+        cls, store: Store, hasher: PasswordHasher, state_dir: Path, server_id: str
+    ) -> ServerCatalog:
+        """Build the catalog of the server with ARM id ``server_id`` whose state is in ``state_dir``."""
+        name = _server_name(server_id)
+        return cls(server_id, name, store, hasher, state_dir / "databases" / name.lower())
+
+    def database_names(self) -> list[str]:
+        """Names of the server's databases (including ``master``), in creation order."""
+        return [doc["name"] for doc in self.store.children(self.server_id, "databases")]
+
+    def database_file(self, name: str) -> Path:
+        """SQLite file of database ``name`` (its directory is created on demand)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / f"{name.lower()}.sqlite"
+
+    def drop_database_file(self, name: str) -> None:
+        """Delete the SQLite file of database ``name`` (and its WAL side files) if it exists."""
+        base = self.directory / f"{name.lower()}.sqlite"
+        for path in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
+            path.unlink(missing_ok=True)
+
+    @property
+    def admin_login(self) -> str | None:
+        """The server admin login (``properties.administratorLogin``), or None without a server."""
+        doc = self.store.get(self.server_id)
+        return None if doc is None else doc.get("properties", {}).get("administratorLogin")
+
+    def admin_password_digest(self) -> str | None:
+        """Digest of the server admin password (kept in the store's secrets), or None."""
+        return self.store.get_secret(self.server_id)

@@ -1,0 +1,1 @@
+"""Airflow hooks of the emulator distribution (need its ``airflow`` extra)."""

@@ -1,0 +1,108 @@
+"""One batch run: the principal, its SQLite connection, the cancel flag and what was produced.
+
+A connection is opened per batch (busy timeout, WAL journal, autocommit: every statement commits
+on its own as in SQL Server's autocommit mode) and closed afterwards, so batches from many
+engine threads can run against the same database file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from elasticjobs_emulator.catalog import ServerCatalog
+from elasticjobs_emulator.tsql import security
+from elasticjobs_emulator.tsql.errors import canceled
+
+BUSY_TIMEOUT_SECONDS = 30.0
+MASTER = "master"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated SQL login in one database: its database ``user`` (``dbo`` for the admin)."""
+
+    login: str
+    user: str
+    database: str
+    is_admin: bool
+
+
+@dataclass
+class ResultSet:
+    """Rows returned by one SELECT: column names and rows (lists of plain Python values)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class BatchResult:
+    """What one batch produced; ``rowcount`` sums the rows INSERT/UPDATE/DELETE touched (-1: none)."""
+
+    result_sets: list[ResultSet] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    rowcount: int = -1
+
+    def add_rowcount(self, count: int) -> None:
+        """Count rows affected by one DML statement."""
+        self.rowcount = max(self.rowcount, 0) + max(count, 0)
+
+
+def open_database(path: Path, *, master: bool) -> sqlite3.Connection:
+    """Open one database file in autocommit mode with its security catalog in place."""
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        security.ensure_schema(conn, master=master)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@dataclass
+class Session:
+    """Everything a statement handler needs while one batch runs."""
+
+    catalog: ServerCatalog
+    database: str
+    principal: Principal
+    conn: sqlite3.Connection
+    cancel: threading.Event | None
+    result: BatchResult = field(default_factory=BatchResult)
+
+    @property
+    def is_master(self) -> bool:
+        """Whether the batch runs in ``master``."""
+        return self.database.lower() == MASTER
+
+    @contextmanager
+    def master(self) -> Iterator[sqlite3.Connection]:
+        """A connection to ``master`` (the batch's own when it runs there)."""
+        if self.is_master:
+            yield self.conn
+            return
+        conn = open_database(self.catalog.database_file(MASTER), master=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def check_cancel(self) -> None:
+        """Raise the cancellation error if the caller asked to stop."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise canceled()
+
+    def has_permission(self, permission: str, securable_class: str = "DATABASE", securable: str = "") -> bool:
+        """Whether the principal holds ``permission`` on a securable of this database."""
+        if self.principal.is_admin:
+            return True
+        return security.has_permission(self.conn, self.principal.user, permission, securable_class, securable)

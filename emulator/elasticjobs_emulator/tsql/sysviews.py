@@ -1,0 +1,118 @@
+"""Catalog views (``sys.tables`` …) and built-in functions (``OBJECT_ID`` …) of one batch connection.
+
+The views are TEMP views named ``"sys.tables"`` etc. over the database file's own tables, so they
+answer truthfully even about what the running batch just created; the DML translator rewrites
+``sys.tables`` to that name. ``sys.databases`` lists every database from ``master`` and only
+``master`` plus the current one elsewhere, as Azure SQL Database does.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from datetime import UTC, datetime
+
+from elasticjobs_emulator.tsql import security
+from elasticjobs_emulator.tsql.errors import TsqlError
+from elasticjobs_emulator.tsql.lexer import TokenCursor, tokenize
+from elasticjobs_emulator.tsql.session import Session
+
+P = security.INTERNAL_PREFIX
+_USER_TABLES = (
+    "SELECT name, __emulator_object_id(name) AS object_id, NULL AS principal_id, 1 AS schema_id, "
+    "0 AS parent_object_id, 'U' AS type, 'USER_TABLE' AS type_desc, 0 AS is_ms_shipped "
+    f"FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE '{P.replace('_', '!_')}%' ESCAPE '!' "
+    "AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"
+)
+_VIEWS = {
+    "tables": _USER_TABLES,
+    "objects": _USER_TABLES,
+    "schemas": " UNION ALL ".join(
+        f"SELECT '{name}' AS name, {i} AS schema_id, {i} AS principal_id"
+        for i, name in enumerate(("dbo", "guest", "INFORMATION_SCHEMA", "sys"), start=1)
+    ),
+    "database_principals": "SELECT name, principal_id, type, CASE type WHEN 'R' THEN 'DATABASE_ROLE' "
+    "ELSE 'SQL_USER' END AS type_desc, CASE type WHEN 'S' THEN 'dbo' END AS default_schema_name, "
+    "create_date, create_date AS modify_date, CASE type WHEN 'R' THEN 'NONE' "
+    "ELSE 'INSTANCE' END AS authentication_type_desc, CASE WHEN principal_id >= 16384 THEN 1 ELSE 0 END "
+    f"AS is_fixed_role FROM main.{P}principals",
+    "database_role_members": "SELECT r.principal_id AS role_principal_id, "
+    "m.principal_id AS member_principal_id "
+    f"FROM main.{P}role_members rm JOIN main.{P}principals r ON r.name = rm.role "
+    f"JOIN main.{P}principals m ON m.name = rm.member",
+    "database_permissions": "SELECT "
+    "CASE p.class WHEN 'DATABASE' THEN 0 WHEN 'OBJECT' THEN 1 ELSE 3 END AS class, "
+    "CASE p.class WHEN 'OBJECT' THEN 'OBJECT_OR_COLUMN' ELSE p.class END AS class_desc, "
+    "CASE p.class WHEN 'OBJECT' THEN __emulator_object_id(p.securable) WHEN 'SCHEMA' THEN 1 ELSE 0 END "
+    "AS major_id, g.principal_id AS grantee_principal_id, p.permission AS permission_name, 'G' AS state, "
+    f"'GRANT' AS state_desc FROM main.{P}permissions p JOIN main.{P}principals g ON g.name = p.grantee",
+}
+_SQL_LOGINS = (
+    "SELECT name, principal_id, 'S' AS type, 'SQL_LOGIN' AS type_desc, 0 AS is_disabled, create_date, "
+    f"modify_date, 'master' AS default_database_name FROM main.{P}logins UNION ALL "
+    "SELECT __emulator_admin_login(), 1, 'S', 'SQL_LOGIN', 0, NULL, NULL, 'master'"
+)
+VIEW_NAMES = frozenset(_VIEWS) | {"databases", "sql_logins"}
+
+
+def object_id_of(name: str) -> int:
+    """Stable object id of a table (derived from its lower-cased name)."""
+    return 245575913 + zlib.crc32(name.lower().encode()) % 1_000_000_000
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def install(s: Session) -> None:
+    """Register the functions and create the ``sys.*`` views on the batch's connection."""
+    conn, principal = s.conn, s.principal
+
+    def table_exists(name: str) -> bool:
+        return not name.lower().startswith(P) and bool(
+            conn.execute(
+                "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        )
+
+    def object_id(name: str | None, _type: str | None = None) -> int | None:
+        if not name:
+            return None
+        try:
+            parts = TokenCursor(tokenize(name)).multipart_name()
+        except TsqlError:
+            return None
+        if len(parts) > 3 or (len(parts) == 3 and parts[0].lower() != s.database.lower()):
+            return None
+        if len(parts) >= 2 and parts[-2].lower() != "dbo":
+            return None
+        return object_id_of(parts[-1]) if table_exists(parts[-1]) else None
+
+    functions = {
+        "__emulator_object_id": (1, object_id_of),
+        "__emulator_admin_login": (0, lambda: s.catalog.admin_login),
+        "OBJECT_ID": (-1, object_id),
+        "DB_NAME": (-1, lambda *_: s.database),
+        # sqlglot reads SUSER_SNAME(), SUSER_NAME(), SYSTEM_USER and CURRENT_USER all as CURRENT_USER:
+        # answer the login name (the same as the user name for logins set up like the tutorial's).
+        "CURRENT_USER": (0, lambda: principal.login),
+        "USER_NAME": (-1, lambda *_: principal.user),
+        "SYSUTCDATETIME": (0, _utc_now),
+        "GETUTCDATE": (0, _utc_now),
+        "UUID": (0, lambda: str(uuid.uuid4()).upper()),  # NEWID()
+        "CONCAT": (-1, lambda *parts: "".join("" if p is None else str(p) for p in parts)),
+    }
+    for fname, (nargs, fn) in functions.items():
+        conn.create_function(fname, nargs, fn)
+    for view, select in _VIEWS.items():
+        conn.execute(f'CREATE TEMP VIEW "sys.{view}" AS {select}')
+    conn.execute('CREATE TEMP TABLE "sys.databases" (name TEXT, database_id INTEGER, state INTEGER, '
+                 "state_desc TEXT, collation_name TEXT)")  # fmt: skip
+    names = s.catalog.database_names()
+    visible = [n for n in names if s.is_master or n.lower() in ("master", s.database.lower())]
+    conn.executemany(
+        "INSERT INTO \"sys.databases\" VALUES (?, ?, 0, 'ONLINE', 'SQL_Latin1_General_CP1_CI_AS')",
+        [(name, 1 if name.lower() == "master" else names.index(name) + 5) for name in visible],
+    )
+    if s.is_master:
+        conn.execute(f'CREATE TEMP VIEW "sys.sql_logins" AS {_SQL_LOGINS}')
