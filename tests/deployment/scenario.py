@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.sql.models import JobExecution
+
 from tests.integration.executions_world import World, fast_options
 
 START_DAG = "deployment_start_and_wait"
 POLLING_START_DAG = "deployment_start_and_wait_polling"
 MAPPED_START_DAG = "deployment_start_mapped"
 START_TASK_ID = "start"
+#: Lifecycles of an execution that runs (after Created, before any end state).
+ACTIVE = frozenset({"InProgress", "WaitingForChildJobExecutions"})
 
 
 def waiting_job(world: World, name: str, seconds: int, databases: tuple[str, ...] = ("TargetDb1",)) -> str:
@@ -32,3 +36,15 @@ def start_conf(world: World, **conf: Any) -> dict[str, Any]:
         "agent_name": world.agent,
         **conf,
     }
+
+
+def executions(world: World, job: str) -> list[JobExecution]:
+    """The job's executions in the emulator, oldest first."""
+    listed = world.client.job_executions.list_by_job(world.rg, world.agent_server, world.agent, job)
+    return sorted(listed, key=lambda e: e.create_time)
+
+
+def lifecycle(world: World, job: str, execution_id: str) -> str:
+    """The lifecycle of one execution of ``job``."""
+    names = (world.rg, world.agent_server, world.agent, job, execution_id)
+    return world.client.job_executions.get(*names).lifecycle

@@ -22,7 +22,7 @@ import pytest
 from scripts.stack.local_stack import LocalStack
 from tests.deployment.client import DeploymentApi, wait_until
 from tests.deployment.processes import trigger_log_files
-from tests.deployment.scenario import MAPPED_START_DAG, START_TASK_ID, start_conf, waiting_job
+from tests.deployment.scenario import MAPPED_START_DAG, START_TASK_ID, executions, start_conf, waiting_job
 from tests.integration.executions_world import World
 from tests.support.emulator import FAST_RETRIES, unique_name
 
@@ -51,7 +51,7 @@ def _wait_all_deferred(api: DeploymentApi, run_id: str, count: int, timeout: flo
 
 
 def _only_execution(world: World, job: str) -> tuple[str, str]:
-    (execution,) = world.client.job_executions.list_by_job(world.rg, world.agent_server, world.agent, job)
+    (execution,) = executions(world, job)
     return execution.name, execution.lifecycle
 
 

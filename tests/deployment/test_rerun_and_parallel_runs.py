@@ -16,19 +16,13 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.deployment.client import DeploymentApi
-from tests.deployment.scenario import START_DAG, START_TASK_ID, start_conf, waiting_job
+from tests.deployment.scenario import START_DAG, START_TASK_ID, executions, start_conf, waiting_job
 from tests.integration.executions_world import World
 
 pytestmark = pytest.mark.timeout(420)
 
 DAILY_DAG = "deployment_daily_start"
 SERIAL_DAILY_DAG = "deployment_daily_start_serial"
-
-
-def _executions(world: World, job: str) -> list:
-    """The job's executions, oldest first."""
-    listed = world.client.job_executions.list_by_job(world.rg, world.agent_server, world.agent, job)
-    return sorted(listed, key=lambda e: e.create_time)
 
 
 def test_clearing_a_succeeded_start_task_runs_the_job_again_once(
@@ -46,8 +40,8 @@ def test_clearing_a_succeeded_start_task_runs_the_job_again_once(
     assert airflow_api.wait_for_run(START_DAG, run_id, timeout=180)["state"] == "success"
     second = airflow_api.xcom(START_DAG, run_id, START_TASK_ID)["execution_id"]
 
-    executions = _executions(agent_world, job)
-    assert [(e.name, e.lifecycle) for e in executions] == [(first, "Succeeded"), (second, "Succeeded")]
+    found = executions(agent_world, job)
+    assert [(e.name, e.lifecycle) for e in found] == [(first, "Succeeded"), (second, "Succeeded")]
     assert first != second
 
 
@@ -62,15 +56,15 @@ def test_a_backfill_with_reprocess_runs_the_job_again_once(
     airflow_api.wait_for_backfill(first["id"])
     (run,) = _backfill_runs(airflow_api, SERIAL_DAILY_DAG, day, day)
     assert run["state"] == "success"
-    assert len(_executions(agent_world, job)) == 1
+    assert len(executions(agent_world, job)) == 1
 
     again = airflow_api.create_backfill(SERIAL_DAILY_DAG, day, day, conf=conf, reprocess_behavior="completed")
     airflow_api.wait_for_backfill(again["id"])
     assert airflow_api.dag_run(SERIAL_DAILY_DAG, run["dag_run_id"])["state"] == "success"
-    executions = _executions(agent_world, job)
-    assert [e.lifecycle for e in executions] == ["Succeeded", "Succeeded"]
+    found = executions(agent_world, job)
+    assert [e.lifecycle for e in found] == ["Succeeded", "Succeeded"]
     latest = airflow_api.xcom(SERIAL_DAILY_DAG, run["dag_run_id"], START_TASK_ID)["execution_id"]
-    assert latest == executions[1].name
+    assert latest == found[1].name
 
 
 def _backfill_runs(api: DeploymentApi, dag_id: str, start: datetime, end: datetime) -> list[dict]:
@@ -101,7 +95,7 @@ def test_parallel_runs_of_one_job_without_the_recipe_skip_and_fail_the_later_one
     tries = airflow_api.task_instance(DAILY_DAG, failed["dag_run_id"], START_TASK_ID)["try_number"]
     # Each try of the failed task started its own execution (Skipped is in fail_on, so a retry runs
     # the job again) and each found the other run's execution still busy on the targets.
-    lifecycles = [e.lifecycle for e in _executions(agent_world, job)]
+    lifecycles = [e.lifecycle for e in executions(agent_world, job)]
     assert sorted(lifecycles) == ["Skipped"] * tries + ["Succeeded"]
     log = airflow_api.task_log(DAILY_DAG, failed["dag_run_id"], START_TASK_ID, tries)
     assert "ended Skipped" in log and "max_active_tis_per_dag=1" in log
@@ -114,6 +108,6 @@ def test_parallel_runs_with_the_recipe_take_turns_and_both_succeed(
     job = waiting_job(agent_world, "SerialRuns", seconds=10)
     runs = _two_day_backfill(airflow_api, agent_world, SERIAL_DAILY_DAG, job, first_day=10)
     assert [r["state"] for r in runs] == ["success", "success"]
-    first, second = _executions(agent_world, job)
+    first, second = executions(agent_world, job)
     assert (first.lifecycle, second.lifecycle) == ("Succeeded", "Succeeded")
     assert second.create_time >= first.end_time  # the later one started after the earlier one ended

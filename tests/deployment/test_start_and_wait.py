@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.deployment.client import DeploymentApi
-from tests.deployment.scenario import START_DAG, START_TASK_ID, start_conf, waiting_job
+from tests.deployment.scenario import START_DAG, START_TASK_ID, executions, start_conf, waiting_job
 from tests.integration.executions_world import World
 
 pytestmark = pytest.mark.timeout(300)
@@ -23,10 +23,6 @@ def test_deferred_start_waits_in_a_triggerer_and_starts_the_job_once(
     ti = airflow_api.task_instance(START_DAG, run_id, START_TASK_ID)
     assert ti["try_number"] == 1
     result = airflow_api.xcom(START_DAG, run_id, START_TASK_ID)
-    executions = list(
-        agent_world.client.job_executions.list_by_job(
-            agent_world.rg, agent_world.agent_server, agent_world.agent, job
-        )
-    )
-    assert [e.name for e in executions] == [result["execution_id"]]
-    assert (result["lifecycle"], executions[0].lifecycle) == ("Succeeded", "Succeeded")
+    found = executions(agent_world, job)
+    assert [e.name for e in found] == [result["execution_id"]]
+    assert (result["lifecycle"], found[0].lifecycle) == ("Succeeded", "Succeeded")

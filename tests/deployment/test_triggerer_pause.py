@@ -16,13 +16,19 @@ import pytest
 from scripts.stack.local_stack import LocalStack
 from tests.deployment.client import DeploymentApi, wait_until
 from tests.deployment.processes import running_trigger, signal_triggerer
-from tests.deployment.scenario import START_DAG, START_TASK_ID, start_conf, waiting_job
+from tests.deployment.scenario import (
+    ACTIVE,
+    START_DAG,
+    START_TASK_ID,
+    executions,
+    lifecycle,
+    start_conf,
+    waiting_job,
+)
 from tests.integration.executions_world import World
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts
 
 pytestmark = pytest.mark.timeout(300)
-
-ACTIVE = {"InProgress", "WaitingForChildJobExecutions"}
 
 
 def test_a_paused_triggerer_losing_its_trigger_cancels_nothing_and_the_task_succeeds(
@@ -30,7 +36,6 @@ def test_a_paused_triggerer_losing_its_trigger_cancels_nothing_and_the_task_succ
 ) -> None:
     """SIGSTOP the owner past the threshold, the other triggerer takes over, SIGCONT: no cancel."""
     job = waiting_job(agent_world, "TriggererPause", seconds=40)
-    client, rg = agent_world.client, agent_world.rg
     stack.stop_triggerer(1)
     try:
         run_id = airflow_api.trigger(START_DAG, start_conf(agent_world, job_name=job))
@@ -40,12 +45,7 @@ def test_a_paused_triggerer_losing_its_trigger_cancels_nothing_and_the_task_succ
         stack.start_triggerer(1)
     execution_id = airflow_api.xcom(START_DAG, run_id, START_TASK_ID, key="execution_id")
 
-    def lifecycle() -> str:
-        return client.job_executions.get(
-            rg, agent_world.agent_server, agent_world.agent, job, execution_id
-        ).lifecycle
-
-    wait_until(lambda: lifecycle() in ACTIVE, 60, "the execution to run")
+    wait_until(lambda: lifecycle(agent_world, job, execution_id) in ACTIVE, 60, "the execution to run")
     before = RequestCounts.of(agent_world.emulator)
     signal_triggerer(stack, 0, signal.SIGSTOP)
     try:
@@ -62,12 +62,11 @@ def test_a_paused_triggerer_losing_its_trigger_cancels_nothing_and_the_task_succ
     finally:
         signal_triggerer(stack, 0, signal.SIGCONT)
     assert moved.trigger_id == first.trigger_id
-    assert lifecycle() in ACTIVE
+    assert lifecycle(agent_world, job, execution_id) in ACTIVE
 
     run = airflow_api.wait_for_run(START_DAG, run_id, timeout=180)
     assert run["state"] == "success"
     assert RequestCounts.of(agent_world.emulator).since(before, CANCEL) == 0
-    executions = list(client.job_executions.list_by_job(rg, agent_world.agent_server, agent_world.agent, job))
-    assert [(e.name, e.lifecycle) for e in executions] == [(execution_id, "Succeeded")]
+    assert [(e.name, e.lifecycle) for e in executions(agent_world, job)] == [(execution_id, "Succeeded")]
     # Triggerer 0 saw its trigger removed and ran on_kill, which judged the move and cancelled nothing.
     assert "Trigger moved to another triggerer" in first.log.read_text(errors="replace")

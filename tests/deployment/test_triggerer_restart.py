@@ -7,13 +7,19 @@ import pytest
 from scripts.stack.local_stack import LocalStack
 from tests.deployment.client import DeploymentApi, wait_until
 from tests.deployment.processes import running_trigger, trigger_log_files
-from tests.deployment.scenario import START_DAG, START_TASK_ID, start_conf, waiting_job
+from tests.deployment.scenario import (
+    ACTIVE,
+    START_DAG,
+    START_TASK_ID,
+    executions,
+    lifecycle,
+    start_conf,
+    waiting_job,
+)
 from tests.integration.executions_world import World
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts
 
 pytestmark = pytest.mark.timeout(300)
-
-ACTIVE = {"InProgress", "WaitingForChildJobExecutions"}
 
 
 def test_a_triggerer_restart_mid_wait_cancels_nothing_and_the_task_succeeds(
@@ -24,19 +30,13 @@ def test_a_triggerer_restart_mid_wait_cancels_nothing_and_the_task_succeeds(
     run_id = airflow_api.trigger(START_DAG, start_conf(agent_world, job_name=job))
     airflow_api.wait_for_task(START_DAG, run_id, START_TASK_ID, {"deferred"}, timeout=120)
     execution_id = airflow_api.xcom(START_DAG, run_id, START_TASK_ID, key="execution_id")
-    client, rg = agent_world.client, agent_world.rg
 
-    def lifecycle() -> str:
-        return client.job_executions.get(
-            rg, agent_world.agent_server, agent_world.agent, job, execution_id
-        ).lifecycle
-
-    wait_until(lambda: lifecycle() in ACTIVE, 60, "the execution to run")
+    wait_until(lambda: lifecycle(agent_world, job, execution_id) in ACTIVE, 60, "the execution to run")
     first = running_trigger(airflow_api, stack, START_DAG, run_id, START_TASK_ID)
     before = RequestCounts.of(agent_world.emulator)
     for index in (0, 1):
         stack.stop_triggerer(index)
-    assert lifecycle() in ACTIVE
+    assert lifecycle(agent_world, job, execution_id) in ACTIVE
     for index in (0, 1):
         stack.start_triggerer(index)
     # The same trigger row is picked up again, by a triggerer job started after the stop.
@@ -46,6 +46,5 @@ def test_a_triggerer_restart_mid_wait_cancels_nothing_and_the_task_succeeds(
     run = airflow_api.wait_for_run(START_DAG, run_id, timeout=180)
     assert run["state"] == "success"
     assert RequestCounts.of(agent_world.emulator).since(before, CANCEL) == 0
-    executions = list(client.job_executions.list_by_job(rg, agent_world.agent_server, agent_world.agent, job))
-    assert [(e.name, e.lifecycle) for e in executions] == [(execution_id, "Succeeded")]
+    assert [(e.name, e.lifecycle) for e in executions(agent_world, job)] == [(execution_id, "Succeeded")]
     assert len(trigger_log_files(stack, START_DAG, run_id, START_TASK_ID)) == 2  # one per triggerer job

@@ -18,19 +18,24 @@ Evidence comes from the emulator: the job's executions and the cancel requests i
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
 
 import pytest
 
 from tests.deployment.client import DeploymentApi, wait_until
 from tests.deployment.processes import task_process
-from tests.deployment.scenario import POLLING_START_DAG, START_TASK_ID, start_conf, waiting_job
+from tests.deployment.scenario import (
+    ACTIVE,
+    POLLING_START_DAG,
+    START_TASK_ID,
+    executions,
+    start_conf,
+    waiting_job,
+)
 from tests.integration.executions_world import World
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts
 
 pytestmark = pytest.mark.timeout(420)
 
-ACTIVE = {"InProgress", "WaitingForChildJobExecutions"}
 NO_USER_ACTION = "no user action"
 
 
@@ -40,21 +45,10 @@ def _polling_run(api: DeploymentApi, world: World, name: str, seconds: int) -> t
     return job, api.trigger(POLLING_START_DAG, start_conf(world, job_name=job))
 
 
-def _lifecycle(world: World, job: str) -> Callable[[], str | None]:
-    """The lifecycle of the job's only execution (``None`` before it exists)."""
-
-    def read() -> str | None:
-        executions = list(
-            world.client.job_executions.list_by_job(world.rg, world.agent_server, world.agent, job)
-        )
-        return executions[0].lifecycle if executions else None
-
-    return read
-
-
-def _executions(world: World, job: str) -> list[tuple[str, str]]:
-    listed = world.client.job_executions.list_by_job(world.rg, world.agent_server, world.agent, job)
-    return [(e.name, e.lifecycle) for e in listed]
+def _lifecycle(world: World, job: str) -> str | None:
+    """The lifecycle of the job's first execution (``None`` before it exists)."""
+    found = executions(world, job)
+    return found[0].lifecycle if found else None
 
 
 def _assert_ran_once_and_succeeded(
@@ -63,9 +57,9 @@ def _assert_ran_once_and_succeeded(
     run = api.wait_for_run(POLLING_START_DAG, run_id, timeout=240)
     assert run["state"] == "success"
     assert api.task_instance(POLLING_START_DAG, run_id, START_TASK_ID)["try_number"] == 2
-    executions = _executions(world, job)
-    assert [lifecycle for _, lifecycle in executions] == ["Succeeded"], executions
-    assert api.xcom(POLLING_START_DAG, run_id, START_TASK_ID)["execution_id"] == executions[0][0]
+    found = [(e.name, e.lifecycle) for e in executions(world, job)]
+    assert [lifecycle for _, lifecycle in found] == ["Succeeded"], found
+    assert api.xcom(POLLING_START_DAG, run_id, START_TASK_ID)["execution_id"] == found[0][0]
     assert RequestCounts.of(world.emulator).since(before, CANCEL) == 0
 
 
@@ -73,7 +67,7 @@ def test_sigkill_mid_poll_then_the_retry_re_attaches(airflow_api: DeploymentApi,
     """SIGKILL to the task process: no on_kill; try 2 re-attaches; one execution, Succeeded."""
     job, run_id = _polling_run(airflow_api, agent_world, "WorkerSigkill", seconds=20)
     process = task_process(airflow_api, POLLING_START_DAG, run_id, START_TASK_ID)
-    wait_until(lambda: _lifecycle(agent_world, job)() in ACTIVE, 60, "the execution to run")
+    wait_until(lambda: _lifecycle(agent_world, job) in ACTIVE, 60, "the execution to run")
     before = RequestCounts.of(agent_world.emulator)
     process.signal(signal.SIGKILL)
     _assert_ran_once_and_succeeded(airflow_api, agent_world, job, run_id, before)
@@ -86,7 +80,7 @@ def test_an_evicted_worker_leaves_the_execution_for_the_retry(
     """SIGTERM to the supervisor, then SIGKILL to both (an evicted pod): no cancel; try 2 re-attaches."""
     job, run_id = _polling_run(airflow_api, agent_world, "WorkerEvicted", seconds=45)
     process = task_process(airflow_api, POLLING_START_DAG, run_id, START_TASK_ID)
-    wait_until(lambda: _lifecycle(agent_world, job)() in ACTIVE, 60, "the execution to run")
+    wait_until(lambda: _lifecycle(agent_world, job) in ACTIVE, 60, "the execution to run")
     before = RequestCounts.of(agent_world.emulator)
     process.signal(signal.SIGTERM, supervisor=True)
     wait_until(
@@ -96,7 +90,7 @@ def test_an_evicted_worker_leaves_the_execution_for_the_retry(
     )
     process.signal(signal.SIGKILL, supervisor=True)  # the grace period is over: the pod is gone
     process.signal(signal.SIGKILL)
-    assert _lifecycle(agent_world, job)() in ACTIVE
+    assert _lifecycle(agent_world, job) in ACTIVE
     _assert_ran_once_and_succeeded(airflow_api, agent_world, job, run_id, before)
     assert "Re-attaching to execution" in airflow_api.task_log(POLLING_START_DAG, run_id, START_TASK_ID, 2)
 
@@ -109,7 +103,7 @@ def test_a_zombie_told_to_stop_after_its_retry_re_attached_cancels_nothing(
     whose on_kill finds the task instance running (try 2) and cancels nothing."""
     job, run_id = _polling_run(airflow_api, agent_world, "WorkerZombie", seconds=75)
     process = task_process(airflow_api, POLLING_START_DAG, run_id, START_TASK_ID)
-    wait_until(lambda: _lifecycle(agent_world, job)() in ACTIVE, 60, "the execution to run")
+    wait_until(lambda: _lifecycle(agent_world, job) in ACTIVE, 60, "the execution to run")
     before = RequestCounts.of(agent_world.emulator)
     process.signal(signal.SIGSTOP, supervisor=True)
     try:
@@ -130,7 +124,7 @@ def test_a_zombie_told_to_stop_after_its_retry_re_attached_cancels_nothing(
         "try 1's on_kill, once its supervisor is told the try is gone",
         interval=1,
     )
-    assert _lifecycle(agent_world, job)() in ACTIVE
+    assert _lifecycle(agent_world, job) in ACTIVE
     _assert_ran_once_and_succeeded(airflow_api, agent_world, job, run_id, before)
 
 
@@ -140,16 +134,15 @@ def test_marking_a_polling_task_failed_cancels_its_execution_once(
     """PATCH new_state=failed while the task polls: the supervisor SIGTERMs it, on_kill cancels once."""
     job, run_id = _polling_run(airflow_api, agent_world, "WorkerMarkedFailed", seconds=60)
     task_process(airflow_api, POLLING_START_DAG, run_id, START_TASK_ID)
-    lifecycle = _lifecycle(agent_world, job)
-    wait_until(lambda: lifecycle() in ACTIVE, 60, "the execution to run")
+    wait_until(lambda: _lifecycle(agent_world, job) in ACTIVE, 60, "the execution to run")
     before = RequestCounts.of(agent_world.emulator)
     airflow_api.set_task_state(POLLING_START_DAG, run_id, START_TASK_ID, "failed")
-    wait_until(lambda: lifecycle() == "Canceled", 60, "the execution to be cancelled")
+    wait_until(lambda: _lifecycle(agent_world, job) == "Canceled", 60, "the execution to be cancelled")
     wait_until(
         lambda: "Cancelled execution" in airflow_api.task_log(POLLING_START_DAG, run_id, START_TASK_ID, 1),
         30,
         "on_kill's cancel in the task log",
     )
     assert RequestCounts.of(agent_world.emulator).since(before, CANCEL) == 1
-    assert len(_executions(agent_world, job)) == 1
+    assert len(executions(agent_world, job)) == 1
     assert airflow_api.task_instance(POLLING_START_DAG, run_id, START_TASK_ID)["state"] == "failed"
