@@ -13,7 +13,7 @@ Two modes, one after the other: the trigger's defaults (target details only on a
 and the opt-in progress refresh (``progress_interval`` = 2 x poll), which adds the cost of in-step
 progress lines.
 
-Targets (issue 7): < 150 MB extra RSS, < 5 % of one core during the wait, p95 latency ≤ one poll
+Targets (docs/performance.md): < 150 MB extra RSS, < 5 % of one core during the wait, p95 latency ≤ one poll
 interval. Full size: N = 1,000 with poll interval 10 s (the trigger's 30 s default scaled down 3x
 to keep the run short: CPU at the default is about a third) and, opted in, progress refresh 20 s;
 smoke: N = 10, 0.25 s / 0.5 s.

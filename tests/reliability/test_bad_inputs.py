@@ -1,4 +1,4 @@
-"""The bad-input catalog (issue 6 item 6), end to end through Airflow, and ``docs/errors.md`` in sync.
+"""The bad-input catalog (docs/reliability.md), end to end through Airflow, and ``docs/errors.md`` in sync.
 
 Parse-stage cases are DAG files that Airflow's ``DagBag`` fails to import. Every other case is one task
 of a single DAG run with ``dag.test()`` against the emulator, each task followed by a snapshot task

@@ -1,4 +1,4 @@
-"""Emulator durability (issue 6 item 4): kill -9 of the emulator in the middle of executions.
+"""Emulator durability (docs/reliability.md): kill -9 of the emulator in the middle of executions.
 
 The rule under test is docs/emulator-engine.md, "Persistence and crash recovery": definitions are
 never lost; a target attempt that was running counts as a failed attempt and is retried per the

@@ -1,4 +1,4 @@
-"""Emulator security (issue 6 item 7): bearer token on every ARM path family and the test controls,
+"""Emulator security (docs/reliability.md): bearer token on every ARM path family and the test controls,
 a reader service principal refused every write, issued tokens refused by the test controls,
 loopback-only default bind, SQL logins on the data plane, and quoting wherever SQL is generated.
 

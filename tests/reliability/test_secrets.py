@@ -1,4 +1,4 @@
-"""Secrets (issue 6 item 5): recognisable passwords and tokens never reach any output or storage.
+"""Secrets (docs/reliability.md): recognisable passwords and tokens never reach any output or storage.
 
 The tutorial DAG and a DAG of the start/sensor/trigger paths (deferred start, poke and deferred
 sensors, a failing job, a target setup with a wrong admin password, a deferred sensor authenticated as

@@ -1,4 +1,4 @@
-"""Transient faults (issue 6 item 3): 429 / 500 / 503 / dropped connections / latency never fail a task
+"""Transient faults (docs/reliability.md): 429 / 500 / 503 / dropped connections / latency never fail a task
 or cancel a job; 429 waits at least Retry-After; expiring service-principal tokens are renewed during a
 long wait.
 

@@ -21,7 +21,7 @@ from benchmarks.import_cost import public_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Imported lazily inside methods only; never at DAG parse time (issue 7, "Cheap imports").
+#: Imported lazily inside methods only; never at DAG parse time (docs/performance.md).
 FORBIDDEN = (
     "azure.mgmt.sql",
     "azure.identity",
