@@ -21,7 +21,8 @@ The table below is distilled from the REST specification, GitHub ``Azure/azure-r
   ``2019-06-01-preview``, ``2020-02-02-preview``, ``2020-08-01-preview``, then ``Databases.json``
   from ``preview/2020-11-01-preview/``.
 
-``scripts/api_versions_from_specs.py`` prints the same table from a local checkout of the specs.
+The folders were checked file by file in the specs repository (CI has no internet, so the table is
+committed here).
 Properties a version does not define (``ADDED_IN``) are dropped from requests and responses of that
 version (``shape``): e.g. ``identity`` on job agents is defined from ``2023-05-01-preview`` on
 (``JobAgent`` and ``JobAgentUpdate`` in ``preview/2023-05-01-preview/JobAgents.json``; absent from
