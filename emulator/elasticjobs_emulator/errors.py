@@ -78,6 +78,17 @@ def invalid_api_version(given: str, supported: str) -> ArmError:
     )
 
 
+def unsupported_api_version(resource_type: str, given: str, supported: str) -> ArmError:
+    """400 for a well-formed ``api-version`` the resource type was never published in (ARM's
+    ``InvalidResourceType`` wording, e.g. as quoted in Azure NetApp Files' troubleshooting docs)."""
+    return ArmError(
+        400,
+        "InvalidResourceType",
+        f"The resource type '{resource_type}' could not be found in the namespace 'Microsoft.Sql' "
+        f"for api version '{given}'. The supported api-versions are '{supported}'.",
+    )
+
+
 def throttled(retry_after_seconds: int) -> ArmError:
     """429 asking the client to come back after ``retry_after_seconds`` (injected fault)."""
     return ArmError(

@@ -457,16 +457,22 @@ def test_table_is_big_enough() -> None:
     assert len(CASES) >= 15
 
 
-def test_api_version_missing_or_unsupported(emulator: EmulatorProcess, world: World) -> None:
+def test_api_version_missing_malformed_or_unpublished(emulator: EmulatorProcess, world: World) -> None:
     with emulator.http() as http:
         missing = http.get(world.job_id)
-        unsupported = http.get(world.job_id, params={"api-version": "2017-03-01-preview"})
+        malformed = http.get(world.job_id, params={"api-version": "latest"})
+        unpublished = http.get(world.job_id, params={"api-version": "2019-06-01-preview"})
+        oldest = http.get(world.job_id, params={"api-version": "2017-03-01-preview"})
     assert (missing.status_code, missing.json()["error"]["code"]) == (400, "MissingApiVersionParameter")
-    assert (unsupported.status_code, unsupported.json()["error"]["code"]) == (
-        400,
-        "InvalidApiVersionParameter",
-    )
-    assert "2025-01-01" in unsupported.json()["error"]["message"]
+    assert (malformed.status_code, malformed.json()["error"]["code"]) == (400, "InvalidApiVersionParameter")
+    assert malformed.json()["error"]["message"].startswith("The api-version 'latest' is invalid.")
+    # 2019-06-01-preview was published for servers and databases, never for job agents.
+    assert (unpublished.status_code, unpublished.json()["error"]["code"]) == (400, "InvalidResourceType")
+    message = unpublished.json()["error"]["message"]
+    assert "'servers/jobAgents/jobs'" in message and "for api version '2019-06-01-preview'" in message
+    assert "The supported api-versions are '2025-01-01, 2024-11-01-preview," in message
+    assert message.endswith("2020-11-01-preview, 2017-03-01-preview'.")
+    assert oldest.status_code == 200, oldest.text
 
 
 def test_sdk_surfaces_the_error_code(emulator: EmulatorProcess, world: World) -> None:

@@ -30,6 +30,7 @@ from elasticjobs_emulator.api import (
 )
 from elasticjobs_emulator.api.auth import ArmAuthMiddleware
 from elasticjobs_emulator.api.lro import AGENT_PROVISIONING_SECONDS_KEY
+from elasticjobs_emulator.api.versioning import ApiVersionShapingMiddleware
 from elasticjobs_emulator.context import DEFAULT_PAGE_SIZE, EmulatorContext
 from elasticjobs_emulator.engine import Engine
 from elasticjobs_emulator.passwords import PasswordHasher
@@ -135,7 +136,9 @@ def create_app(
     for module in _ROUTERS:
         app.include_router(module.router)
     ui.install(app, token)  # the emulator's own web pages (the provider's emulator links land there)
-    # Added last = outermost: count and inject faults first, then authenticate.
+    # Added last = outermost: count and inject faults first, then authenticate (and check the
+    # api-version), then shape bodies for that api-version.
+    app.add_middleware(ApiVersionShapingMiddleware)
     app.add_middleware(
         ArmAuthMiddleware,
         token=token,

@@ -21,8 +21,7 @@ from urllib.parse import parse_qs
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from elasticjobs_emulator import errors
-from elasticjobs_emulator.context import API_VERSION
+from elasticjobs_emulator import api_versions, errors
 from elasticjobs_emulator.principals import Principal, Principals
 
 ARM_PREFIX = "/subscriptions/"
@@ -38,13 +37,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def check_api_version(query_string: bytes) -> None:
-    """Raise the ARM error for a missing or unsupported ``api-version`` query parameter."""
+def check_api_version(query_string: bytes, path: str) -> None:
+    """Raise the ARM error for a missing ``api-version`` query parameter, a malformed one, or one
+    the addressed resource type was never published in (``api_versions.PUBLISHED``)."""
     values = parse_qs(query_string.decode("latin-1")).get("api-version")
     if not values:
         raise errors.missing_api_version()
-    if values[0] != API_VERSION:
-        raise errors.invalid_api_version(values[0], API_VERSION)
+    type_name = api_versions.resource_type(path)
+    supported = ", ".join(api_versions.supported(type_name))
+    if not api_versions.is_well_formed(values[0]):
+        raise errors.invalid_api_version(values[0], supported)
+    if not api_versions.is_published(type_name, values[0]):
+        raise errors.unsupported_api_version(type_name or "servers", values[0], supported)
 
 
 def arm_action(method: str, path: str) -> tuple[str, str]:
@@ -94,7 +98,7 @@ class ArmAuthMiddleware:
                     raise errors.authorization_failed(
                         principal.object_id, principal.object_id, action, resource
                     )
-                check_api_version(scope.get("query_string", b""))
+                check_api_version(scope.get("query_string", b""), path)
         except errors.ArmError as error:
             await JSONResponse(error.body(), error.status, headers=error.headers)(scope, receive, send)
             return

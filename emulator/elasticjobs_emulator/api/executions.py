@@ -56,7 +56,8 @@ def _job(request: Request) -> tuple[EmulatorContext, dict[str, Any]]:
 
 def _location_headers(request: Request, execution_id: str) -> dict[str, str]:
     base = str(request.base_url).rstrip("/")
-    return {"Location": f"{base}{execution_id}?api-version={API_VERSION}", "Retry-After": "1"}
+    version = request.query_params.get("api-version", API_VERSION)
+    return {"Location": f"{base}{execution_id}?api-version={version}", "Retry-After": "1"}
 
 
 def _filters(request: Request) -> ExecutionFilter:

@@ -66,7 +66,7 @@ def start_operation(
 
 def _headers(request: Request, base: str, op_name: str, remaining: float) -> dict[str, str]:
     root = str(request.base_url).rstrip("/")
-    query = f"?api-version={API_VERSION}"
+    query = f"?api-version={request.query_params.get('api-version', API_VERSION)}"
     return {
         "Azure-AsyncOperation": f"{root}{base}/jobAgentAzureAsyncOperation/{op_name}{query}",
         "Location": f"{root}{base}/jobAgentOperationResults/{op_name}{query}",
