@@ -24,13 +24,36 @@ class ArmError(Exception):
         return {"error": {"code": self.code, "message": self.message}}
 
 
-def not_found(resource_type: str, name: str) -> ArmError:
-    """404 for a missing resource, e.g. ``not_found("Microsoft.Sql/servers/jobAgents/jobs", "Job1")``."""
+def not_found(resource_type: str, name: str, resource_group: str | None = None) -> ArmError:
+    """404 for a missing resource, e.g. ``not_found("Microsoft.Sql/servers/jobAgents/jobs", "Job1", "rg")``.
+
+    ARM's wording, naming the resource group when it is known.
+    """
+    group = f" '{resource_group}'" if resource_group else ""
     return ArmError(
         404,
         "ResourceNotFound",
-        f"The Resource '{resource_type}/{name}' under resource group was not found. "
+        f"The Resource '{resource_type}/{name}' under resource group{group} was not found. "
         "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def server_not_found(name: str, resource_group: str) -> ArmError:
+    """404 ``ServerNotInSubscriptionResourceGroup``, the 2025-01-01 spec's code for a missing server."""
+    return ArmError(
+        404,
+        "ServerNotInSubscriptionResourceGroup",
+        f"Specified server '{name}' does not exist in resource group '{resource_group}' and the "
+        "specified subscription.",
+    )
+
+
+def job_agent_not_found(name: str, server: str) -> ArmError:
+    """404 ``JobAgentNotFound``: the code the 2025-01-01 spec lists for a missing job agent."""
+    return ArmError(
+        404,
+        "JobAgentNotFound",
+        f"Specified job agent '{name}' does not exist in the specified logical server '{server}'.",
     )
 
 

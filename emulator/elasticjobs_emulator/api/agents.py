@@ -9,6 +9,7 @@ and cannot change. SKUs follow Azure: JA100, JA200, JA400, JA800 with capacity 1
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -21,6 +22,7 @@ from elasticjobs_emulator.context import EmulatorContext
 router = APIRouter()
 SKU_CAPACITY = {"JA100": 100, "JA200": 200, "JA400": 400, "JA800": 800}
 _DEFAULT_SKU = "JA100"
+_IDENTITY_NAMESPACE = uuid.UUID("6f1d2c3e-8a4b-5c6d-9e0f-1a2b3c4d5e6f")
 
 
 def _sku(body: dict[str, Any], default: str) -> dict[str, Any]:
@@ -33,6 +35,30 @@ def _sku(body: dict[str, Any], default: str) -> dict[str, Any]:
             "sku.capacity", f"{capacity} does not match sku {name}; omit it or pass {SKU_CAPACITY[name]}."
         )
     return {"name": name, "capacity": SKU_CAPACITY[name]}
+
+
+def _identity(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The body's ``identity`` with ``clientId``/``principalId`` filled in for each user-assigned one.
+
+    Azure answers the ids of the managed identity resource; the emulator makes stable GUIDs from
+    the identity's resource id, so the same identity always shows the same ids.
+    """
+    identity = validation.sub_object(body, "identity", "")
+    if identity is None:
+        return None
+    assigned = validation.sub_object(identity, "userAssignedIdentities", "identity.") or {}
+    if assigned:
+        identity = {
+            **identity,
+            "userAssignedIdentities": {
+                resource_id: {
+                    "clientId": str(uuid.uuid5(_IDENTITY_NAMESPACE, f"client:{resource_id.lower()}")),
+                    "principalId": str(uuid.uuid5(_IDENTITY_NAMESPACE, f"principal:{resource_id.lower()}")),
+                }
+                for resource_id in assigned
+            },
+        }
+    return identity
 
 
 def _database_id(context: EmulatorContext, properties: dict[str, Any], server_id: str) -> str:
@@ -94,14 +120,14 @@ def put_agent(request: Request, body: Annotated[Any, Body()] = None) -> Response
     existing = arm.current(context, agent_id)
     database_id = _database_id(context, properties, server_id)
     if existing is None:
-        location = validation.text(body, "location", "", required=False) or server["location"]
+        location = validation.location(body, required=False) or server["location"]
         doc = arm.new_doc(
             agent_id,
             {"databaseId": database_id, "state": lro.running_state("create")},
             location=location,
             tags=validation.sub_object(body, "tags", ""),
             sku=_sku(body, _DEFAULT_SKU),
-            identity=validation.sub_object(body, "identity", ""),
+            identity=_identity(body),
         )
         context.store.put(agent_id, doc)
         return lro.start_operation(request, context, doc, "create")
@@ -129,10 +155,11 @@ def _update(
 ) -> Response:
     if body.get("sku") is not None:
         agent["sku"] = _sku(body, agent["sku"]["name"])
-    for key in ("tags", "identity"):
-        value = validation.sub_object(body, key, "")
-        if value is not None:
-            agent[key] = value
+    tags, identity = validation.sub_object(body, "tags", ""), _identity(body)
+    if tags is not None:
+        agent["tags"] = tags
+    if identity is not None:
+        agent["identity"] = identity
     agent["properties"]["state"] = lro.running_state("update")
     context.store.put(agent["id"], agent)
     return lro.start_operation(request, context, agent, "update")

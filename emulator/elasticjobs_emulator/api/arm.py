@@ -37,13 +37,31 @@ def path_id(request: Request) -> str:
 
 
 def require_ancestors(context: EmulatorContext, resource_id: str) -> None:
-    """Raise 404 ``ParentResourceNotFound`` naming the first missing ancestor of ``resource_id``."""
+    """Raise 404 for the first missing ancestor of ``resource_id``.
+
+    A missing server or job agent has the codes the 2025-01-01 spec lists for them
+    (``ServerNotInSubscriptionResourceGroup``, ``JobAgentNotFound``); deeper parents
+    ``ParentResourceNotFound``.
+    """
     current, segments = split(resource_id)
     for index in range(0, len(segments) - 2, 2):
         current = f"{current}/{segments[index]}/{segments[index + 1]}"
         _settle_if_agent(context, current)
         if not context.store.exists(current):
-            raise errors.parent_not_found(resource_type(current), segments[index + 1])
+            raise _missing(current, parent=True)
+
+
+def _missing(resource_id: str, parent: bool) -> errors.ArmError:
+    """The 404 for a missing ``resource_id`` (itself addressed, or a parent of what is)."""
+    segments = resource_id.split("/")
+    kind = segments[-2].lower()
+    if kind == "servers":
+        return errors.server_not_found(segments[-1], segments[4])
+    if kind == "jobagents":
+        return errors.job_agent_not_found(segments[-1], segments[-3])
+    if parent:
+        return errors.parent_not_found(resource_type(resource_id), segments[-1])
+    return errors.not_found(resource_type(resource_id), resource_name(resource_id), segments[4])
 
 
 def _settle_if_agent(context: EmulatorContext, resource_id: str) -> None:
@@ -63,7 +81,7 @@ def require(context: EmulatorContext, resource_id: str) -> dict[str, Any]:
     require_ancestors(context, resource_id)
     doc = current(context, resource_id)
     if doc is None:
-        raise errors.not_found(resource_type(resource_id), resource_name(resource_id))
+        raise _missing(resource_id, parent=False)
     return doc
 
 

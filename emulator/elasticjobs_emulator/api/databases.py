@@ -7,6 +7,7 @@ database; Azure runs a long operation of minutes instead).
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Annotated, Any
 
@@ -16,27 +17,58 @@ from starlette.responses import JSONResponse
 from elasticjobs_emulator import errors
 from elasticjobs_emulator.api import arm, validation
 from elasticjobs_emulator.context import EmulatorContext
-from elasticjobs_emulator.store import utc_now_iso
 
 router = APIRouter()
 MASTER = "master"
 _COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 
 
+# A new database with no sku is a Standard S0 of 250 GB, as in the spec's CreateDatabaseMin.json;
+# master is a System database (sku System, capacity 0).
+_DEFAULT_SKU = {"name": "Standard", "tier": "Standard", "capacity": 10}
+_DEFAULT_OBJECTIVE = "S0"
+_SYSTEM_SKU = {"name": "System", "tier": "System", "capacity": 0}
+_DEFAULT_MAX_SIZE_BYTES = 268435456000
+_EARLIEST_RESTORE_AFTER = datetime.timedelta(minutes=10)
+
+
+def _sku_properties(sku: dict[str, Any], objective: str) -> dict[str, Any]:
+    return {
+        "currentSku": dict(sku),
+        "currentServiceObjectiveName": objective,
+        "requestedServiceObjectiveName": objective,
+    }
+
+
 def _database_doc(
     database_id: str, location: str, *, system: bool, sku: dict[str, Any] | None, tags: Any, collation: str
 ) -> dict[str, Any]:
+    created = datetime.datetime.now(datetime.UTC)
+    if sku is None:
+        sku, objective = (_SYSTEM_SKU, "System") if system else (_DEFAULT_SKU, _DEFAULT_OBJECTIVE)
+    else:
+        objective = sku["name"]
     return arm.new_doc(
         database_id,
         {
             "collation": collation,
+            "maxSizeBytes": _DEFAULT_MAX_SIZE_BYTES,
             "status": "Online",
             "databaseId": str(uuid.uuid4()),
-            "creationDate": utc_now_iso(),
+            **_sku_properties(sku, objective),
+            "creationDate": validation.format_timestamp(created),
+            "earliestRestoreDate": validation.format_timestamp(created + _EARLIEST_RESTORE_AFTER),
+            "catalogCollation": _COLLATION,
+            "readScale": "Disabled",
+            "zoneRedundant": False,
+            "currentBackupStorageRedundancy": "Geo",
+            "requestedBackupStorageRedundancy": "Geo",
+            "isLedgerOn": False,
+            "isInfraEncryptionEnabled": False,
         },
         location=location,
         tags=tags,
-        sku=sku,
+        sku=dict(sku),
         kind="v12.0,system" if system else "v12.0,user",
     )
 
@@ -76,7 +108,7 @@ def put_database(request: Request, body: Annotated[Any, Body()] = None) -> JSONR
     body = arm.object_body(body)
     properties = arm.properties_of(body)
     existing = context.store.get(database_id)
-    location = validation.text(body, "location", "", required=False) or server["location"]
+    location = validation.location(body, required=False) or server["location"]
     sku = validation.sub_object(body, "sku", "")
     if sku is not None:
         validation.text(sku, "name", "sku.")
@@ -86,6 +118,8 @@ def put_database(request: Request, body: Annotated[Any, Body()] = None) -> JSONR
         for key, value in (("sku", sku), ("tags", body.get("tags"))):
             if value is not None:
                 existing[key] = value
+        if sku is not None:
+            existing["properties"].update(_sku_properties(sku, sku["name"]))
         existing["properties"]["collation"] = collation
         context.store.put(database_id, existing)
         return arm.put_answer(existing, created=False)

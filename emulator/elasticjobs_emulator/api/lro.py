@@ -32,6 +32,9 @@ _TRANSITIONS: dict[str, tuple[str, str | None]] = {
     "update": ("Updating", "Ready"),
     "delete": ("Deleting", None),
 }
+# The ``operation`` of the 202 body, named as Azure SQL names its management operations
+# (``UpsertLogicalServer`` / ``DropLogicalServer`` in Azure SQL's recorded 202 bodies).
+_OPERATION_NAMES = {"create": "UpsertJobAgent", "update": "UpsertJobAgent", "delete": "DropJobAgent"}
 _LOCATIONS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/locations/{location}"
 
 router = APIRouter(prefix=_LOCATIONS)
@@ -61,7 +64,8 @@ def start_operation(
     results_id = f"{base}/jobAgentOperationResults/{op_name}"
     context.store.put(results_id, operation)
     context.store.set_meta(_PENDING_META + resource_key(agent["id"]), results_id)
-    return Response(status_code=202, headers=_headers(request, base, op_name, delay))
+    body = {"operation": _OPERATION_NAMES[action], "startTime": operation["startTime"]}
+    return JSONResponse(body, status_code=202, headers=_headers(request, base, op_name, delay))
 
 
 def _headers(request: Request, base: str, op_name: str, remaining: float) -> dict[str, str]:

@@ -20,6 +20,20 @@ from elasticjobs_emulator.context import EmulatorContext
 
 router = APIRouter()
 _NAME_INDEX = "server-name:"
+# What Azure returns for a new server with no private endpoint, Entra admin or outbound rules (the
+# spec's ServerGet.json has these keys; Terraform azurerm's mssql_server defaults: network access
+# on, outbound restriction off, TLS 1.2). ``administrators`` is only returned once an Entra admin is
+# set, which the emulator does not model.
+_NEW_SERVER_DEFAULTS: dict[str, Any] = {
+    "minimalTlsVersion": "1.2",
+    "publicNetworkAccess": "Enabled",
+    "restrictOutboundNetworkAccess": "Disabled",
+    "isIPv6Enabled": "Disabled",
+    "workspaceFeature": "Connected",
+    "retentionDays": 7,
+    "externalGovernanceStatus": "Disabled",
+    "privateEndpointConnections": [],
+}
 
 
 def _owner_of_name(context: EmulatorContext, name: str) -> str | None:
@@ -54,7 +68,7 @@ def put_server(request: Request, body: Annotated[Any, Body()] = None) -> JSONRes
             f"The server name '{arm.resource_name(server_id)}' is already in use (server names are global); "
             "choose another name.",
         )
-    location = validation.text(body, "location", "", required=existing is None) or existing["location"]
+    location = validation.location(body, required=existing is None) or existing["location"]
     login = validation.text(properties, "administratorLogin", "properties.", required=existing is None)
     password = validation.text(
         properties, "administratorLoginPassword", "properties.", required=existing is None
@@ -77,7 +91,7 @@ def put_server(request: Request, body: Annotated[Any, Body()] = None) -> JSONRes
             "version": version,
             "state": "Ready",
             "fullyQualifiedDomainName": f"{name.lower()}.database.windows.net",
-            "publicNetworkAccess": "Enabled",
+            **_NEW_SERVER_DEFAULTS,
         },
         location=location,
         tags=tags,

@@ -6,8 +6,12 @@ Members are validated per type (required fields as in Azure's spec and PowerShel
 SqlServer      serverName, refreshCredential
 SqlDatabase    serverName, databaseName
 SqlElasticPool serverName, elasticPoolName, refreshCredential
-SqlShardMap    serverName, shardMapName, databaseName, refreshCredential
+SqlShardMap    serverName, shardMapName, refreshCredential (databaseName optional)
 ============== =====================================================================
+
+The spec's ``JobTarget`` schema requires only ``type``; the spec's own example
+``CreateOrUpdateJobTargetGroupMax.json`` sends a shard map member without ``databaseName``, so
+it is optional there (kept when sent; the emulator does not run shard maps anyway).
 
 ``membershipType`` is Include (default) or Exclude. A refresh credential must be a credential of
 the same agent. Fields that a member type does not use are refused, so typos surface at once.
@@ -33,8 +37,10 @@ MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
     "SqlServer": ("serverName", "refreshCredential"),
     "SqlDatabase": ("serverName", "databaseName"),
     "SqlElasticPool": ("serverName", "elasticPoolName", "refreshCredential"),
-    "SqlShardMap": ("serverName", "shardMapName", "databaseName", "refreshCredential"),
+    "SqlShardMap": ("serverName", "shardMapName", "refreshCredential"),
 }
+# Fields a member type may carry without needing them.
+_OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {"SqlShardMap": ("databaseName",)}
 _ALL_FIELDS = ("serverName", "databaseName", "elasticPoolName", "shardMapName", "refreshCredential")
 
 
@@ -48,6 +54,10 @@ def _member(context: EmulatorContext, agent_id: str, index: int, raw: Any) -> di
     for field in _ALL_FIELDS:
         if field in wanted:
             out[field] = validation.text(member, field, f"{where}.")
+        elif field in _OPTIONAL_FIELDS.get(kind, ()):
+            value = validation.text(member, field, f"{where}.", required=False)
+            if value is not None:
+                out[field] = value
         elif member.get(field) is not None:
             raise errors.invalid(
                 f"{where}.{field}",

@@ -24,6 +24,12 @@ def text(obj: dict[str, Any], key: str, where: str, *, required: bool = True) ->
     return value
 
 
+def location(obj: dict[str, Any], *, required: bool) -> str | None:
+    """``obj["location"]`` as Azure stores it: lower case without spaces ("Japan East" -> "japaneast")."""
+    value = text(obj, "location", "", required=required)
+    return None if value is None else value.replace(" ", "").lower()
+
+
 def choice(obj: dict[str, Any], key: str, where: str, choices: Sequence[str], default: str | None) -> str:
     """One of ``choices`` (matched case-insensitively, returned in canonical casing)."""
     value = obj.get(key, default)
