@@ -35,6 +35,18 @@ def target_id(target: Target) -> str:
     return str(uuid.uuid5(_TARGET_NAMESPACE, "/".join(target.key)))
 
 
+def internal_execution_id(target_doc: dict[str, Any]) -> str:
+    """The id a target execution writes into ``internal_execution_id`` of its step's output table.
+
+    One per (job execution, step, target): ``uuid5(<target namespace>, "<jobExecutionId>/<stepName>/
+    <target execution name>")`` lower-cased, so every attempt of that target execution (also after a
+    restart) replaces the same rows, and another execution gets other ids (docs/emulator-engine.md).
+    """
+    props = target_doc["properties"]
+    key = "/".join((props["jobExecutionId"], props["stepName"], target_doc["name"])).lower()
+    return str(uuid.uuid5(_TARGET_NAMESPACE, key))
+
+
 def new_root(
     job_doc: dict[str, Any], execution_id: str, steps: list[dict[str, Any]], now: float
 ) -> dict[str, Any]:

@@ -285,14 +285,18 @@ class Runner:
         error: str | None = None
         try:
             props = step_doc["properties"]
-            self.sql.run(
-                rec.agent_id_of(run.job_id),
+            agent_id = rec.agent_id_of(run.job_id)
+            result = self.sql.run(
+                agent_id,
                 target.server,
                 str(target.database),
                 str(props.get("credential", "")),
                 str((props.get("action") or {}).get("value", "")),
                 attempt.event,
             )
+            if props.get("output") and result is not None:
+                internal_id = rec.internal_execution_id(doc)
+                self.sql.write_output(agent_id, props["output"], internal_id, result, attempt.event)
         except AttemptError as exc:
             error = str(exc)
         finally:

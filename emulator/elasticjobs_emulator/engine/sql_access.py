@@ -23,12 +23,25 @@ class AttemptError(Exception):
 
 
 class SqlAccess(Protocol):
-    """Runs one step's T-SQL on one database as the step's credential."""
+    """Runs one step's T-SQL on one database as the step's credential, and writes its output."""
 
     def run(
         self, agent_id: str, server: str, database: str, credential_id: str, sql: str, cancel: threading.Event
+    ) -> tsql.ResultSet | None:
+        """Log in and run the batch; return its first result set; raise :class:`AttemptError` on failure."""
+
+    def write_output(
+        self,
+        agent_id: str,
+        output: dict[str, Any],
+        internal_execution_id: str,
+        result: tsql.ResultSet,
+        cancel: threading.Event,
     ) -> None:
-        """Log in and run the batch; raise :class:`AttemptError` on any failure."""
+        """Write ``result`` into the step's output table (``properties.output``).
+
+        Raises :class:`AttemptError` on any failure.
+        """
 
     def server_view(self, agent_id: str) -> ServerView:
         """What target enumeration may see of the servers next to ``agent_id``."""
@@ -79,8 +92,8 @@ class TsqlAccess:
 
     def run(
         self, agent_id: str, server: str, database: str, credential_id: str, sql: str, cancel: threading.Event
-    ) -> None:
-        """Log in to ``database`` as the credential and execute ``sql`` (cancellable)."""
+    ) -> tsql.ResultSet | None:
+        """Log in to ``database`` as the credential, run ``sql`` (cancellable); its first result set."""
         username, digest = self._credential(credential_id)
         try:
             catalog = self._catalog(agent_id, server)
@@ -91,11 +104,42 @@ class TsqlAccess:
         except tsql.TsqlError as exc:
             raise AttemptError(f"Failed to connect to the target database: {exc.message}") from None
         try:
-            tsql.execute_batch(catalog, database, principal, sql, cancel=cancel)
+            result = tsql.execute_batch(catalog, database, principal, sql, cancel=cancel)
         except tsql.TsqlError as exc:
             raise AttemptError(
                 f"Command failed: {exc.message} (Msg {exc.number}, Level {exc.severity})"
             ) from None
+        return result.result_sets[0] if result.result_sets else None
+
+    def write_output(
+        self,
+        agent_id: str,
+        output: dict[str, Any],
+        internal_execution_id: str,
+        result: tsql.ResultSet,
+        cancel: threading.Event,
+    ) -> None:
+        """Log in to the output database as the output credential and write ``result`` there."""
+        server, database = str(output.get("serverName", "")), str(output.get("databaseName", ""))
+        target = tsql.OutputTable(str(output.get("schemaName") or "dbo"), str(output.get("tableName", "")))
+        where = (
+            f"Failed to write the output to table {target.display} (server '{server}', database '{database}')"
+        )
+        server_id = server_id_for(self._store, agent_id, server)
+        if server_id is None:
+            raise AttemptError(
+                f"{where}: the server does not exist; create it or fix properties.output.serverName."
+            )
+        try:
+            username, digest = self._credential(str(output.get("credential", "")))
+        except AttemptError as exc:
+            raise AttemptError(f"{where}: output credential: {exc}") from None
+        catalog = ServerCatalog.from_store(self._store, self._hasher, self._state_dir, server_id)
+        try:
+            principal = tsql.connect(catalog, database, username, digest)
+            tsql.write_output(catalog, database, principal, target, result, internal_execution_id, cancel)
+        except tsql.TsqlError as exc:
+            raise AttemptError(f"{where}: {exc.message} (Msg {exc.number}, Level {exc.severity})") from None
 
     def server_view(self, agent_id: str) -> ServerView:
         """Databases of, and refresh-credential logins to, servers next to the agent."""

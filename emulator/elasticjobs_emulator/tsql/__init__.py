@@ -3,7 +3,8 @@
 :func:`connect` authenticates a SQL login to a database and returns a :class:`Principal`;
 :func:`execute_batch` runs one T-SQL batch as that principal and returns a :class:`BatchResult`,
 raising :class:`TsqlError` (or its subclasses :class:`UnsupportedStatement`,
-:class:`PermissionDenied`, :class:`LoginFailed`, :class:`QueryCanceled`). The subset, the
+:class:`PermissionDenied`, :class:`LoginFailed`, :class:`QueryCanceled`); :func:`write_output`
+writes a job step's first result set into its output table. The subset, the
 permission model and the error numbers are documented in ``docs/emulator-tsql.md``.
 
 Example::
@@ -29,6 +30,7 @@ from elasticjobs_emulator.tsql.errors import (
     login_failed,
 )
 from elasticjobs_emulator.tsql.interpreter import Interpreter, compile_batch
+from elasticjobs_emulator.tsql.output_table import OutputTable, write_result_set
 from elasticjobs_emulator.tsql.session import (
     MASTER,
     BatchResult,
@@ -41,6 +43,7 @@ from elasticjobs_emulator.tsql.session import (
 __all__ = [
     "BatchResult",
     "LoginFailed",
+    "OutputTable",
     "PermissionDenied",
     "Principal",
     "QueryCanceled",
@@ -49,6 +52,7 @@ __all__ = [
     "UnsupportedStatement",
     "connect",
     "execute_batch",
+    "write_output",
 ]
 
 
@@ -128,3 +132,24 @@ def execute_batch(
     finally:
         conn.close()
     return session.result
+
+
+def write_output(
+    catalog: ServerCatalog,
+    database: str,
+    principal: Principal,
+    target: OutputTable,
+    result: ResultSet,
+    internal_execution_id: str,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Write a job step's first result set into its output table in ``database`` as ``principal``.
+
+    Creates the table when missing (result set columns plus ``internal_execution_id``), replaces
+    the rows of ``internal_execution_id`` and returns how many were written. Raises
+    :class:`TsqlError` (see :func:`elasticjobs_emulator.tsql.output_table.write_result_set`).
+    """
+    canonical = _canonical_database(catalog, database)
+    if canonical is None:
+        raise cannot_open_database(database)
+    return write_result_set(catalog, canonical, principal, target, result, internal_execution_id, cancel)

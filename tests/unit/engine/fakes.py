@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from elasticjobs_emulator import tsql
 from elasticjobs_emulator.engine.sql_access import AttemptError
 from elasticjobs_emulator.engine.targets import MemberError, ServerView
 from elasticjobs_emulator.store import Store
@@ -19,25 +20,46 @@ CREDENTIAL = f"{AGENT}/credentials/jobuser"
 GROUP = f"{AGENT}/targetGroups/group"
 
 Behaviour = Callable[[str, str, int, threading.Event], None]
+OutputBehaviour = Callable[[dict[str, Any], str, tsql.ResultSet], None]
 
 
 class FakeSql:
-    """Databases of a fake server; ``behaviour(server, database, attempt, cancel)`` decides each run."""
+    """Databases of a fake server; ``behaviour(server, database, attempt, cancel)`` decides each run.
+
+    With ``results`` set each run returns a one-row result set naming its database;
+    ``write_output`` records ``(output, internal id, result)`` once ``output_behaviour`` accepted it.
+    """
 
     def __init__(self) -> None:
         self.databases: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.bad_refresh: set[str] = set()
         self.behaviour: Behaviour = lambda *_: None
+        self.results = False
+        self.output_behaviour: OutputBehaviour = lambda *_: None
         self.calls: list[tuple[str, str]] = []
+        self.outputs: list[tuple[dict[str, Any], str, tsql.ResultSet]] = []
         self._lock = threading.Lock()
 
     def run(
         self, agent_id: str, server: str, database: str, credential_id: str, sql: str, cancel: threading.Event
-    ):
+    ) -> tsql.ResultSet | None:
         with self._lock:
             self.calls.append((server, database))
             attempt = self.calls.count((server, database))
         self.behaviour(server, database, attempt, cancel)
+        return tsql.ResultSet(["database_name"], [[database]]) if self.results else None
+
+    def write_output(
+        self,
+        agent_id: str,
+        output: dict[str, Any],
+        internal_execution_id: str,
+        result: tsql.ResultSet,
+        cancel: threading.Event,
+    ) -> None:
+        self.output_behaviour(output, internal_execution_id, result)
+        with self._lock:
+            self.outputs.append((output, internal_execution_id, result))
 
     def server_view(self, agent_id: str) -> ServerView:
         def databases(server: str) -> list[tuple[str, dict[str, Any]]]:

@@ -276,3 +276,57 @@ def test_hundreds_of_concurrent_executions_share_the_agent_capacity(store, fake_
         "Succeeded"
     }
     assert len(fake_sql.calls) == 600
+
+
+OUTPUT = {"type": "SqlDatabase", "serverName": "osrv", "databaseName": "Results", "tableName": "results"}
+
+
+def test_output_gets_each_succeeded_targets_first_result_set_with_its_own_internal_id(
+    store, fake_sql, engine_factory
+):
+    fake_sql.databases["tsrv"] = [("TargetDb1", {}), ("TargetDb2", {})]
+    fake_sql.results = True
+    define_job(store, [SERVER_MEMBER], [{"output": OUTPUT}])
+    engine = engine_factory()
+    ids = []
+    for _ in range(2):
+        name = engine.create_execution(JOB)[0]["name"]
+        assert wait_for(lambda name=name: _finished(store, name))["properties"]["lifecycle"] == "Succeeded"
+        ids.append({rec.internal_execution_id(t) for t in _targets(store, name)})
+    written = {(internal_id, result.rows[0][0]) for _output, internal_id, result in fake_sql.outputs}
+    assert len(fake_sql.outputs) == 4
+    assert {db for _internal_id, db in written} == {"TargetDb1", "TargetDb2"}
+    assert {internal_id for internal_id, _db in written} == ids[0] | ids[1]
+    assert len(ids[0] | ids[1]) == 4  # one id per target execution, none shared between executions
+    assert all(output == OUTPUT for output, _i, _r in fake_sql.outputs)
+
+
+def test_a_failed_output_write_fails_the_attempt_and_is_retried(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("TargetDb1", {})]
+    fake_sql.results = True
+    failures = iter([True, False])
+
+    def output_behaviour(*_: Any) -> None:
+        if next(failures):
+            raise AttemptError("Failed to write the output to table [dbo].[results]: no INSERT permission")
+
+    fake_sql.output_behaviour = output_behaviour
+    define_job(store, [SERVER_MEMBER], [{"output": OUTPUT, **fast_options()}])
+    doc, _created = engine_factory().create_execution(JOB)
+    assert wait_for(lambda: _finished(store, doc["name"]))["properties"]["lifecycle"] == "Succeeded"
+    (target,) = _targets(store, doc["name"])
+    assert target["properties"]["currentAttempts"] == 2
+    assert len(fake_sql.outputs) == 1 and len(fake_sql.calls) == 2
+
+
+def test_no_output_is_written_without_a_result_set_or_without_output(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("TargetDb1", {})]
+    define_job(store, [SERVER_MEMBER], [{"output": OUTPUT}])
+    engine = engine_factory()
+    first = engine.create_execution(JOB)[0]["name"]
+    assert wait_for(lambda: _finished(store, first))["properties"]["lifecycle"] == "Succeeded"
+    fake_sql.results = True
+    other_job = define_job(store, [SERVER_MEMBER], [{}], job=f"{AGENT}/jobs/Job2")
+    second = engine.create_execution(other_job)[0]
+    assert wait_for(lambda: rec.lifecycle_of(store.get_execution(resource_key(second["id"]))) == "Succeeded")
+    assert len(fake_sql.calls) == 2 and fake_sql.outputs == []
