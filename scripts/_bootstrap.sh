@@ -25,7 +25,7 @@ WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/emulator/pyproject.toml" | sha256sum |
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "Installing airflow-elasticjobs, its emulator and test/deploy dependencies (first run takes a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT/emulator" -e "$ROOT[emulator,test,deploy]"
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT/emulator" -e "$ROOT[emulator,test,deploy,openlineage,parquet]"
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
