@@ -30,13 +30,24 @@ _DEFAULT_OBJECTIVE = "S0"
 _SYSTEM_SKU = {"name": "System", "tier": "System", "capacity": 0}
 _DEFAULT_MAX_SIZE_BYTES = 268435456000
 _EARLIEST_RESTORE_AFTER = datetime.timedelta(minutes=10)
+# vCore tiers (sku names GP_…, BC_…, HS_…) also report a license type and a log size limit, as in
+# the spec's GetVCoreDatabase.json; DTU tiers (CreateDatabaseMin.json) do not.
+_VCORE_TIERS = {"GeneralPurpose", "BusinessCritical", "Hyperscale"}
+_VCORE_PREFIXES = ("GP_", "BC_", "HS_")
+_VCORE_DEFAULTS = {"licenseType": "LicenseIncluded", "maxLogSizeBytes": 104857600}
+# Every database reports the maintenance window it follows; without one chosen it is SQL_Default.
+_DEFAULT_MAINTENANCE = (
+    "/subscriptions/{}/providers/Microsoft.Maintenance/publicMaintenanceConfigurations/SQL_Default"
+)
 
 
 def _sku_properties(sku: dict[str, Any], objective: str) -> dict[str, Any]:
+    vcore = sku.get("tier") in _VCORE_TIERS or str(sku["name"]).upper().startswith(_VCORE_PREFIXES)
     return {
         "currentSku": dict(sku),
         "currentServiceObjectiveName": objective,
         "requestedServiceObjectiveName": objective,
+        **(_VCORE_DEFAULTS if vcore else {}),
     }
 
 
@@ -65,6 +76,7 @@ def _database_doc(
             "requestedBackupStorageRedundancy": "Geo",
             "isLedgerOn": False,
             "isInfraEncryptionEnabled": False,
+            "maintenanceConfigurationId": _DEFAULT_MAINTENANCE.format(database_id.split("/")[2]),
         },
         location=location,
         tags=tags,
@@ -119,6 +131,8 @@ def put_database(request: Request, body: Annotated[Any, Body()] = None) -> JSONR
             if value is not None:
                 existing[key] = value
         if sku is not None:
+            for key in _VCORE_DEFAULTS:
+                existing["properties"].pop(key, None)
             existing["properties"].update(_sku_properties(sku, sku["name"]))
         existing["properties"]["collation"] = collation
         context.store.put(database_id, existing)

@@ -36,6 +36,45 @@ _NEW_SERVER_DEFAULTS: dict[str, Any] = {
 }
 
 
+# Properties a caller may set on PUT or PATCH, kept as sent (``administrators``: the Entra admin of
+# ServerCreate.json, stored, not used for sign-in).
+_SETTABLE_TEXT = (
+    "minimalTlsVersion",
+    "publicNetworkAccess",
+    "restrictOutboundNetworkAccess",
+    "isIPv6Enabled",
+)
+
+
+def _settings(properties: dict[str, Any]) -> dict[str, Any]:
+    """The settable properties the request carries, validated."""
+    settings: dict[str, Any] = {}
+    for key in _SETTABLE_TEXT:
+        value = validation.text(properties, key, "properties.", required=False)
+        if value is not None:
+            settings[key] = value
+    retention = properties.get("retentionDays")
+    if retention is not None:
+        if isinstance(retention, bool) or not isinstance(retention, int) or retention < 0:
+            raise errors.invalid("properties.retentionDays", "must be a whole number of days (0 or more).")
+        settings["retentionDays"] = retention
+    administrators = validation.sub_object(properties, "administrators", "properties.")
+    if administrators is not None:
+        settings["administrators"] = administrators
+    return settings
+
+
+def _checked_login(existing: dict[str, Any], login: str | None) -> str:
+    """The server's login: it cannot change once the server exists."""
+    current_login = existing["properties"]["administratorLogin"]
+    if login is not None and login != current_login:
+        raise errors.invalid(
+            "properties.administratorLogin",
+            f"cannot change from '{current_login}'; omit it or send the current login.",
+        )
+    return str(current_login)
+
+
 def _owner_of_name(context: EmulatorContext, name: str) -> str | None:
     return context.store.get_meta(_NAME_INDEX + name.lower()) or None
 
@@ -47,6 +86,14 @@ def list_servers(request: Request) -> dict[str, Any]:
     return arm.list_answer(request, arm.ctx(request).store.children(parent, "servers"))
 
 
+@router.get("/subscriptions/{subscription_id}/providers/Microsoft.Sql/servers")
+def list_subscription_servers(request: Request, subscription_id: str) -> dict[str, Any]:
+    """Servers of a subscription (every resource group)."""
+    prefix = f"/subscriptions/{subscription_id}/".lower()
+    servers = arm.ctx(request).store.resources_of_type("servers")
+    return arm.list_answer(request, [doc for doc in servers if doc["id"].lower().startswith(prefix)])
+
+
 @router.get(arm.SERVER_PREFIX)
 def get_server(request: Request) -> dict[str, Any]:
     """One server."""
@@ -55,7 +102,7 @@ def get_server(request: Request) -> dict[str, Any]:
 
 @router.put(arm.SERVER_PREFIX)
 def put_server(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
-    """Create or update a server; answers 200 with the server (it is ready at once)."""
+    """Create (201) or update (200) a server; it is ready at once."""
     context = arm.ctx(request)
     server_id = arm.path_id(request)
     body = arm.object_body(body)
@@ -74,13 +121,7 @@ def put_server(request: Request, body: Annotated[Any, Body()] = None) -> JSONRes
         properties, "administratorLoginPassword", "properties.", required=existing is None
     )
     if existing is not None:
-        current_login = existing["properties"]["administratorLogin"]
-        if login is not None and login != current_login:
-            raise errors.invalid(
-                "properties.administratorLogin",
-                f"cannot change from '{current_login}'; omit it or send the current login.",
-            )
-        login = current_login
+        login = _checked_login(existing, login)
     tags = validation.sub_object(body, "tags", "")
     version = validation.text(properties, "version", "properties.", required=False) or "12.0"
     name = arm.resource_name(server_id)
@@ -92,6 +133,7 @@ def put_server(request: Request, body: Annotated[Any, Body()] = None) -> JSONRes
             "state": "Ready",
             "fullyQualifiedDomainName": f"{name.lower()}.database.windows.net",
             **_NEW_SERVER_DEFAULTS,
+            **_settings(properties),
         },
         location=location,
         tags=tags,
@@ -106,6 +148,27 @@ def put_server(request: Request, body: Annotated[Any, Body()] = None) -> JSONRes
         if existing is None:
             context.store.set_meta(_NAME_INDEX + name.lower(), server_id)
             create_master(context, doc)
+    return arm.put_answer(doc, created=existing is None)
+
+
+@router.patch(arm.SERVER_PREFIX)
+def patch_server(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
+    """Update a server's tags, password and settable properties (200 with the server)."""
+    context = arm.ctx(request)
+    server_id = arm.path_id(request)
+    doc = arm.require(context, server_id)
+    body = arm.object_body(body)
+    properties = arm.properties_of(body)
+    _checked_login(doc, validation.text(properties, "administratorLogin", "properties.", required=False))
+    password = validation.text(properties, "administratorLoginPassword", "properties.", required=False)
+    tags = validation.sub_object(body, "tags", "")
+    if tags is not None:
+        doc["tags"] = tags
+    doc["properties"].update(_settings(properties))
+    with context.store.transaction():
+        context.store.put(server_id, doc)
+        if password is not None:
+            context.store.set_secret(server_id, context.hasher.digest(password))
     return JSONResponse(doc)
 
 
