@@ -132,10 +132,15 @@ def transition(doc: dict[str, Any], lifecycle: str, now: float, message: str) ->
         props["endTime"] = stamp
 
 
-def begin_attempt(doc: dict[str, Any], now: float) -> None:
-    """Count a new attempt on a step or target execution."""
+def begin_attempt(doc: dict[str, Any], now: float, *, counted: bool = True) -> None:
+    """Start a new attempt on an execution: stamp ``currentAttemptStartTime`` and, when ``counted``
+    (steps and targets), add one to ``currentAttempts``. A root execution's one attempt is stamped
+    but not counted: its ``currentAttempts`` stays 0 (recorded traffic) while it shows the start
+    time (spec example ``GetJobExecution.json``).
+    """
     props = doc["properties"]
-    props["currentAttempts"] = int(props.get("currentAttempts", 0)) + 1
+    if counted:
+        props["currentAttempts"] = int(props.get("currentAttempts", 0)) + 1
     props["currentAttemptStartTime"] = to_iso(now)
 
 

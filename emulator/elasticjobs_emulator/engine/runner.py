@@ -136,7 +136,10 @@ class Runner:
     def _save_root(self, run: Run, lifecycle: str | None = None, detail: str | None = None) -> None:
         with run.lock:
             if lifecycle is not None:
-                rec.transition(run.root, lifecycle, self.clock.now(), lc.root_message(lifecycle, detail))
+                now = self.clock.now()
+                if lifecycle == lc.IN_PROGRESS and rec.lifecycle_of(run.root) == lc.CREATED:
+                    rec.begin_attempt(run.root, now, counted=False)
+                rec.transition(run.root, lifecycle, now, lc.root_message(lifecycle, detail))
             self.records.save(run.root)
 
     # -- root and step progression (control pool) -------------------------------------------
