@@ -465,3 +465,21 @@ def test_location_is_normalised_and_identity_ids_are_stable(replayer: Replayer) 
     assert identities[0] == identities[1]
     (ids,) = identities[0].values()
     assert ids["clientId"] != ids["principalId"]
+
+
+def test_server_patch_keeps_the_login_and_validates_what_it_sets(replayer: Replayer) -> None:
+    parameters = _load("ServerUpdate.json")["parameters"]
+    replayer.ensure(parameters, "server")
+    path = _path(parameters)
+    refused = replayer.call("PATCH", path, {"properties": {"administratorLogin": "someoneelse"}})
+    assert refused.status_code == 400 and "administratorLogin" in refused.text, refused.text
+    refused = replayer.call("PATCH", path, {"properties": {"retentionDays": "seven"}})
+    assert refused.status_code == 400 and "retentionDays" in refused.text, refused.text
+    answer = replayer.call("PATCH", path, {"tags": {"k": "v"}, "properties": {"minimalTlsVersion": "1.3"}})
+    assert answer.status_code == 200, answer.text
+    server = replayer.call("GET", path).json()
+    assert server["tags"] == {"k": "v"}
+    assert server["properties"]["minimalTlsVersion"] == "1.3"
+    assert server["properties"]["administratorLogin"] == "dummylogin"
+    missing = replayer.call("PATCH", path + "-absent", {"tags": {}})
+    assert missing.status_code == 404, missing.text
