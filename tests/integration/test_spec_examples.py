@@ -1,15 +1,18 @@
 """Replays the 2025-01-01 REST spec's examples against the running emulator and compares wire shapes.
 
 The examples are copies, trimmed to what this test uses, of files of ``Azure/azure-rest-api-specs``
-(MIT licence), ``specification/sql/resource-manager/Microsoft.Sql/stable/2025-01-01/examples/``;
-``spec_examples/README.md`` lists them. Each example is sent as raw HTTPS (static token): the point
-is the wire shape, not the SDK. A match is: the emulator's status is one the example lists, and
-every key of the example's body for that status is in the emulator's body with the same JSON
-type, recursively (values such as ids and times are not compared; keys the emulator adds are
-allowed). For a 202 (job agent operations) the final resource is compared with the example's
-200/201 body once the operation is done. Exceptions are listed in ``KNOWN_DIFFERENCES`` (ignored
-key paths) and ``NOT_SERVED`` (whole examples, strict xfail), each with its reason, as in
-docs/emulator.md "Spec example replay".
+(MIT licence), ``specification/sql/resource-manager/Microsoft.Sql/stable/2025-01-01/examples/``
+(or the nearest earlier version where the stored copy lacks the 2025-01-01 file);
+``spec_examples/README.md`` lists them and their versions. Each example is sent as raw HTTPS
+(static token, api-version 2025-01-01) after ``Replayer.ensure`` built what it reads through ARM:
+the point is the wire shape, not the SDK. A match is: the emulator's status is one the example
+lists, and every key of the example's body for that status is in the emulator's body with the same
+JSON type, recursively (values such as ids and times are not compared; keys the emulator adds are
+allowed; a list item is compared with the listed item of the same name when there is one). For
+a 202 (job agent operations) the final resource is compared with the example's 200/201 body once
+the operation is done. Exceptions are listed in ``KNOWN_DIFFERENCES`` (ignored key paths) and
+``NOT_SERVED`` (whole examples, strict xfail), each with its reason, as in docs/emulator.md
+"Spec example replay".
 """
 
 from __future__ import annotations
