@@ -6,8 +6,9 @@ The examples are copies, trimmed to what this test uses, of files of ``Azure/azu
 is the wire shape, not the SDK. A match is: the emulator's status is one the example lists, and
 every key of the example's body for that status is in the emulator's body with the same JSON
 type, recursively (values such as ids and times are not compared; keys the emulator adds are
-allowed). For a 202 (job agent operations) the final resource is compared with the example's
-200/201 body once the operation is done. Exceptions are listed in ``KNOWN_DIFFERENCES`` (ignored
+allowed). For a 202 (job agent and private endpoint operations) the final resource, read from the
+operation's ``Location`` (the spec's ``final-state-via: location``), is compared with the example's
+200/201 body. Exceptions are listed in ``KNOWN_DIFFERENCES`` (ignored
 key paths) and ``NOT_SERVED`` (whole examples, strict xfail), each with its reason, as in
 docs/emulator.md "Spec example replay".
 """
@@ -37,10 +38,7 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
     ),
 }
 # examples the emulator does not serve yet -> reason (strict xfail: a fix must remove the entry).
-NOT_SERVED: dict[str, str] = {
-    "GetJobPrivateEndpoint.json": "jobAgents/{agent}/privateEndpoints is not emulated yet",
-    "ListJobPrivateEndpointsByAgent.json": "jobAgents/{agent}/privateEndpoints is not emulated yet",
-}
+NOT_SERVED: dict[str, str] = {}
 
 # What each example needs to exist before it is sent.
 _NEEDS: dict[str, tuple[str, ...]] = {
@@ -56,6 +54,8 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "CreateOrUpdateJobTargetGroupMax.json": ("credential", "no-target-group"),
     "CreateOrUpdateJobMin.json": ("agent", "no-job"),
     "CreateOrUpdateJobExecution.json": ("job",),
+    "CreateOrUpdateJobPrivateEndpoint.json": ("target-server", "no-private-endpoint"),
+    "DeleteJobPrivateEndpoint.json": ("private-endpoint",),
     "GetJobPrivateEndpoint.json": ("private-endpoint",),
     "ListJobPrivateEndpointsByAgent.json": ("private-endpoint",),
 }
@@ -88,6 +88,11 @@ def _path(parameters: dict[str, Any], upto: str | None = None) -> str:
         if key == upto:
             break
     return path
+
+
+def _target_server(server: str) -> str:
+    """The server the private endpoint examples target (``targetserver1``, next to ``server``)."""
+    return server.rsplit("/", 1)[0] + "/targetserver1"
 
 
 def shape_differences(expected: Any, actual: Any, where: str = "") -> list[str]:
@@ -141,6 +146,7 @@ class Replayer:
                 "no-credential": f"{credential_base}/{parameters.get('credentialName', '')}",
                 "no-target-group": f"{agent}/targetGroups/{parameters.get('targetGroupName', '')}",
                 "no-job": f"{agent}/jobs/{parameters.get('jobName', '')}",
+                "no-private-endpoint": f"{agent}/privateEndpoints/{parameters.get('privateEndpointName')}",
             }[need]
             self._delete(target)
             return
@@ -151,6 +157,8 @@ class Replayer:
         }
         body["properties"]["administratorLoginPassword"] = "Pa55-example-only"
         assert self.call("PUT", server, body).status_code == 200
+        if need in ("target-server", "private-endpoint"):
+            assert self.call("PUT", _target_server(server), body).status_code == 200
         if need == "server":
             return
         database = f"{server}/databases/db1"
@@ -167,18 +175,34 @@ class Replayer:
             body = {"properties": {"username": "myuser", "password": "Pa55-example-only"}}
             assert self.call("PUT", f"{credential_base}/{credential}", body).status_code in (200, 201)
         if need == "private-endpoint":
-            target = {"properties": {"targetServerAzureResourceId": server}}
-            assert self.call("PUT", f"{agent}/privateEndpoints/endpoint1", target).status_code in (
-                200,
-                201,
-                202,
+            target = {"properties": {"targetServerAzureResourceId": _target_server(server)}}
+            answer = self.call(
+                "PUT",
+                f"{agent}/privateEndpoints/{parameters.get('privateEndpointName', 'endpoint1')}",
+                target,
             )
+            assert answer.status_code in (200, 202), answer.text
+            if answer.status_code == 202:
+                self.settle(answer)
         if need == "job":
             assert self.call("PUT", f"{agent}/jobs/{parameters['jobName']}", {}).status_code in (200, 201)
 
     def _delete(self, resource: str) -> None:
         assert self.call("DELETE", resource).status_code in (200, 202, 204)
         self._wait_for(resource, lambda doc: doc is None)
+
+    def settle(self, accepted: httpx.Response) -> dict[str, Any] | None:
+        """Poll the ``Location`` of a 202 (the spec's ``final-state-via: location``) until the operation
+        is done; return the final resource, or None once deleted (204)."""
+        deadline = time.monotonic() + _WAIT_SECONDS
+        while True:
+            answer = self.http.get(accepted.headers["Location"])
+            if answer.status_code != 202 or time.monotonic() > deadline:
+                assert answer.status_code in (200, 204), (
+                    f"operation not done in {_WAIT_SECONDS}s: {answer.text}"
+                )
+                return answer.json() if answer.status_code == 200 else None
+            time.sleep(0.2)
 
     def _wait_for(self, resource: str, done: Any) -> dict[str, Any] | None:
         deadline = time.monotonic() + _WAIT_SECONDS
@@ -238,7 +262,7 @@ def test_example_replays_with_the_spec_shape(replayer: Replayer, name: str) -> N
     expected = responses[str(answer.status_code)].get("body")
     if answer.status_code == 202:
         assert set(actual) == {"operation", "startTime"}, actual
-        final = replayer._wait_for(path, lambda doc: doc is None or doc["properties"].get("state") == "Ready")
+        final = replayer.settle(answer)
         done = next((responses[code] for code in ("200", "201") if code in responses), {})
         expected, actual = done.get("body"), final
     if expected is None:
