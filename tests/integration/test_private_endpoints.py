@@ -27,9 +27,10 @@ _WAIT_SECONDS = 30.0
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    """An emulator of this module's own: lists page by 2, operations take 0.5 s."""
+    """An emulator of this module's own: lists page by 2; operations take 1.5 s, long enough for the
+    requests a test sends while one runs, even on a busy machine."""
     state = tmp_path_factory.mktemp("private-endpoints")
-    with EmulatorProcess(state, token="pe-token", page_size=2, agent_provisioning_seconds=0.5) as process:
+    with EmulatorProcess(state, token="pe-token", page_size=2, agent_provisioning_seconds=1.5) as process:
         yield process
 
 
@@ -239,3 +240,17 @@ def test_deleting_the_agent_deletes_its_private_endpoints_and_they_survive_a_res
         assert list(sql.job_private_endpoints.list_by_agent(*setup.names())) == []
         with pytest.raises(ResourceNotFoundError):
             sql.job_private_endpoints.get(*setup.names(), "kept")
+
+
+def test_a_busy_agent_refuses_private_endpoint_changes(
+    client: SqlManagementClient, setup: AgentSetup, http: httpx.Client
+) -> None:
+    body = _body(_target(client))
+    updating = http.patch(setup.agent_id, json={"sku": {"name": "JA200"}})
+    assert updating.status_code == 202, updating.text
+    error = _error(http.put(f"{setup.agent_id}/privateEndpoints/pe", json=body), 400)
+    assert error["code"] == "ElasticJobAgentIsBusy" and "the job agent is updating" in error["message"]
+    assert _poll(http, updating.headers["Location"]).json()["properties"]["state"] == "Ready"
+    assert (
+        client.job_private_endpoints.begin_create_or_update(*setup.names(), "pe", body).result().name == "pe"
+    )
