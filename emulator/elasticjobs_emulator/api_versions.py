@@ -57,6 +57,7 @@ _JOBS_SPLIT = (  # one spec file per job resource kind, 2020-11-01-preview … 2
     LATEST,
 )
 _JOB_VERSIONS = ("2017-03-01-preview", *_JOBS_SPLIT)
+_PRIVATE_ENDPOINT_VERSIONS = _JOBS_SPLIT[_JOBS_SPLIT.index("2023-05-01-preview") :]
 
 PUBLISHED: dict[str, tuple[str, ...]] = {
     "servers": ("2019-06-01-preview", "2020-02-02-preview", *_JOBS_SPLIT),
@@ -69,9 +70,11 @@ PUBLISHED: dict[str, tuple[str, ...]] = {
         *_JOBS_SPLIT,
     ),
     "servers/jobAgents": _JOB_VERSIONS,
-    "servers/jobAgents/privateEndpoints": _JOBS_SPLIT[_JOBS_SPLIT.index("2023-05-01-preview") :],
+    "servers/jobAgents/privateEndpoints": _PRIVATE_ENDPOINT_VERSIONS,
     "locations/jobAgentAzureAsyncOperation": _JOB_VERSIONS,
     "locations/jobAgentOperationResults": _JOB_VERSIONS,
+    "locations/jobAgentPrivateEndpointAzureAsyncOperation": _PRIVATE_ENDPOINT_VERSIONS,
+    "locations/jobAgentPrivateEndpointOperationResults": _PRIVATE_ENDPOINT_VERSIONS,
 }
 """Resource type (without the namespace) → every published api-version, oldest first. A type not
 listed has its nearest listed parent's: every child of a job agent (credentials, targetGroups,

@@ -9,9 +9,10 @@ the point is the wire shape, not the SDK. A match is: the emulator's status is o
 lists, and every key of the example's body for that status is in the emulator's body with the same
 JSON type, recursively (values such as ids and times are not compared; keys the emulator adds are
 allowed; a list item is compared with the listed item of the same name when there is one). For
-a 202 (job agent operations) the final resource is compared with the example's 200/201 body once
-the operation is done. Exceptions are listed in ``KNOWN_DIFFERENCES`` (ignored key paths) and
-``NOT_SERVED`` (whole examples, strict xfail), each with its reason, as in docs/emulator.md
+a 202 (job agent and private endpoint operations) the final resource, read from the operation's
+``Location`` (the spec's ``final-state-via: location``), is compared with the example's 200/201
+body. Exceptions are listed in ``KNOWN_DIFFERENCES`` (ignored key paths) and ``NOT_SERVED``
+(whole examples, strict xfail), each with its reason, as in docs/emulator.md
 "Spec example replay".
 """
 
@@ -51,8 +52,6 @@ NOT_SERVED: dict[str, str] = {
         "the example (2023-05-01-preview copy) spells the key 'userAssignedIdentites'; the schema, "
         "Azure and the emulator use 'userAssignedIdentities'"
     ),
-    "GetJobPrivateEndpoint.json": "jobAgents/{agent}/privateEndpoints is not emulated yet",
-    "ListJobPrivateEndpointsByAgent.json": "jobAgents/{agent}/privateEndpoints is not emulated yet",
 }
 
 # What each example needs before it is sent (see ``Replayer.ensure``), in order.
@@ -115,6 +114,8 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "ListJobExecutionTargetsByExecution.json": _RUN,
     "ListJobExecutionTargetsByStep.json": _RUN,
     "GetJobExecutionTarget.json": _RUN,
+    "CreateOrUpdateJobPrivateEndpoint.json": ("target-server", "no-private-endpoint"),
+    "DeleteJobPrivateEndpoint.json": ("private-endpoint",),
     "GetJobPrivateEndpoint.json": ("private-endpoint",),
     "ListJobPrivateEndpointsByAgent.json": ("private-endpoint",),
 }
@@ -267,11 +268,19 @@ class Replayer:
             self._put(f"{job}/steps/step1", _body("CreateOrUpdateJobStepMax.json"))
         elif need == "finished-execution":
             return self._finished_execution(server, agent, job, parameters)
-        elif need == "private-endpoint":
+        elif need == "target-server":
             self._agent(server, agent)
-            target = {"properties": {"targetServerAzureResourceId": server}}
-            answer = self.call("PUT", f"{agent}/privateEndpoints/endpoint1", target)
-            assert answer.status_code in (200, 201, 202), answer.text
+            self._server(_target_server(server))
+        elif need == "no-private-endpoint":
+            self._delete(f"{agent}/privateEndpoints/{parameters.get('privateEndpointName')}")
+        elif need == "private-endpoint":
+            self.ensure(parameters, "target-server")
+            target = {"properties": {"targetServerAzureResourceId": _target_server(server)}}
+            name = parameters.get("privateEndpointName", "endpoint1")
+            answer = self.call("PUT", f"{agent}/privateEndpoints/{name}", target)
+            assert answer.status_code in (200, 202), answer.text
+            if answer.status_code == 202:
+                self.settle(answer)
         else:
             raise AssertionError(f"unknown need {need}")
         return {}
@@ -360,6 +369,19 @@ class Replayer:
         assert answer.status_code in (200, 202, 204), f"DELETE {resource}: {answer.status_code} {answer.text}"
         self._wait_for(resource, lambda doc: doc is None)
 
+    def settle(self, accepted: httpx.Response) -> dict[str, Any] | None:
+        """Poll the ``Location`` of a 202 (the spec's ``final-state-via: location``) until the operation
+        is done; return the final resource, or None once deleted (204)."""
+        deadline = time.monotonic() + _WAIT_SECONDS
+        while True:
+            answer = self.http.get(accepted.headers["Location"])
+            if answer.status_code != 202 or time.monotonic() > deadline:
+                assert answer.status_code in (200, 204), (
+                    f"operation not done in {_WAIT_SECONDS}s: {answer.text}"
+                )
+                return answer.json() if answer.status_code == 200 else None
+            time.sleep(0.2)
+
     def _wait_for(self, resource: str, done: Any) -> dict[str, Any] | None:
         deadline = time.monotonic() + _WAIT_SECONDS
         while True:
@@ -369,6 +391,11 @@ class Replayer:
                 assert done(doc), f"{resource} did not settle in {_WAIT_SECONDS}s: {answer.text}"
                 return doc
             time.sleep(0.2)
+
+
+def _target_server(server: str) -> str:
+    """The server the private endpoint examples target (``targetserver1``, next to ``server``)."""
+    return server.rsplit("/", 1)[0] + "/targetserver1"
 
 
 def _body(name: str) -> Any:
@@ -439,7 +466,7 @@ def test_example_replays_with_the_spec_shape(replayer: Replayer, name: str) -> N
     expected = responses[str(answer.status_code)].get("body")
     if answer.status_code == 202 and "/jobAgents/" in path:
         assert set(actual) == {"operation", "startTime"}, actual
-        final = replayer._wait_for(path, lambda doc: doc is None or doc["properties"].get("state") == "Ready")
+        final = replayer.settle(answer)
         done = next((responses[code] for code in ("200", "201") if code in responses), {})
         expected, actual = done.get("body"), final
     if expected is None:
