@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-from elasticjobs_emulator import api_versions, api_versions_from_specs
+from elasticjobs_emulator import api_versions
+
+_SCRIPT = Path(__file__).parents[3] / "scripts" / "api_versions_from_specs.py"
+_spec = importlib.util.spec_from_file_location("api_versions_from_specs", _SCRIPT)
+assert _spec is not None and _spec.loader is not None
+api_versions_from_specs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(api_versions_from_specs)
 
 _FIXTURE = Path(__file__).with_name("spec_fixture")
 _AGENT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv/jobAgents/a"

@@ -1,4 +1,4 @@
-"""Generate ``api_versions.json`` (the emulator's api-version table) from the REST specification.
+"""Generate the emulator's api-version table (``emulator/elasticjobs_emulator/api_versions.json``).
 
 Reads a local checkout (or a partial mirror) of GitHub ``Azure/azure-rest-api-specs`` and writes, for
 every resource type the emulator serves and every api-version folder that defines it, the property
@@ -7,7 +7,7 @@ names the version's schema defines: the resource's own top-level properties (``s
 resources are not listed) and the names inside its ``properties`` object, with the ones that
 object's schema marks ``required``. Standard library only::
 
-    python -m elasticjobs_emulator.api_versions_from_specs <azure-rest-api-specs checkout> \\
+    python scripts/api_versions_from_specs.py <azure-rest-api-specs checkout> \\
         > emulator/elasticjobs_emulator/api_versions.json
 
 A folder is ``specification/sql/resource-manager/Microsoft.Sql/{preview,stable}/<api-version>/``; a
