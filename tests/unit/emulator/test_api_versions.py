@@ -161,6 +161,34 @@ def test_step_credential_required_as_each_spec_says(version: str, required: bool
     assert ("credential" in entry["required"]) is required
 
 
+_SINCE_2021 = {
+    "federatedClientId",
+    "restrictOutboundNetworkAccess",
+    "externalGovernanceStatus",
+    "isIPv6Enabled",
+    "retentionDays",
+    "createMode",
+}
+_SINCE_2020 = {"workspaceFeature", "primaryUserAssignedIdentityId", "keyId", "administrators"}
+
+
+@pytest.mark.parametrize(
+    ("version", "undefined"),
+    [
+        ("2019-06-01-preview", {*_SINCE_2020, *_SINCE_2021, "minimalTlsVersion", "publicNetworkAccess"}),
+        ("2020-11-01-preview", _SINCE_2021),
+        ("2021-02-01-preview", {"externalGovernanceStatus", "isIPv6Enabled", "retentionDays", "createMode"}),
+        ("2022-08-01-preview", {"isIPv6Enabled", "retentionDays", "createMode"}),
+        ("2023-05-01-preview", set()),
+        ("2024-05-01-preview", {"retentionDays", "createMode"}),  # previews do not only add
+        ("2025-01-01", set()),
+    ],
+)
+def test_server_properties_follow_each_versions_spec(version: str, undefined: set[str]) -> None:
+    dropped = {path.removeprefix("properties.") for path in api_versions.undefined_paths("servers", version)}
+    assert dropped == undefined
+
+
 def test_generator_on_a_tiny_spec_tree(capsys: pytest.CaptureFixture[str]) -> None:
     assert api_versions_from_specs.main([str(_FIXTURE)]) == 0
     table = json.loads(capsys.readouterr().out)["types"]
