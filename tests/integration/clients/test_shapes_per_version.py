@@ -30,6 +30,12 @@ def _get(http: httpx.Client, path: str, version: str) -> dict[str, Any]:
     return answer.json()
 
 
+def _put(http: httpx.Client, path: str, version: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = http.put(path, params={"api-version": version}, json=body)
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
+
+
 def test_servers_and_databases_gain_properties(emulator: EmulatorProcess) -> None:
     with emulator.management_client() as client:
         setup = create_agent_setup(client, unique_name("rg"))
@@ -52,25 +58,23 @@ def test_servers_and_databases_gain_properties(emulator: EmulatorProcess) -> Non
 
 
 def test_jobs_steps_and_executions_keep_their_shape(emulator: EmulatorProcess) -> None:
+    """Everything under the agent is created at 2017-03-01-preview, then read at both versions."""
     with emulator.management_client() as client:
         setup = create_agent_setup(client, unique_name("rg"))
-        names = setup.names()
-        credential = client.job_credentials.create_or_update(
-            *names, "cred", {"properties": {"username": "jobuser", "password": "Str0ng!Passw0rd"}}
-        )
-        members = [{"type": "SqlDatabase", "serverName": setup.server, "databaseName": setup.job_database}]
-        group = client.job_target_groups.create_or_update(
-            *names, "group", {"properties": {"members": members}}
-        )
     job_id = f"{setup.agent_id}/jobs/job1"
-    step = {
-        "properties": {"targetGroup": group.id, "credential": credential.id, "action": {"value": "SELECT 1"}}
-    }
+    target = {"type": "SqlDatabase", "serverName": setup.server, "databaseName": setup.job_database}
     with emulator.http() as http:
-        created = http.put(job_id, params={"api-version": OLD}, json={"properties": {"description": "d"}})
-        assert created.status_code in (200, 201), created.text
-        put = http.put(f"{job_id}/steps/one", params={"api-version": OLD}, json=step)
-        assert put.status_code in (200, 201), put.text
+        credential, group = (
+            _put(http, f"{setup.agent_id}/{path}", OLD, {"properties": properties})
+            for path, properties in (
+                ("credentials/cred", {"username": "jobuser", "password": "Str0ng!Passw0rd"}),
+                ("targetGroups/group", {"members": [target]}),
+            )
+        )
+        action = {"value": "SELECT 1"}
+        step = {"properties": {"targetGroup": group["id"], "credential": credential["id"], "action": action}}
+        _put(http, job_id, OLD, {"properties": {"description": "d"}})
+        _put(http, f"{job_id}/steps/one", OLD, step)
         started = http.post(f"{job_id}/start", params={"api-version": NEW})
         assert started.status_code in (200, 202), started.text
         answers = {
@@ -88,7 +92,7 @@ def test_jobs_steps_and_executions_keep_their_shape(emulator: EmulatorProcess) -
     old_job, old_step, old_executions, old_version_steps = answers[OLD]
     new_job, new_step, new_executions, new_version_steps = answers[NEW]
     assert old_job == new_job and old_job["properties"]["description"] == "d"
-    assert old_step == new_step and old_step["properties"]["credential"] == credential.id
+    assert old_step == new_step and old_step["properties"]["credential"] == credential["id"]
     assert old_version_steps == new_version_steps and len(old_version_steps["value"]) == 1
     assert len(old_executions["value"]) == len(new_executions["value"]) >= 1
     old_execution, new_execution = old_executions["value"][0], new_executions["value"][0]
