@@ -3,10 +3,16 @@
 A pure ASGI middleware inside the authentication one (which has already refused an api-version the
 resource type was never published in). For a version that defines every property of the addressed
 resource type (always the newest, ``2025-01-01``) it passes the request through untouched; for an
-older one it drops the properties ``api_versions.ADDED_IN`` says that version does not define, from
-the JSON body of a PUT / PATCH before the router reads it and from the JSON answer (a resource or a
-list page) before the client does. So an old client neither has to send nor gets back what its
-version never had, and the routers keep serving one shape.
+older one it drops the properties the version does not define (``api_versions.undefined_paths``,
+from the table generated from the REST specification) from the JSON body of a PUT / PATCH before the
+router reads it and from the JSON answer (a resource or a list page) before the client does.
+
+Request properties a version does not define are ignored, not refused: Azure Resource Manager hands
+the body to the resource provider unchecked, and resource providers generally ignore properties
+their api-version does not have (the emulator does not claim Microsoft.Sql refuses them: that was
+not verified against the real service). So an old client neither has to send nor gets back what
+its version never had, nothing it sends that its version lacks reaches the router, and the routers
+keep serving one shape.
 """
 
 from __future__ import annotations
