@@ -15,11 +15,7 @@ from tests.live.settings import LiveSettings, skip_reason
 def pytest_report_header(config: pytest.Config) -> str:
     """One header line saying whether the live tests run, and if not, which variables are missing."""
     reason = skip_reason(os.environ)
-    return (
-        f"live Azure tests: skipped ({reason})"
-        if reason
-        else "live Azure tests: ENABLED (creates billable resources)"
-    )
+    return f"skipped: {reason}" if reason else "live Azure tests: ENABLED (creates billable resources)"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
