@@ -5,7 +5,8 @@ The same claims as the emulator tests (``tests/integration/test_tutorial_dag.py`
 Step2Table only in TargetDb1, reports step1 on two databases and step2 on one, puts Job1 on an
 hourly schedule, keeps passwords out of XCom, and its cleanup run deletes everything. Then, on the
 same agent (one agent per run: agents are billed by the hour), the operators the tutorial does not
-use: deploy (a second deploy writes nothing), start and wait, the deferrable sensor, cancel.
+use: deploy (a second deploy writes nothing), start and wait, the deferrable sensor, cancel, and
+the cleanup operator for the jobs it added.
 
 Everything is named ``<run prefix>-…`` and deleted in the module fixture's teardown whatever
 happens; a teardown that cannot delete in time fails and names what is left.
@@ -132,6 +133,7 @@ def _operators_dag(dag_id: str) -> Any:
     cancel it, and see it end Canceled."""
     from airflow.sdk import DAG
 
+    from airflow_elasticjobs.operators.cleanup import ElasticJobsCleanupOperator
     from airflow_elasticjobs.operators.deploy import ElasticJobsDeployOperator
     from airflow_elasticjobs.operators.execution import (
         ElasticJobsCancelExecutionOperator,
@@ -175,8 +177,10 @@ def _operators_dag(dag_id: str) -> Any:
             poke_interval=POLL,
             timeout=WAIT_TIMEOUT,
         )
-        first >> again >> start >> sensor
-        slow >> start_slow >> cancel >> canceled
+        # The tutorial's cleanup deletes ServerGroup, which these jobs' steps use: delete them first.
+        cleanup = ElasticJobsCleanupOperator(task_id="cleanup_jobs", jobs=["LiveQuick", "LiveSlow"])
+        first >> again >> start >> sensor >> cleanup
+        slow >> start_slow >> cancel >> canceled >> cleanup
     return dag
 
 
@@ -196,6 +200,7 @@ def test_deploy_start_sensor_and_cancel_on_the_tutorial_agent(live, first_run) -
     assert (watched["execution_id"], watched["lifecycle"]) == (summary["execution_id"], "Succeeded")
     assert xcom(dag_run, "cancel")["cancel_requested"] is True
     assert xcom(dag_run, "wait_canceled")["lifecycle"] == "Canceled"
+    assert sorted(xcom(dag_run, "cleanup_jobs")["deleted"]) == ["job LiveQuick", "job LiveSlow"]
 
 
 def test_cleanup_run_removes_everything(live, first_run) -> None:
