@@ -15,6 +15,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.identity import ClientSecretCredential
 from azure.mgmt.sql import SqlManagementClient
+from azure.mgmt.sql.models import FirewallRule
 
 from scripts.demo_report import DemoNames
 from tests.live.settings import LiveSettings
@@ -43,24 +44,28 @@ def _wait(poller: Any, deadline: float) -> bool:
     return poller.done()
 
 
-def delete_servers_with_prefix(settings: LiveSettings, prefix: str) -> list[str]:
+def delete_servers_with_prefix(client: SqlManagementClient, resource_group: str, prefix: str) -> list[str]:
     """Delete every job agent, then every server (with its databases) of the resource group whose
     name starts with ``prefix``; return what is still there when the time is up (empty: all gone)."""
-    rg = settings.resource_group
-    leftovers: list[str] = []
+    servers = [
+        s.name for s in client.servers.list_by_resource_group(resource_group) if s.name.startswith(prefix)
+    ]
+    deadline = time.monotonic() + AGENT_DELETE_TIMEOUT
+    agents = [
+        (server, agent.name, client.job_agents.begin_delete(resource_group, server, agent.name))
+        for server in servers
+        for agent in client.job_agents.list_by_server(resource_group, server)
+    ]
+    leftovers = [f"agent {s}/{a}" for s, a, poller in agents if not _wait(poller, deadline)]
+    deadline = time.monotonic() + SERVER_TIMEOUT
+    pollers = [(server, client.servers.begin_delete(resource_group, server)) for server in servers]
+    return leftovers + [f"server {s}" for s, poller in pollers if not _wait(poller, deadline)]
+
+
+def delete_run(settings: LiveSettings, prefix: str) -> list[str]:
+    """:func:`delete_servers_with_prefix` on Azure with the live settings' service principal."""
     with management_client(settings) as client:
-        servers = [s.name for s in client.servers.list_by_resource_group(rg) if s.name.startswith(prefix)]
-        deadline = time.monotonic() + AGENT_DELETE_TIMEOUT
-        agents = [
-            (server, agent.name, client.job_agents.begin_delete(rg, server, agent.name))
-            for server in servers
-            for agent in client.job_agents.list_by_server(rg, server)
-        ]
-        leftovers += [f"agent {s}/{a}" for s, a, poller in agents if not _wait(poller, deadline)]
-        deadline = time.monotonic() + SERVER_TIMEOUT
-        pollers = [(server, client.servers.begin_delete(rg, server)) for server in servers]
-        leftovers += [f"server {s}" for s, poller in pollers if not _wait(poller, deadline)]
-    return leftovers
+        return delete_servers_with_prefix(client, settings.resource_group, prefix)
 
 
 @dataclass(frozen=True)
@@ -104,12 +109,8 @@ class LiveRun:
                     admin_password=self.settings.admin_password,
                 )
                 for name, address in server_rules:
-                    client.firewall_rules.create_or_update(
-                        self.names.resource_group,
-                        server,
-                        name,
-                        {"start_ip_address": address, "end_ip_address": address},
-                    )
+                    rule = FirewallRule(start_ip_address=address, end_ip_address=address)
+                    client.firewall_rules.create_or_update(self.names.resource_group, server, name, rule)
 
     def tables(self) -> dict[str, list[str]]:
         """User tables of each target database, read through ODBC as the server admin."""

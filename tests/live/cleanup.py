@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from tests.live.azure_fleet import delete_servers_with_prefix
+from tests.live.azure_fleet import delete_run
 from tests.live.settings import RUN_PREFIX_ROOT, LiveSettings
 
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.prefix.startswith(RUN_PREFIX_ROOT):
         parser.error(f"--prefix must start with {RUN_PREFIX_ROOT!r}: only servers of live runs are deleted")
     settings = LiveSettings.from_env(os.environ)
-    leftovers = delete_servers_with_prefix(settings, args.prefix)
+    leftovers = delete_run(settings, args.prefix)
     for leftover in leftovers:
         print(f"still there (delete it in the portal or with az): {leftover}")
     print("nothing left" if not leftovers else f"{len(leftovers)} left")

@@ -33,7 +33,7 @@ WAIT_TIMEOUT = 1800  # seconds for one job execution on Azure (the tutorial's se
 def live(live_settings: LiveSettings, airflow_db) -> Iterator[Any]:
     """A fresh run prefix, the tutorial's connections for it, both servers with their firewall rules;
     at the end everything with the prefix is deleted (agent first: it is billed by the hour)."""
-    from tests.live.azure_fleet import LiveRun, delete_servers_with_prefix
+    from tests.live.azure_fleet import LiveRun, delete_run
 
     prefix = run_prefix()
     print(f"live run prefix: {prefix} (after an interrupt: python -m tests.live.cleanup --prefix {prefix})")
@@ -48,7 +48,7 @@ def live(live_settings: LiveSettings, airflow_db) -> Iterator[Any]:
             run.open_firewalls()
             yield run
         finally:
-            leftovers = delete_servers_with_prefix(live_settings, prefix)
+            leftovers = delete_run(live_settings, prefix)
             assert not leftovers, (
                 f"could not delete in time: {leftovers}; run python -m tests.live.cleanup --prefix {prefix}"
             )
@@ -160,18 +160,19 @@ def _operators_dag(dag_id: str) -> Any:
             timeout=WAIT_TIMEOUT,
         )
         slow = deploy("deploy_slow", "LiveSlow", "WAITFOR DELAY '00:10:00';")
+        slow_execution = "{{ ti.xcom_pull(task_ids='start_slow')['execution_id'] }}"
         start_slow = ElasticJobsStartJobOperator(
             task_id="start_slow", job_name="LiveSlow", wait_for_completion=False
         )
         cancel = ElasticJobsCancelExecutionOperator(
             task_id="cancel",
             job_name="LiveSlow",
-            execution_id="{{ ti.xcom_pull(task_ids='start_slow')['execution_id'] }}",
+            execution_id=slow_execution,
         )
         canceled = ElasticJobsExecutionSensor(
             task_id="wait_canceled",
             job_name="LiveSlow",
-            execution_id="{{ ti.xcom_pull(task_ids='start_slow')['execution_id'] }}",
+            execution_id=slow_execution,
             target_states=["Canceled"],
             fail_states=["Failed", "TimedOut", "Skipped"],
             poke_interval=POLL,

@@ -1,6 +1,6 @@
 """The live tests' configuration without Azure: which variables are missing, how bad values are
 refused, and that the connections built from the variables are what the provider and the ODBC hook
-read (parsed by the real Airflow and provider code; no Azure call). Runs everywhere (not ``live``)."""
+read (parsed by the real Airflow and provider code; no Azure call)."""
 
 from __future__ import annotations
 
@@ -125,3 +125,12 @@ def test_connections_are_what_the_provider_and_the_odbc_hook_read(monkeypatch: p
         for name in ("SERVER_ADMIN", "MASTERUSER", "JOBUSER")
     }
     assert logins == {"SERVER_ADMIN": "ejliveadmin", "MASTERUSER": "masteruser", "JOBUSER": "jobuser"}
+
+
+def test_cleanup_refuses_a_prefix_that_is_not_a_live_run() -> None:
+    """``python -m tests.live.cleanup`` deletes servers by prefix: only ever those of live runs."""
+    from tests.live.cleanup import main
+
+    with pytest.raises(SystemExit) as error:
+        main(["--prefix", "prod-"])
+    assert error.value.code == 2
