@@ -21,7 +21,7 @@ from scripts.demo_report import DemoNames
 from tests.live.settings import LiveSettings
 
 SERVER_TIMEOUT = 900
-"""Seconds for creating or deleting one logical server (Azure: usually one to five minutes)."""
+"""Seconds for deleting the servers of a run (Azure: one to five minutes each, in parallel)."""
 AGENT_DELETE_TIMEOUT = 1200
 """Seconds for deleting a job agent (Azure: several minutes)."""
 ALLOW_AZURE_SERVICES = ("AllowAllWindowsAzureIps", "0.0.0.0")
