@@ -138,10 +138,10 @@ def parse_identities(value: Any) -> list[IdentitySpec]:
     specs = []
     for i, entry in enumerate(_entries("identities", value, _IDENTITY_KEYS, "name")):
         path = f"identities[{i}]"
-        name = validate_name(entry.get("name"), f"{path}.name")
-        if name.startswith("/"):
+        name = entry.get("name")
+        if isinstance(name, str) and name.startswith("/"):
             name = identity_name(name, f"{path}.name")
-        specs.append(IdentitySpec(name, _placement(path, entry)))
+        specs.append(IdentitySpec(validate_name(name, f"{path}.name"), _placement(path, entry)))
     return specs
 
 

@@ -161,6 +161,8 @@ def test_with_an_agent_identity_steps_and_members_need_no_credential() -> None:
 def test_identity_users_are_created_from_external_provider_quoted_and_idempotent() -> None:
     (spec,) = parse_identities([{"name": UMI, "databases": ["TargetDb1"], "roles": ["db_datareader"]}])
     assert spec.name == "ej-umi"
+    long_id = UMI.replace("/rg/", "/" + "g" * 120 + "/")  # a resource id may exceed a SQL name's 128
+    assert parse_identities([{"name": long_id, "master_user": True}])[0].name == "ej-umi"
     sql = user_batch("ej]umi", None, [], ["db_datareader"]).sql
     assert "CREATE USER [ej]]umi] FROM EXTERNAL PROVIDER;" in sql
     assert "IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'ej]umi')" in sql
