@@ -21,17 +21,20 @@ from elasticjobs_emulator import api_versions, errors
 _AGENT_TYPE = "servers/jobAgents"
 
 
-def credential_optional(request: Request) -> bool:
-    """Whether the request's ``api-version`` lets a credential be left out (agents have an identity)."""
-    version = request.query_params.get("api-version") or api_versions.LATEST
+def request_version(request: Request) -> str:
+    """The request's ``api-version`` (the authentication middleware has already checked it)."""
+    return request.query_params.get("api-version") or api_versions.LATEST
+
+
+def credential_optional(version: str) -> bool:
+    """Whether ``version`` lets a credential be left out (it is one in which agents have an identity)."""
     return "identity" not in api_versions.undefined_paths(_AGENT_TYPE, version)
 
 
-def require_credential(request: Request, present: bool, property_path: str) -> None:
+def require_credential(version: str, present: bool, property_path: str) -> None:
     """400 naming ``property_path`` when it is missing in an api-version that requires it."""
-    if present or credential_optional(request):
+    if present or credential_optional(version):
         return
-    version = request.query_params.get("api-version")
     raise errors.invalid(
         property_path,
         f"is required in api-version {version}; give the resource id of a job credential, or use "

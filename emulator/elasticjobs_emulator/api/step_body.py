@@ -8,7 +8,7 @@ from fastapi import Request
 
 from elasticjobs_emulator import errors
 from elasticjobs_emulator.api import validation
-from elasticjobs_emulator.api.managed_identity import require_credential
+from elasticjobs_emulator.api.managed_identity import request_version, require_credential
 from elasticjobs_emulator.context import EmulatorContext
 
 # Defaults from the 2025-01-01 spec (JobSteps.json, JobStepExecutionOptions).
@@ -74,7 +74,7 @@ def _output(
         output[key] = validation.text(raw, key, where)
     output["schemaName"] = validation.text(raw, "schemaName", where, required=False) or "dbo"
     output["tableName"] = validation.text(raw, "tableName", where)
-    require_credential(request, raw.get("credential") is not None, f"{where}credential")
+    require_credential(request_version(request), raw.get("credential") is not None, f"{where}credential")
     if raw.get("credential") is not None:
         output["credential"] = validation.child_reference(
             context, raw["credential"], f"{where}credential", agent_id, "credentials", "credential"
@@ -101,7 +101,9 @@ def step_properties(
             "target group",
         )
     }
-    require_credential(request, properties.get("credential") is not None, "properties.credential")
+    require_credential(
+        request_version(request), properties.get("credential") is not None, "properties.credential"
+    )
     if properties.get("credential") is not None:
         result["credential"] = validation.child_reference(
             context, properties["credential"], "properties.credential", agent_id, "credentials", "credential"

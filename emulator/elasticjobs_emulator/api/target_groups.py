@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse
 
 from elasticjobs_emulator import errors
 from elasticjobs_emulator.api import arm, validation
-from elasticjobs_emulator.api.managed_identity import credential_optional
+from elasticjobs_emulator.api.managed_identity import request_version, require_credential
 from elasticjobs_emulator.api.usage import refuse_if_used
 from elasticjobs_emulator.context import EmulatorContext
 
@@ -48,9 +48,7 @@ _OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {"SqlShardMap": ("databaseName",)
 _ALL_FIELDS = ("serverName", "databaseName", "elasticPoolName", "shardMapName", "refreshCredential")
 
 
-def _member(
-    context: EmulatorContext, agent_id: str, index: int, raw: Any, identity_allowed: bool
-) -> dict[str, Any]:
+def _member(context: EmulatorContext, agent_id: str, index: int, raw: Any, version: str) -> dict[str, Any]:
     where = f"properties.members[{index}]"
     member = arm.object_body(raw, where)
     kind = validation.choice(member, "type", f"{where}.", list(MEMBER_FIELDS), None)
@@ -59,8 +57,9 @@ def _member(
     out: dict[str, Any] = {"membershipType": membership, "type": kind}
     for field in _ALL_FIELDS:
         if field in wanted:
-            optional = field == "refreshCredential" and identity_allowed
-            value = validation.text(member, field, f"{where}.", required=not optional)
+            value = validation.text(member, field, f"{where}.", required=field != "refreshCredential")
+            if field == "refreshCredential":
+                require_credential(version, value is not None, f"{where}.{field}")
             if value is not None:
                 out[field] = value
         elif field in _OPTIONAL_FIELDS.get(kind, ()):
@@ -105,8 +104,8 @@ def put_target_group(request: Request, body: Annotated[Any, Body()] = None) -> J
     members = properties.get("members")
     if not isinstance(members, list):
         raise errors.invalid("properties.members", "is required; pass a list of members (it may be empty).")
-    identity_allowed = credential_optional(request)
-    checked = [_member(context, agent_id, i, raw, identity_allowed) for i, raw in enumerate(members)]
+    version = request_version(request)
+    checked = [_member(context, agent_id, i, raw, version) for i, raw in enumerate(members)]
     existing = context.store.get(group_id)
     doc = arm.new_doc(existing["id"] if existing else group_id, {"members": checked})
     return arm.put_answer(doc, context.store.put(group_id, doc))
