@@ -31,11 +31,15 @@ S = TypeVar("S")
 
 MEMBER_TYPES: dict[str, tuple[str, ...]] = {
     # type -> the member fields it requires besides server_name (REST spec JobTarget, Jobs.json)
-    "SqlServer": ("refresh_credential",),
+    "SqlServer": (),
     "SqlDatabase": ("database_name",),
-    "SqlElasticPool": ("elastic_pool_name", "refresh_credential"),
-    "SqlShardMap": ("database_name", "shard_map_name", "refresh_credential"),
+    "SqlElasticPool": ("elastic_pool_name",),
+    "SqlShardMap": ("database_name", "shard_map_name"),
 }
+# Member types whose databases the agent lists at run time, from the server's master: as the member's
+# refresh credential, or, without one, as the agent's managed identity (checked against the agent
+# before any write: ``reconcile.check_member_credentials``).
+LISTED_TYPES = ("SqlServer", "SqlElasticPool", "SqlShardMap")
 MEMBERSHIP_TYPES = ("Include", "Exclude")
 # Step executionOptions defaults ARM fills in: the ``default`` values of ``JobStepExecutionOptions`` in the
 # public REST spec (github.com/Azure/azure-rest-api-specs, specification/sql/resource-manager, 2025-01-01
@@ -74,8 +78,9 @@ class TargetMember:
     :param database_name: SqlDatabase: the database; SqlShardMap: the shard map manager database.
     :param elastic_pool_name: SqlElasticPool only.
     :param shard_map_name: SqlShardMap only.
-    :param refresh_credential: credential *name* used to enumerate databases (required for included
-        SqlServer, SqlElasticPool and SqlShardMap members).
+    :param refresh_credential: credential *name* used to enumerate databases of included SqlServer,
+        SqlElasticPool and SqlShardMap members; leave it out when the agent has a managed identity
+        (``ElasticJobsAgentOperator(identity=...)``), which then lists them.
     :param membership_type: Include (default) or Exclude.
     """
 
@@ -95,14 +100,14 @@ class TargetMember:
             raise invalid(f"{field_name}.membership_type", self.membership_type, "use Include or Exclude")
         require(f"{field_name}.server_name", self.server_name, "give the member's logical server name")
         for name in MEMBER_TYPES[self.type]:
-            if name == "refresh_credential" and self.membership_type == "Exclude":
-                continue
-            fix = f"a {self.type} member needs {name}"
-            if name == "refresh_credential":
-                fix += " (the credential name the agent uses to list the databases, e.g. 'masteruser')"
-            require(f"{field_name}.{name}", getattr(self, name), fix)
+            require(f"{field_name}.{name}", getattr(self, name), f"a {self.type} member needs {name}")
         for name in ("database_name", "elastic_pool_name", "shard_map_name", "refresh_credential"):
             check_name(f"{field_name}.{name}", getattr(self, name), required=False)
+
+    @property
+    def needs_identity(self) -> bool:
+        """Whether the agent lists this member's databases as its managed identity (no refresh credential)."""
+        return self.type in LISTED_TYPES and self.membership_type == "Include" and not self.refresh_credential
 
     def to_arm(self, agent: AgentRef) -> dict[str, Any]:
         """ARM ``JobTarget`` JSON (the refresh credential as the credential's resource id)."""

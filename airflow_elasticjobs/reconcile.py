@@ -21,7 +21,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.definitions import JobSpec, ScheduleSpec, TargetGroupSpec, member_key
+from airflow_elasticjobs.definitions import (
+    JobSpec,
+    ScheduleSpec,
+    StepOutput,
+    TargetGroupSpec,
+    coerce,
+    member_key,
+)
 from airflow_elasticjobs.hooks.resource_ids import same_id
 from airflow_elasticjobs.validation import invalid
 
@@ -74,8 +81,56 @@ def reconcile_credential(
     return Change("unchanged", "credential", name)
 
 
+class AgentIdentity:
+    """The job agent's user-assigned managed identities, read from ARM once, when first needed."""
+
+    def __init__(self, hook: ElasticJobsHook) -> None:
+        self._hook = hook
+        self._ids: list[str] | None = None
+
+    def ids(self) -> list[str]:
+        """Resource ids of the agent's user-assigned identities (``[]`` without one or without agent)."""
+        if self._ids is None:
+            from airflow_elasticjobs.managed_identity import assigned_ids
+
+            agent = self._hook.get_agent()
+            self._ids = assigned_ids(agent.identity if agent is not None else None)
+        return self._ids
+
+    def require(self, field: str, what: str) -> None:
+        """Fail before any write when ``what`` (at ``field``) needs the agent's identity and it has none."""
+        if self.ids():
+            return
+        raise invalid(
+            field,
+            None,
+            f"{what} has no credential, so it would authenticate as the job agent's managed identity, but "
+            f"agent {self._hook.agent.agent_name!r} has none; give a credential, or give the agent a "
+            "user-assigned managed identity (ElasticJobsAgentOperator(identity=...))",
+        )
+
+
+def check_member_credentials(
+    hook: ElasticJobsHook,
+    spec: TargetGroupSpec,
+    field_name: str = "members",
+    identity: AgentIdentity | None = None,
+) -> None:
+    """Server / pool / shard map members without a refresh credential need the agent's identity."""
+    identity = identity or AgentIdentity(hook)
+    for i, member in enumerate(spec.members):
+        if member.needs_identity:
+            identity.require(
+                f"{field_name}[{i}].refresh_credential", f"the {member.type} member {member.server_name!r}"
+            )
+
+
 def reconcile_target_group(hook: ElasticJobsHook, spec: TargetGroupSpec) -> Change:
-    """Create or replace the target group when its member set differs (order-insensitive)."""
+    """Create or replace the target group when its member set differs (order-insensitive).
+
+    Members without a refresh credential are checked against the agent's identity first.
+    """
+    check_member_credentials(hook, spec)
     desired = spec.to_arm(hook.agent)
     existing = hook.get_target_group(spec.name)
     if existing is None:
@@ -99,7 +154,14 @@ def check_step_references(
 ) -> None:
     """Fail before any write when a step names a target group or credential that neither exists on
     the agent nor is ``declared`` (created by the same deploy): ARM refuses such a step only after the
-    job itself was created, which would leave a job without its steps behind."""
+    job itself was created, which would leave a job without its steps behind. A step (or its output)
+    without a credential runs as the agent's managed identity, so the agent must have one."""
+    identity = AgentIdentity(hook)
+    for i, step in enumerate(spec.steps):
+        if step.credential is None:
+            identity.require(f"steps[{i}].credential", f"step {step.name!r}")
+        if step.output is not None and coerce(StepOutput, step.output, "output").credential is None:
+            identity.require(f"steps[{i}].output.credential", f"the output of step {step.name!r}")
     known = {("target_group", n.lower()) for n in declared_groups}
     known |= {("credential", n.lower()) for n in declared_credentials}
     lookups = {

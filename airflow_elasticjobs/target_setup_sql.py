@@ -122,15 +122,20 @@ def login_batch(login: str, password: str, update_password: bool = False) -> Bat
     return Batch(render(quote_literal(password)), render(REDACTED))
 
 
-def user_batch(user: str, login: str, grants: list[Grant], roles: list[str]) -> Batch:
+def user_batch(user: str, login: str | None, grants: list[Grant], roles: list[str]) -> Batch:
     """Create ``user`` for ``login`` unless it exists; then apply grants and role memberships.
 
-    GRANT and ``ALTER ROLE … ADD MEMBER`` are idempotent in SQL Server, so they run every time.
+    With ``login=None`` the user is a Microsoft Entra one, ``CREATE USER [user] FROM EXTERNAL
+    PROVIDER``: the user of a managed identity named ``user`` (Microsoft Learn, "Elastic jobs in Azure
+    SQL Database", "Elastic job authentication"). GRANT and ``ALTER ROLE … ADD MEMBER`` are
+    idempotent in SQL Server, so they run every time.
     """
     validate_name(user, "user")
-    validate_name(login, "login")
+    source = "FROM EXTERNAL PROVIDER"
+    if login is not None:
+        source = f"FROM LOGIN {quote_identifier(validate_name(login, 'login'))}"
     exists = f"NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = {quote_literal(user)})"
-    create = f"CREATE USER {quote_identifier(user)} FROM LOGIN {quote_identifier(login)};"
+    create = f"CREATE USER {quote_identifier(user)} {source};"
     lines = [_outcome_if(exists, [create, "SELECT N'created' AS outcome;"])]
     lines += [grant.render(user) for grant in grants]
     lines += [

@@ -153,6 +153,7 @@ class ElasticJobsHook(ServersAndDatabasesMixin, JobExecutionsMixin, ElasticJobsH
         location: str | None = None,
         timeout: float = 1800,
         poll_interval: float = 5,
+        identity: dict[str, Any] | None = None,
     ) -> JobAgent:
         """Create or update the agent on ``database_name`` (same server), wait for the LRO and ``Ready``.
 
@@ -161,8 +162,16 @@ class ElasticJobsHook(ServersAndDatabasesMixin, JobExecutionsMixin, ElasticJobsH
         :param location: defaults to the server's location.
         :param timeout: seconds to wait for ``state == Ready``.
         :param poll_interval: seconds between GETs while waiting for ``Ready``.
+        :param identity: ARM ``JobAgentIdentity`` JSON (from
+            :func:`airflow_elasticjobs.managed_identity.parse_identity`); ``None`` leaves it as it is.
         """
-        from azure.mgmt.sql.models import JobAgent, JobAgentProperties, Sku
+        from azure.mgmt.sql.models import (
+            JobAgent,
+            JobAgentIdentity,
+            JobAgentProperties,
+            JobAgentUserAssignedIdentity,
+            Sku,
+        )
 
         a = self.agent
         body = JobAgent(
@@ -170,6 +179,15 @@ class ElasticJobsHook(ServersAndDatabasesMixin, JobExecutionsMixin, ElasticJobsH
             properties=JobAgentProperties(database_id=a.database_id(database_name)),
             sku=Sku(name=sku, capacity=AGENT_SKUS[sku]),
         )
+        if identity is not None:
+            body.identity = JobAgentIdentity(
+                type=identity["type"],
+                user_assigned_identities={
+                    resource_id: JobAgentUserAssignedIdentity()
+                    for resource_id in identity.get("userAssignedIdentities") or {}
+                }
+                or None,
+            )
         poller = self.get_conn().job_agents.begin_create_or_update(
             a.resource_group_name, a.server_name, a.agent_name, body, polling_interval=poll_interval
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_elasticjobs.managed_identity import parse_identity
 from airflow_elasticjobs.operators.base import login_and_password
 from airflow_elasticjobs.operators.job import ElasticJobsJobDefinitionOperatorBase, job_result
 from airflow_elasticjobs.validation import invalid, is_templated
@@ -47,6 +48,20 @@ class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
     ARM never returns a credential's password, so a password change alone is not detected; set
     ``always_update_credentials=True`` to rewrite them on every run (e.g. after rotation).
 
+    Steps, step outputs and server / pool members without a credential authenticate as the agent's
+    user-assigned managed identity; before anything is written the deploy checks that the agent has
+    one (and, when ``identity`` is given, that it is that one), so no credentials are needed at all::
+
+        ElasticJobsDeployOperator(
+            task_id="deploy_job1_umi",
+            identity="/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ManagedIdentity/"
+                     "userAssignedIdentities/ej-umi",
+            target_groups=[{"name": "ServerGroup", "members": [
+                {"type": "SqlServer", "server_name": "ej-target-srv"}]}],
+            job_name="Job1",
+            steps=[{"name": "Step1", "target_group": "ServerGroup", "command": "CREATE TABLE ..."}],
+        )
+
     Example::
 
         ElasticJobsDeployOperator(
@@ -70,6 +85,9 @@ class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
     :param schedule: optional agent-side schedule; ``None`` (the default) leaves the job's schedule as
         it is.
     :param always_update_credentials: rewrite credentials on every run.
+    :param identity: the user-assigned managed identity the agent must run as (resource id, a one-item
+        list, or Azure's ``identity`` dict, as for ``ElasticJobsAgentOperator``); checked, never written
+        (the agent operator sets it). ``None``: any identity the agent has will do.
 
     XCom: ``{"id", "name", "version", "steps", "changes", "changed"}`` (changes list only writes).
     """
@@ -78,6 +96,7 @@ class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
         *ElasticJobsJobDefinitionOperatorBase.template_fields,
         "credentials",
         "target_groups",
+        "identity",
     )
 
     def __init__(
@@ -86,12 +105,14 @@ class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
         credentials: list[Any] | None = None,
         target_groups: list[Any] | None = None,
         always_update_credentials: bool = False,
+        identity: str | list[str] | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.credentials = credentials
         self.target_groups = target_groups
         self.always_update_credentials = always_update_credentials
+        self.identity = identity
         self.validate_dependencies()
 
     def validate(self) -> None:
@@ -100,9 +121,29 @@ class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
         self.validate_dependencies()
 
     def validate_dependencies(self) -> None:
-        """Credentials and target groups, once neither is templated."""
+        """Credentials, target groups and identity, once none is templated."""
         if not any(is_templated(v) for v in (self.credentials, self.target_groups)):
             self._dependencies()
+        if not is_templated(self.identity):
+            parse_identity(self.identity)
+
+    def _check_identity(self, groups: list[TargetGroupSpec]) -> None:
+        """Before any write: the agent has ``identity`` (if given), and one for members without credential."""
+        from airflow_elasticjobs.reconcile import AgentIdentity, check_member_credentials
+
+        agent_identity = AgentIdentity(self.hook)
+        wanted = parse_identity(self.identity)
+        if wanted is not None and wanted["type"] != "None":
+            expected = next(iter(wanted["userAssignedIdentities"]))
+            if expected.lower() not in {i.lower() for i in agent_identity.ids()}:
+                raise invalid(
+                    "identity",
+                    expected,
+                    f"agent {self.hook.agent.agent_name!r} runs as {agent_identity.ids() or 'no identity'}; "
+                    "assign this identity with ElasticJobsAgentOperator(identity=...) first, or fix it",
+                )
+        for i, group in enumerate(groups):
+            check_member_credentials(self.hook, group, f"target_groups[{i}].members", agent_identity)
 
     def _dependencies(self) -> tuple[list[CredentialSpec], list[TargetGroupSpec]]:
         from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec
@@ -122,6 +163,7 @@ class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
 
         job = self.job_spec()
         credentials, groups = self._dependencies()
+        self._check_identity(groups)
         secrets = {
             c.name: login_and_password(f"credentials[{c.name}].conn_id", c.conn_id) for c in credentials
         }

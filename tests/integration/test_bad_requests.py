@@ -137,18 +137,6 @@ CASES: list[tuple[str, str, str, Any, int, str, str]] = [
         "properties.password",
     ),
     (
-        "member-missing-refresh-credential",
-        "PUT",
-        "/targetGroups/g2",
-        lambda w: _group(
-            {"type": "SqlDatabase", "serverName": "s", "databaseName": "d"},
-            {"type": "SqlServer", "serverName": "s"},
-        ),
-        400,
-        "InvalidRequestContent",
-        "properties.members[1].refreshCredential",
-    ),
-    (
         "member-unknown-type",
         "PUT",
         "/targetGroups/g2",

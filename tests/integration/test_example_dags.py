@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 EXAMPLE_DAG_IDS = {
     "elastic_jobs_tutorial",
+    "elastic_jobs_tutorial_managed_identity",  # run by tests/integration/test_tutorial_managed_identity.py
     "elastic_jobs_hourly_retention",
     "elastic_jobs_monitor_agent_schedule",
 }

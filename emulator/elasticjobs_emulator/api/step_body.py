@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+
 from elasticjobs_emulator import errors
 from elasticjobs_emulator.api import validation
+from elasticjobs_emulator.api.managed_identity import request_version, require_credential
 from elasticjobs_emulator.context import EmulatorContext
 
 # Defaults from the 2025-01-01 spec (JobSteps.json, JobStepExecutionOptions).
@@ -55,7 +58,9 @@ def _execution_options(properties: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _output(context: EmulatorContext, agent_id: str, properties: dict[str, Any]) -> dict[str, Any] | None:
+def _output(
+    request: Request, context: EmulatorContext, agent_id: str, properties: dict[str, Any]
+) -> dict[str, Any] | None:
     where = "properties.output."
     raw = validation.sub_object(properties, "output", "properties.")
     if raw is None:
@@ -69,6 +74,7 @@ def _output(context: EmulatorContext, agent_id: str, properties: dict[str, Any])
         output[key] = validation.text(raw, key, where)
     output["schemaName"] = validation.text(raw, "schemaName", where, required=False) or "dbo"
     output["tableName"] = validation.text(raw, "tableName", where)
+    require_credential(request_version(request), raw.get("credential") is not None, f"{where}credential")
     if raw.get("credential") is not None:
         output["credential"] = validation.child_reference(
             context, raw["credential"], f"{where}credential", agent_id, "credentials", "credential"
@@ -76,8 +82,15 @@ def _output(context: EmulatorContext, agent_id: str, properties: dict[str, Any])
     return output
 
 
-def step_properties(context: EmulatorContext, agent_id: str, properties: dict[str, Any]) -> dict[str, Any]:
-    """Validated step properties with defaults filled in (``stepId`` is placed by the caller)."""
+def step_properties(
+    request: Request, context: EmulatorContext, agent_id: str, properties: dict[str, Any]
+) -> dict[str, Any]:
+    """Validated step properties with defaults filled in (``stepId`` is placed by the caller).
+
+    ``credential`` (of the step and of its output) may be left out from api-version
+    2023-05-01-preview on: the step then runs as the agent's managed identity
+    (``api/managed_identity.py``).
+    """
     result: dict[str, Any] = {
         "targetGroup": validation.child_reference(
             context,
@@ -88,12 +101,15 @@ def step_properties(context: EmulatorContext, agent_id: str, properties: dict[st
             "target group",
         )
     }
+    require_credential(
+        request_version(request), properties.get("credential") is not None, "properties.credential"
+    )
     if properties.get("credential") is not None:
         result["credential"] = validation.child_reference(
             context, properties["credential"], "properties.credential", agent_id, "credentials", "credential"
         )
     result["action"] = _action(properties)
-    output = _output(context, agent_id, properties)
+    output = _output(request, context, agent_id, properties)
     if output is not None:
         result["output"] = output
     result["executionOptions"] = _execution_options(properties)

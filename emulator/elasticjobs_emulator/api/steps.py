@@ -41,7 +41,7 @@ def put_step(request: Request, body: Annotated[Any, Body()] = None) -> JSONRespo
     agent_id = step_id.rsplit("/steps/", 1)[0].rsplit("/jobs/", 1)[0]
     properties = arm.properties_of(arm.object_body(body), required=True)
     requested = requested_step_id(properties)
-    checked = step_properties(context, agent_id, properties)
+    checked = step_properties(request, context, agent_id, properties)
     try:
         doc, created = context.engine.put_step(step_id, checked, requested)
     except StepPositionError as exc:

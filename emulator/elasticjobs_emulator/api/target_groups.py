@@ -13,6 +13,9 @@ The spec's ``JobTarget`` schema requires only ``type``; the spec's own example
 ``CreateOrUpdateJobTargetGroupMax.json`` sends a shard map member without ``databaseName``, so
 it is optional there (kept when sent; the emulator does not run shard maps anyway).
 
+From api-version 2023-05-01-preview on ``refreshCredential`` may be left out: the agent then lists
+the databases as its managed identity (``api/managed_identity.py``).
+
 ``membershipType`` is Include (default) or Exclude. A refresh credential must be a credential of
 the same agent. Fields that a member type does not use are refused, so typos surface at once.
 A target group still used by a job step cannot be deleted (409 ``TargetGroupInUse``).
@@ -27,6 +30,7 @@ from starlette.responses import JSONResponse
 
 from elasticjobs_emulator import errors
 from elasticjobs_emulator.api import arm, validation
+from elasticjobs_emulator.api.managed_identity import request_version, require_credential
 from elasticjobs_emulator.api.usage import refuse_if_used
 from elasticjobs_emulator.context import EmulatorContext
 
@@ -44,7 +48,7 @@ _OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {"SqlShardMap": ("databaseName",)
 _ALL_FIELDS = ("serverName", "databaseName", "elasticPoolName", "shardMapName", "refreshCredential")
 
 
-def _member(context: EmulatorContext, agent_id: str, index: int, raw: Any) -> dict[str, Any]:
+def _member(context: EmulatorContext, agent_id: str, index: int, raw: Any, version: str) -> dict[str, Any]:
     where = f"properties.members[{index}]"
     member = arm.object_body(raw, where)
     kind = validation.choice(member, "type", f"{where}.", list(MEMBER_FIELDS), None)
@@ -53,7 +57,11 @@ def _member(context: EmulatorContext, agent_id: str, index: int, raw: Any) -> di
     out: dict[str, Any] = {"membershipType": membership, "type": kind}
     for field in _ALL_FIELDS:
         if field in wanted:
-            out[field] = validation.text(member, field, f"{where}.")
+            value = validation.text(member, field, f"{where}.", required=field != "refreshCredential")
+            if field == "refreshCredential":
+                require_credential(version, value is not None, f"{where}.{field}")
+            if value is not None:
+                out[field] = value
         elif field in _OPTIONAL_FIELDS.get(kind, ()):
             value = validation.text(member, field, f"{where}.", required=False)
             if value is not None:
@@ -96,7 +104,8 @@ def put_target_group(request: Request, body: Annotated[Any, Body()] = None) -> J
     members = properties.get("members")
     if not isinstance(members, list):
         raise errors.invalid("properties.members", "is required; pass a list of members (it may be empty).")
-    checked = [_member(context, agent_id, i, raw) for i, raw in enumerate(members)]
+    version = request_version(request)
+    checked = [_member(context, agent_id, i, raw, version) for i, raw in enumerate(members)]
     existing = context.store.get(group_id)
     doc = arm.new_doc(existing["id"] if existing else group_id, {"members": checked})
     return arm.put_answer(doc, context.store.put(group_id, doc))

@@ -3,6 +3,11 @@
 Kept behind a small interface (:class:`SqlAccess`) so engine tests can fake the databases.
 Servers named by target group members are found by name: in the job agent's resource group
 first, else in any resource group (Azure server names are global, as the SQL data plane assumes).
+
+A step, output or refresh "credential" that is empty means the job agent's user-assigned managed
+identity: the agent logs in with its Microsoft Entra token, which a database accepts only where it
+has a user for the identity's name (``CREATE USER [name] FROM EXTERNAL PROVIDER``; Microsoft Learn,
+"Elastic jobs in Azure SQL Database", section "Elastic job authentication").
 """
 
 from __future__ import annotations
@@ -80,6 +85,31 @@ class TsqlAccess:
             self._store, self._hasher, self._state_dir, self._server_id(agent_id, server)
         )
 
+    def _identity_name(self, agent_id: str) -> str:
+        """Name of the agent's user-assigned managed identity (the last segment of its resource id)."""
+        agent = self._store.get(agent_id) or {}
+        assigned = (agent.get("identity") or {}).get("userAssignedIdentities") or {}
+        if not assigned:
+            raise AttemptError(
+                f"No credential was given and job agent '{agent_id.rsplit('/', 1)[-1]}' has no managed "
+                "identity; give the step (or the target group member, or the output) a job credential, or "
+                "assign a user-assigned managed identity to the agent (identity)."
+            )
+        return str(next(iter(assigned))).rstrip("/").rsplit("/", 1)[-1]
+
+    def _login(
+        self, agent_id: str, catalog: ServerCatalog, database: str, credential_id: str
+    ) -> tsql.Principal:
+        """Log in to ``database`` as the credential, or as the agent's identity when there is none.
+
+        Raises :class:`AttemptError` for a missing credential or identity, :class:`tsql.TsqlError`
+        when the server refuses the login.
+        """
+        if not credential_id:
+            return tsql.connect_identity(catalog, database, self._identity_name(agent_id))
+        username, digest = self._credential(credential_id)
+        return tsql.connect(catalog, database, username, digest)
+
     def _credential(self, credential_id: str) -> tuple[str, str | None]:
         doc = self._store.get(credential_id) if credential_id else None
         if doc is None:
@@ -93,14 +123,14 @@ class TsqlAccess:
     def run(
         self, agent_id: str, server: str, database: str, credential_id: str, sql: str, cancel: threading.Event
     ) -> tsql.ResultSet | None:
-        """Log in to ``database`` as the credential, run ``sql`` (cancellable); its first result set."""
-        username, digest = self._credential(credential_id)
+        """Log in to ``database`` as the credential (the agent's identity when empty), run ``sql``
+        (cancellable); its first result set."""
         try:
             catalog = self._catalog(agent_id, server)
         except MemberError as exc:
             raise AttemptError(str(exc)) from None
         try:
-            principal = tsql.connect(catalog, database, username, digest)
+            principal = self._login(agent_id, catalog, database, credential_id)
         except tsql.TsqlError as exc:
             raise AttemptError(f"Failed to connect to the target database: {exc.message}") from None
         try:
@@ -130,13 +160,14 @@ class TsqlAccess:
             raise AttemptError(
                 f"{where}: the server does not exist; create it or fix properties.output.serverName."
             )
-        try:
-            username, digest = self._credential(str(output.get("credential", "")))
-        except AttemptError as exc:
-            raise AttemptError(f"{where}: output credential: {exc}") from None
         catalog = ServerCatalog.from_store(self._store, self._hasher, self._state_dir, server_id)
         try:
-            principal = tsql.connect(catalog, database, username, digest)
+            principal = self._login(agent_id, catalog, database, str(output.get("credential") or ""))
+        except AttemptError as exc:
+            raise AttemptError(f"{where}: output credential: {exc}") from None
+        except tsql.TsqlError as exc:
+            raise AttemptError(f"{where}: {exc.message} (Msg {exc.number}, Level {exc.severity})") from None
+        try:
             tsql.write_output(catalog, database, principal, target, result, internal_execution_id, cancel)
         except tsql.TsqlError as exc:
             raise AttemptError(f"{where}: {exc.message} (Msg {exc.number}, Level {exc.severity})") from None
@@ -151,18 +182,21 @@ class TsqlAccess:
             ]
 
         def check_refresh_login(server: str, credential_id: str) -> None:
+            failed = f"Failed to determine members of target (server '{server}')"
+            catalog = self._catalog(agent_id, server)
             try:
-                username, digest = self._credential(credential_id)
+                self._login(agent_id, catalog, "master", credential_id)
             except AttemptError as exc:
-                raise MemberError(
-                    f"Failed to determine members of target (server '{server}'): {exc}"
-                ) from None
-            try:
-                tsql.connect(self._catalog(agent_id, server), "master", username, digest)
+                raise MemberError(f"{failed}: {exc}") from None
             except tsql.TsqlError as exc:
-                raise MemberError(
-                    f"Failed to determine members of target (server '{server}'): {exc.message} The refresh "
-                    "credential must be a login in the server's master database (CREATE LOGIN ... in master)."
-                ) from None
+                needs = (
+                    "The refresh credential must be a login in the server's master database "
+                    "(CREATE LOGIN ... in master)."
+                    if credential_id
+                    else "Without a refresh credential the agent's managed identity lists the databases: "
+                    "it needs a user in the server's master database (CREATE USER [name] FROM EXTERNAL "
+                    "PROVIDER in master)."
+                )
+                raise MemberError(f"{failed}: {exc.message} {needs}") from None
 
         return ServerView(databases=databases, check_refresh_login=check_refresh_login)

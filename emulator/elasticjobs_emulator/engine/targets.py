@@ -7,7 +7,9 @@ docs/emulator-engine.md):
 - ``SqlDatabase``: that one database.
 - ``SqlServer``: the server's user databases at run time, ``master`` excluded (inference: the
   refresh credential only reads master to list databases). The refresh credential must be able to
-  log in to master, or the member yields a failed pseudo-target naming the server.
+  log in to master, or the member yields a failed pseudo-target naming the server. A member without
+  a refresh credential is enumerated as the job agent's managed identity, which needs a user in
+  master (``CREATE USER [name] FROM EXTERNAL PROVIDER``).
 - ``SqlElasticPool`` (emulator choice): the server's databases whose ``properties.elasticPoolId``
   ends in ``/elasticPools/{pool}``; the refresh credential must log in to master as above.
 - ``SqlShardMap``: not supported by the emulator; the member yields a failed pseudo-target saying so.

@@ -1,6 +1,7 @@
 """T-SQL subset interpreter over one SQLite file per emulated database.
 
-:func:`connect` authenticates a SQL login to a database and returns a :class:`Principal`;
+:func:`connect` authenticates a SQL login to a database and returns a :class:`Principal`
+(:func:`connect_identity` a managed identity, by its user created FROM EXTERNAL PROVIDER);
 :func:`execute_batch` runs one T-SQL batch as that principal and returns a :class:`BatchResult`,
 raising :class:`TsqlError` (or its subclasses :class:`UnsupportedStatement`,
 :class:`PermissionDenied`, :class:`LoginFailed`, :class:`QueryCanceled`); :func:`write_output`
@@ -27,6 +28,7 @@ from elasticjobs_emulator.tsql.errors import (
     TsqlError,
     UnsupportedStatement,
     cannot_open_database,
+    identity_login_failed,
     login_failed,
 )
 from elasticjobs_emulator.tsql.interpreter import Interpreter, compile_batch
@@ -51,6 +53,7 @@ __all__ = [
     "TsqlError",
     "UnsupportedStatement",
     "connect",
+    "connect_identity",
     "execute_batch",
     "write_output",
 ]
@@ -99,6 +102,26 @@ def connect(catalog: ServerCatalog, database: str, login: str, password_digest: 
     if user is None:
         raise login_failed(login)
     return Principal(login=found[0], user=user, database=canonical, is_admin=False)
+
+
+def connect_identity(catalog: ServerCatalog, database: str, identity: str) -> Principal:
+    """Authenticate the managed identity named ``identity`` (its Entra token) to ``database``.
+
+    The database must have a user for it (``CREATE USER [identity] FROM EXTERNAL PROVIDER``); if not,
+    :class:`LoginFailed` Msg 18456 for ``<token-identified principal>``, as Azure SQL answers, or
+    Msg 4060 for a database the server does not have.
+    """
+    canonical = _canonical_database(catalog, database)
+    if canonical is None:
+        raise cannot_open_database(database)
+    conn = open_database(catalog.database_file(canonical), master=canonical.lower() == MASTER)
+    try:
+        user = security.external_user(conn, identity)
+    finally:
+        conn.close()
+    if user is None:
+        raise identity_login_failed()
+    return Principal(login=user, user=user, database=canonical, is_admin=False)
 
 
 def execute_batch(

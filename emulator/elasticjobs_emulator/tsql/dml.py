@@ -131,7 +131,13 @@ def _target_nodes(expression: exp.Expression) -> list[exp.Expression]:
 
 
 def _fix_dialect(expression: exp.Expression) -> None:
-    """Bridge what sqlglot leaves as T-SQL: N'…' literals, ``+`` between strings, SCHEMA_NAME()."""
+    """Bridge what sqlglot leaves as T-SQL: N'…' literals, ``+`` between strings, SCHEMA_NAME(), and
+    the ``(MAX)`` length of NVARCHAR/VARCHAR/VARBINARY (sqlglot renders ``TEXT(MAX)``, which SQLite
+    refuses; a SQLite TEXT or BLOB column has no length limit, so the unbounded type is the bare one)."""
+    for data_type in expression.find_all(exp.DataType):
+        params = data_type.expressions
+        if len(params) == 1 and params[0].name.upper() == "MAX":
+            data_type.set("expressions", [])
     for schema in list(expression.find_all(exp.CurrentSchema)):
         schema.replace(exp.Literal.string("dbo"))
     for national in list(expression.find_all(exp.National)):

@@ -62,6 +62,16 @@ def login_failed(login: str) -> LoginFailed:
     return LoginFailed(18456, 14, f"Login failed for user '{login}'.")
 
 
+#: The user name Azure SQL puts in Msg 18456 when a Microsoft Entra token (a managed identity's) was
+#: refused: no user for the identity in the database (CREATE USER … FROM EXTERNAL PROVIDER).
+TOKEN_PRINCIPAL = "<token-identified principal>"
+
+
+def identity_login_failed() -> LoginFailed:
+    """Msg 18456 for a Microsoft Entra token: the identity has no user in the database."""
+    return login_failed(TOKEN_PRINCIPAL)
+
+
 def cannot_open_database(database: str) -> LoginFailed:
     """Msg 4060: the database does not exist on the server."""
     return LoginFailed(

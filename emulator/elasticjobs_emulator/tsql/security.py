@@ -33,6 +33,9 @@ FIXED_ROLES = {
     "db_denydatawriter": 16393,
 }
 MASTER_ROLES = {"dbmanager": 16394, "loginmanager": 16395}  # Azure SQL's server-level roles in master
+# sys.database_principals.type of a Microsoft Entra user (CREATE USER … FROM EXTERNAL PROVIDER)
+EXTERNAL_USER = "E"
+USER_TYPES = ("S", EXTERNAL_USER)  # principal types that are users (a role is "R")
 
 # What membership in a fixed role implies (db_owner implies everything).
 ROLE_PERMISSIONS = {
@@ -117,11 +120,26 @@ def login_digest(master: sqlite3.Connection, login: str) -> tuple[str, str] | No
 
 
 def principal(conn: sqlite3.Connection, name: str) -> tuple[str, str, str | None] | None:
-    """(canonical name, type 'S'/'R', mapped login) of a database principal, or None."""
+    """(canonical name, type 'S'/'E'/'R', mapped login) of a database principal, or None."""
     row = conn.execute(
         f"SELECT name, type, login FROM {INTERNAL_PREFIX}principals WHERE name = ?", (name,)
     ).fetchone()
     return (row[0], row[1], row[2]) if row else None
+
+
+def is_droppable_user(found: tuple[str, str, str | None]) -> bool:
+    """Whether a :func:`principal` is a user DROP USER may remove: one made by CREATE USER (mapped to
+    a login, or an Entra user), not a fixed user such as ``dbo`` or a role."""
+    _, kind, login = found
+    return (kind == "S" and login is not None) or kind == EXTERNAL_USER
+
+
+def external_user(conn: sqlite3.Connection, name: str) -> str | None:
+    """Canonical name of the Entra user ``name`` (CREATE USER … FROM EXTERNAL PROVIDER), or None."""
+    row = conn.execute(
+        f"SELECT name FROM {INTERNAL_PREFIX}principals WHERE name = ? AND type = ?", (name, EXTERNAL_USER)
+    ).fetchone()
+    return row[0] if row else None
 
 
 def user_for_login(conn: sqlite3.Connection, login: str) -> str | None:

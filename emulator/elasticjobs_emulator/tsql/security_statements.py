@@ -2,6 +2,8 @@
 
 Logins live in ``master``; users, role memberships and GRANTs in each database. Passwords are
 digested with the server's :class:`PasswordHasher` at once and never appear in a message.
+``CREATE USER [name] FROM EXTERNAL PROVIDER`` makes a Microsoft Entra user (type ``E``, no login):
+the principal a job agent's managed identity named ``name`` logs in as (``tsql.connect_identity``).
 """
 
 from __future__ import annotations
@@ -129,12 +131,32 @@ def drop_login(s: Session, st: Simple) -> None:
         raise cannot_find("login", login, "drop")
 
 
+def _create_external_user(s: Session, cur: TokenCursor, user: str) -> None:
+    """``CREATE USER name FROM EXTERNAL PROVIDER``: an Entra user (the emulator takes any name)."""
+    cur.expect_word("PROVIDER")
+    if cur.accept_word("WITH"):
+        raise UnsupportedStatement("CREATE USER … FROM EXTERNAL PROVIDER WITH …")
+    cur.expect_end()
+    if not s.has_permission("ALTER ANY USER"):
+        raise no_permission()
+    if security.principal(s.conn, user):
+        raise TsqlError(15023, 16, f"User, group, or role '{user}' already exists in the current database.")
+    s.conn.execute(
+        f"INSERT INTO {P}principals(name, principal_id, type, login, create_date) "
+        f"VALUES (?, ?, '{security.EXTERNAL_USER}', NULL, ?)",
+        (user, security.next_principal_id(s.conn, "principals"), security.now()),
+    )
+
+
 def create_user(s: Session, st: Simple) -> None:
-    """``CREATE USER name [{FROM|FOR} LOGIN login] [WITH DEFAULT_SCHEMA = dbo]``."""
+    """``CREATE USER name [{FROM|FOR} LOGIN login | FROM EXTERNAL PROVIDER] [WITH DEFAULT_SCHEMA = dbo]``."""
     cur = TokenCursor(st.tokens, 2)
     user = _checked_name(cur.name("the user name"), "user name")
     login = user
     if cur.accept_word("FROM", "FOR"):
+        if cur.accept_word("EXTERNAL"):
+            _create_external_user(s, cur, user)
+            return
         cur.expect_word("LOGIN")
         login = cur.name("the login name")
     elif cur.accept_word("WITHOUT"):
@@ -177,7 +199,7 @@ def drop_user(s: Session, st: Simple) -> None:
     if not s.has_permission("ALTER ANY USER"):
         raise no_permission()
     found = security.principal(s.conn, user)
-    if found is None or found[1] != "S" or found[2] is None:
+    if found is None or not security.is_droppable_user(found):
         if if_exists and found is None:
             return
         raise cannot_find("user", user, "drop")
@@ -298,7 +320,7 @@ def alter_role(s: Session, st: Simple) -> None:
     if not (s.has_permission("ALTER ANY ROLE") and (role[0] != "db_owner" or s.has_permission("CONTROL"))):
         raise no_permission()
     member = security.principal(s.conn, member_name)
-    if member is None or member[1] != "S" or member[0] == "dbo":
+    if member is None or member[1] not in security.USER_TYPES or member[0] == "dbo":
         raise cannot_find("principal", member_name, "add" if action == "ADD" else "drop")
     if action == "ADD":
         s.conn.execute(f"INSERT OR IGNORE INTO {P}role_members VALUES (?, ?)", (role[0], member[0]))

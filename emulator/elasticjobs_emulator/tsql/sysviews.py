@@ -32,9 +32,10 @@ _VIEWS = {
         for i, name in enumerate(("dbo", "guest", "INFORMATION_SCHEMA", "sys"), start=1)
     ),
     "database_principals": "SELECT name, principal_id, type, CASE type WHEN 'R' THEN 'DATABASE_ROLE' "
-    "ELSE 'SQL_USER' END AS type_desc, CASE type WHEN 'S' THEN 'dbo' END AS default_schema_name, "
-    "create_date, create_date AS modify_date, CASE type WHEN 'R' THEN 'NONE' "
-    "ELSE 'INSTANCE' END AS authentication_type_desc, CASE WHEN principal_id >= 16384 THEN 1 ELSE 0 END "
+    "WHEN 'E' THEN 'EXTERNAL_USER' ELSE 'SQL_USER' END AS type_desc, CASE WHEN type IN ('S', 'E') "
+    "THEN 'dbo' END AS default_schema_name, create_date, create_date AS modify_date, CASE type "
+    "WHEN 'R' THEN 'NONE' WHEN 'E' THEN 'EXTERNAL' ELSE 'INSTANCE' END AS authentication_type_desc, "
+    "CASE WHEN principal_id >= 16384 THEN 1 ELSE 0 END "
     f"AS is_fixed_role FROM main.{P}principals",
     "database_role_members": "SELECT r.principal_id AS role_principal_id, "
     "m.principal_id AS member_principal_id "

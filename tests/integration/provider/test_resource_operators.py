@@ -127,6 +127,7 @@ def test_tutorial_resources_through_operators(
         "sku": "JA200",
         "capacity": 200,
         "database_id": emulator.arm_path(names.rg, "servers", names.agent_server, "databases", "JobDatabase"),
+        "identity": [],  # no managed identity asked for
     }
     agent_id = emulator.arm_path(names.rg, "servers", names.agent_server, "jobAgents", names.agent)
     assert xcom(dag_run, "agent", key="elastic_jobs_agent_url") == f"{emulator.url}/_emulator/ui{agent_id}"

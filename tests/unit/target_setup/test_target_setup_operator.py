@@ -62,15 +62,20 @@ def test_bad_arguments_fail_at_parse_time_naming_the_field(kwargs, field) -> Non
 
 def test_defaults_are_the_tutorials_grants() -> None:
     (spec,) = parse_logins(GOOD)
-    assert spec.grants == tuple(Grant.parse(g) for g in DEFAULT_GRANTS)
-    assert (spec.databases, spec.roles, spec.master_user) == (("TargetDb1",), (), False)
+    placement = spec.placement
+    assert placement.grants == tuple(Grant.parse(g) for g in DEFAULT_GRANTS)
+    assert (placement.databases, placement.roles, placement.master_user) == (("TargetDb1",), (), False)
     (master,) = parse_logins([{"login_conn_id": "m", "master_user": True, "grants": []}])
-    assert (master.databases, master.grants, master.master_user) == ((), (), True)
+    assert (master.placement.databases, master.placement.grants, master.placement.master_user) == (
+        (),
+        (),
+        True,
+    )
 
 
 def test_templated_logins_are_checked_after_rendering_only() -> None:
     op = ElasticJobsTargetSetupOperator(task_id="setup", sql_conn_id="admin", logins="{{ var.json.logins }}")
-    assert op.template_fields == ("sql_conn_id", "logins")
+    assert op.template_fields == ("sql_conn_id", "logins", "identities")
 
 
 def test_odbc_and_emulator_connections_give_a_hook_for_each_database() -> None:

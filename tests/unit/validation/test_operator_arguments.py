@@ -85,12 +85,6 @@ BAD_INPUTS = [
     ),
     (
         ElasticJobsTargetGroupOperator,
-        {"target_group_name": "g", "members": [{"type": "SqlServer", "server_name": "s"}]},
-        "members[0].refresh_credential=",
-        "credential name the agent uses",
-    ),
-    (
-        ElasticJobsTargetGroupOperator,
         {"target_group_name": "g", "members": [{**SERVER, "type": "SqlElasticPool"}]},
         "members[0].elastic_pool_name=",
         "needs elastic_pool_name",

@@ -1,0 +1,43 @@
+"""Which api-versions let a job step, its output or a target group member go without a credential.
+
+Up to ``2023-02-01-preview`` the REST spec requires ``credential`` on ``JobStepProperties`` and on
+``JobStepOutput`` (``preview/2023-02-01-preview/JobSteps.json``). ``preview/2023-05-01-preview/``
+is the version that gave job agents an ``identity`` (``JobAgents.json``) and dropped ``credential``
+from the required properties of both (``JobSteps.json``); every later version keeps it optional.
+Without a credential the agent connects as its user-assigned managed identity (Microsoft Learn,
+"Elastic jobs in Azure SQL Database", section "Elastic job authentication").
+
+A target group member's ``refreshCredential`` was never required by the spec (``JobTarget`` requires
+only ``type``), but before agents had an identity nothing else could list a server's or pool's
+databases, so the emulator (like the PowerShell cmdlets) requires it in those older versions.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from elasticjobs_emulator import api_versions, errors
+
+_AGENT_TYPE = "servers/jobAgents"
+
+
+def request_version(request: Request) -> str:
+    """The request's ``api-version`` (the authentication middleware has already checked it)."""
+    return request.query_params.get("api-version") or api_versions.LATEST
+
+
+def credential_optional(version: str) -> bool:
+    """Whether ``version`` lets a credential be left out (it is one in which agents have an identity)."""
+    return "identity" not in api_versions.undefined_paths(_AGENT_TYPE, version)
+
+
+def require_credential(version: str, present: bool, property_path: str) -> None:
+    """400 naming ``property_path`` when it is missing in an api-version that requires it."""
+    if present or credential_optional(version):
+        return
+    raise errors.invalid(
+        property_path,
+        f"is required in api-version {version}; give the resource id of a job credential, or use "
+        "api-version 2023-05-01-preview or later, where a job agent with a managed identity connects "
+        "without one.",
+    )
