@@ -35,9 +35,11 @@ COPY_SQL = (
     "SELECT DB_NAME() AS database_name, COUNT(*) AS n FROM dbo.OrdersCopy"
 )
 PAUSE_SQL = "WAITFOR DELAY '00:00:00.100'"
+FAIL_SQL = "THROW 50000, 'Step failed on purpose', 1;"
 CHILD_SECONDS = 180
 
-#: The child: optionally block OpenLineage, run the start DAG, print its outcome as the last line.
+#: The child: optionally block OpenLineage, run the start DAG, write its outcome as JSON to a file (not
+#: to stdout, where the OpenLineage listener's processes log too).
 CHILD = """
 import json, sys
 from datetime import datetime
@@ -61,7 +63,8 @@ try:
     outcome["importable"] = True
 except ModuleNotFoundError:
     outcome["importable"] = False
-print("OUTCOME " + json.dumps(outcome))
+with open(spec["outcome_file"], "w") as out:
+    json.dump(outcome, out)
 """
 
 
@@ -101,9 +104,13 @@ def lineage_job(world: World) -> str:
     return job
 
 
-def run_child(dag_id: str, job: str, *, block_openlineage: bool, env: dict[str, str]) -> dict[str, Any]:
-    """Run the start DAG for ``job`` in a child process; return its outcome line."""
+def run_child(
+    dag_id: str, job: str, workdir: Path, *, block_openlineage: bool, env: dict[str, str]
+) -> dict[str, Any]:
+    """Run the start DAG for ``job`` in a child process; return the outcome it wrote."""
+    outcome_file = workdir / f"{dag_id}-outcome.json"
     spec = {
+        "outcome_file": str(outcome_file),
         "dag_id": dag_id,
         "logical_date": unique_logical_date().isoformat(),
         "operator": {**QUICK, "job_name": job, "deferrable": False},
@@ -119,19 +126,31 @@ def run_child(dag_id: str, job: str, *, block_openlineage: bool, env: dict[str, 
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
-    outcome = [line for line in result.stdout.splitlines() if line.startswith("OUTCOME ")]
-    assert outcome, output[-6000:]
-    return json.loads(outcome[-1].removeprefix("OUTCOME "))
+    assert outcome_file.exists(), output[-6000:]
+    return json.loads(outcome_file.read_text())
 
 
-def complete_event(events_file: Path, dag_id: str) -> dict[str, Any]:
-    """The one COMPLETE event of the start task in the file transport's output."""
+def lineage_env(events_file: Path) -> dict[str, str]:
+    """Airflow settings enabling the OpenLineage provider with its file transport."""
+    transport = {"type": "file", "log_file_path": str(events_file), "append": True}
+    return {
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+        "AIRFLOW__OPENLINEAGE__DISABLED": "False",
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "elasticjobs-tests",
+        # The listener stops extraction and emission after this many seconds (default 10): generous
+        # on a busy machine, so a slow child never loses the event.
+        "AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT": "90",
+    }
+
+
+def final_event(events_file: Path, dag_id: str, event_type: str) -> dict[str, Any]:
+    """The one ``event_type`` (COMPLETE, FAIL) event of the start task in the file transport's output."""
     lines = events_file.read_text().splitlines() if events_file.exists() else []
     events = [json.loads(line) for line in lines if line.strip()]
     job = f"{dag_id}.{START_TASK_ID}"
-    complete = [e for e in events if e["eventType"] == "COMPLETE" and e["job"]["name"] == job]
-    assert len(complete) == 1, f"COMPLETE events of {job}: {[e['eventType'] for e in events]}"
-    return complete[0]
+    found = [e for e in events if e["eventType"] == event_type and e["job"]["name"] == job]
+    assert len(found) == 1, f"{event_type} events of {job}: {[e['eventType'] for e in events]}"
+    return found[0]
 
 
 def names(datasets: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -140,16 +159,10 @@ def names(datasets: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 def test_complete_event_has_per_database_datasets_and_execution_facets(world, lineage_job, tmp_path):
     events_file = tmp_path / "openlineage.jsonl"
-    transport = {"type": "file", "log_file_path": str(events_file), "append": True}
-    env = {
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
-        "AIRFLOW__OPENLINEAGE__DISABLED": "False",
-        "AIRFLOW__OPENLINEAGE__NAMESPACE": "elasticjobs-tests",
-    }
     dag_id = "start_lineage"
-    outcome = run_child(dag_id, lineage_job, block_openlineage=False, env=env)
+    outcome = run_child(dag_id, lineage_job, tmp_path, block_openlineage=False, env=lineage_env(events_file))
     assert (outcome["state"], outcome["provider_found"], outcome["importable"]) == ("success", True, True)
-    event = complete_event(events_file, dag_id)
+    event = final_event(events_file, dag_id, "COMPLETE")
 
     space = namespace(world.target_server)
     assert names(event["inputs"]) == {
@@ -177,8 +190,25 @@ def test_complete_event_has_per_database_datasets_and_execution_facets(world, li
     assert "no table" in error["errors"][0]["errorMessage"]
 
 
-def test_operators_work_without_the_openlineage_provider(world, lineage_job):
-    outcome = run_child("start_without_openlineage", lineage_job, block_openlineage=True, env={})
+def test_a_failed_execution_fails_the_task_and_still_reports_its_lineage(world, tmp_path):
+    group = world.target_group("LineageFailGroup", [world.database_member(d) for d in world.databases])
+    job = world.job(unique_name("LineageFailJob"), [("boom", group, FAIL_SQL, fast_options())])
+    events_file = tmp_path / "openlineage.jsonl"
+    dag_id = "start_lineage_fail"
+    outcome = run_child(dag_id, job, tmp_path, block_openlineage=False, env=lineage_env(events_file))
+    assert outcome["state"] == "failed", outcome
+    event = final_event(events_file, dag_id, "FAIL")
+
+    space = namespace(world.target_server)
+    assert (event["inputs"], names(event["outputs"])) == ([], {(space, db) for db in world.databases})
+    execution = event["run"]["facets"]["elasticJobsExecution"]
+    assert execution["executionId"] == outcome["xcom"]["execution_id"]
+    assert (execution["lifecycle"], execution["targetCounts"]) == ("Failed", {"Failed": 2})
+    assert event["run"]["facets"]["extractionError"]["errors"][0]["task"] == "boom"
+
+
+def test_operators_work_without_the_openlineage_provider(world, lineage_job, tmp_path):
+    outcome = run_child("start_without_openlineage", lineage_job, tmp_path, block_openlineage=True, env={})
     assert outcome["state"] == "success", outcome
     assert outcome["xcom"]["lifecycle"] == "Succeeded"
     assert outcome["xcom"]["counts"] == {"Succeeded": 4}
