@@ -335,6 +335,12 @@ class ElasticJobsHook(ServersAndDatabasesMixin, JobExecutionsMixin, ElasticJobsH
             lambda: self.get_conn().job_steps.delete(*self._agent_args(), job_name, step_name),
         )
 
+    def list_version_steps(self, job_name: str, job_version: int) -> list[JobStep]:
+        """The steps of one job version (what an execution of that version ran), ordered by ``stepId``."""
+        ops = self.get_conn().job_steps
+        steps = list(ops.list_by_version(*self._agent_args(), job_name, job_version))
+        return sorted(steps, key=lambda s: s.properties.step_id or 0)
+
     def list_versions(self, job_name: str) -> list[JobVersion]:
         """The job's versions (``{id, name, type}`` entries; name is the version number)."""
         return list(self.get_conn().job_versions.list_by_job(*self._agent_args(), job_name))

@@ -373,6 +373,22 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
             raise AirflowException(message)
         return result
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage datasets and run facets of the execution (``docs/lineage.md``).
+
+        Called by the OpenLineage provider's listener (the ``openlineage`` extra), also when the
+        task failed; :mod:`airflow_elasticjobs.lineage` is imported only here. ``None`` when no
+        execution was started.
+        """
+        if not self.execution_id:
+            return None
+        from airflow_elasticjobs.lineage import execution_lineage
+
+        try:
+            return execution_lineage(self.hook, self.job_name, self.execution_id)
+        finally:
+            self.hook.close()
+
     def _cancel(self, reason: str) -> None:
         """Request cancellation of the tracked execution; never raises (it runs on failure paths)."""
         if not self.execution_id:
