@@ -107,7 +107,11 @@ class RowSource:
 
 
 def write_rows(path: Any, fmt: str, source: RowSource) -> int:
-    """Write every row of ``source`` to ``path`` (an ``ObjectStoragePath``) as ``fmt``; the row count."""
+    """Write every row of ``source`` to ``path`` (an ``ObjectStoragePath``) as ``fmt``; the row count.
+
+    The parent directory is created first (a no-op on object stores without directories).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         return _write_csv(path, source)
     return _write_parquet(path, source)

@@ -142,6 +142,7 @@ class ElasticJobsFleetQueryOperator(ElasticJobsStartJobOperator):
     def validate(self) -> None:
         """Everything checkable locally, before anything is created remotely."""
         super().validate()
+        from airflow_elasticjobs.definitions import StepSpec
         from airflow_elasticjobs.fleet_query_sql import normalize_query
         from airflow_elasticjobs.fleet_results import check_writer_available, result_format
 
@@ -150,20 +151,24 @@ class ElasticJobsFleetQueryOperator(ElasticJobsStartJobOperator):
         check_name("credential", self.credential, required=False)
         check_name("step_name", self.step_name)
         check_conn_id("output_conn_id", self.output_conn_id)
+        if self.max_xcom_rows is None:
+            raise invalid("max_xcom_rows", None, "give a whole number ≥ 1, or set output_path for any size")
         check_positive_int("max_xcom_rows", self.max_xcom_rows)
         unknown = sorted(set(self.step_options) - set(STEP_OPTIONS))
         if unknown:
             raise invalid(
                 "step_options", self.step_options, f"remove {unknown}; allowed: {list(STEP_OPTIONS)}"
             )
+        StepSpec("step", "SELECT 1", "group", **self.step_options).validate("step_options")
         if not is_templated(self.output_table):
             self._output()
-        if self.output_path is not None and not is_templated(self.output_path):
-            if is_templated(self.output_format):
-                return
+        if self.output_path is None:
+            if self.output_format is not None:
+                raise invalid(
+                    "output_format", self.output_format, "set output_path too, or drop output_format"
+                )
+        elif not any(is_templated(v) for v in (self.output_path, self.output_format)):
             check_writer_available(result_format(self.output_path, self.output_format))
-        elif self.output_format is not None:
-            raise invalid("output_format", self.output_format, "set output_path too, or drop output_format")
 
     def _output(self) -> StepOutput:
         """``output_table`` coerced and checked; its credential defaults to ``credential``."""

@@ -10,7 +10,17 @@ MODULES = [
     "airflow_elasticjobs.links.elastic_jobs",
     *(
         f"airflow_elasticjobs.operators.{name}"
-        for name in ("server", "agent", "credential", "target_group", "job", "deploy", "schedule", "cleanup")
+        for name in (
+            "server",
+            "agent",
+            "credential",
+            "target_group",
+            "job",
+            "deploy",
+            "schedule",
+            "fleet_query",
+            "cleanup",
+        )
     ),
 ]
 
