@@ -20,7 +20,9 @@ from tests.integration.provider.execution_support import (
     CONN_ID,
     QUICK,
     connection_json,
+    executions_of,
     run_dag,
+    task_instance,
     unique_logical_date,
     xcom,
 )
@@ -153,13 +155,16 @@ def test_xcom_rows_of_100_databases_equal_each_databases_answer_and_exclude_earl
     assert {r["table_count"] for r in changed} == {1}
 
 
-def test_more_rows_than_max_xcom_rows_fail_the_task(world: World) -> None:
+def test_more_rows_than_max_xcom_rows_fail_the_task_and_a_retry_does_not_run_the_query_again(
+    world: World,
+) -> None:
     dag_id = unique_name("fleet_cap").replace("-", "_")
-    dag_run = run_dag(
-        _dag(world, dag_id, _group(world, SMALL), "rows", max_xcom_rows=9), unique_logical_date()
-    )
+    dag = _dag(world, dag_id, _group(world, SMALL), "rows", max_xcom_rows=9, retries=1)
+    dag_run = run_dag(dag, unique_logical_date())
     assert dag_run.state == "failed"
-    assert _table_rows(world, f"{dag_id}_rows") == 10  # the job ran; only reading back refused
+    assert task_instance(dag_run, "fleet").try_number == 2
+    assert len(executions_of(world, dag_id)) == 1  # the retry re-attached to the finished execution
+    assert _table_rows(world, f"{dag_id}_rows") == 10  # the job ran once; only reading back refused
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from typing import Any
 
@@ -43,20 +42,6 @@ BAD = [
     ({"step_options": {"retries": 1}}, "step_options", "allowed"),
     ({"step_options": {"retry_attempts": -1}}, "retry_attempts", "whole number"),
 ]
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Record (and refuse) every outgoing socket connection."""
-    attempts: list[Any] = []
-
-    def refuse(self: socket.socket, address: Any) -> None:
-        attempts.append(address)
-        raise OSError("network disabled in this test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    return attempts
 
 
 @pytest.mark.parametrize(("overrides", "field", "fix"), BAD, ids=lambda v: str(v)[:50])
