@@ -227,7 +227,15 @@ class ElasticJobsFleetQueryOperator(ElasticJobsStartJobOperator):
         hook = self._sql_hook(output.database_name)
         sql = read_back_sql(output.schema_name, output.table_name, hook.placeholder)
         with closing(hook.get_conn()) as conn, closing(conn.cursor()) as cursor:
-            cursor.execute(sql, (execution_id,))
+            try:
+                cursor.execute(sql, (execution_id,))
+            except Exception as err:  # the driver's own error class (pyodbc, the emulator's, …)
+                raise AirflowException(
+                    f"Could not read the rows of execution {execution_id} from "
+                    f"[{output.schema_name}].[{output.table_name}] in database {output.database_name!r} "
+                    f"through connection {self.output_conn_id!r}: {str(err).rstrip('.')}. The table is "
+                    "created by the first target that succeeds; check that the login can SELECT it."
+                ) from err
             columns = [d[0] for d in cursor.description]
             if self.output_path is None:
                 rows = cursor.fetchmany(self.max_xcom_rows + 1)

@@ -225,3 +225,15 @@ def test_a_failing_target_fails_the_task_by_default_and_not_when_failed_is_not_i
     assert _sorted(result["rows"]) == _expected(world, SMALL[:3])
     failed = [t for t in result["targets"] if t.get("lifecycle") == "Failed" and t.get("database_name")]
     assert [t["database_name"] for t in failed] == [NO_USER_DB]
+
+
+def test_no_target_succeeding_fails_the_read_even_when_failed_is_not_in_fail_on(world: World) -> None:
+    dag_id = unique_name("fleet_none").replace("-", "_")
+    dag = _dag(
+        world, dag_id, _group(world, (NO_USER_DB,)), "rows", fail_on=("TimedOut", "Canceled", "Skipped")
+    )
+    dag_run = run_dag(dag, unique_logical_date())
+    assert dag_run.state == "failed"
+    assert [e.lifecycle for e in executions_of(world, dag_id)] == ["Failed"]
+    tables = world.sql(RESULTS_DB, "SELECT name FROM sys.tables")["result_sets"][0]["rows"]
+    assert [f"{dag_id}_rows"] not in tables
