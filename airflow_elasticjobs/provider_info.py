@@ -28,6 +28,7 @@ OPERATOR_MODULES = [
         "deploy",
         "schedule",
         "execution",
+        "fleet_query",
         "cleanup",
     )
 ]

@@ -6,6 +6,7 @@ agent schedule), so the module first runs the tutorial DAG once for fresh names.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import subprocess
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +35,7 @@ EXAMPLE_DAG_IDS = {
     "elastic_jobs_tutorial_managed_identity",  # run by tests/integration/test_tutorial_managed_identity.py
     "elastic_jobs_hourly_retention",
     "elastic_jobs_monitor_agent_schedule",
+    "elastic_jobs_fleet_database_sizes",
 }
 # Parse in a fresh interpreter so nothing a test imported earlier hides an import at parse time.
 _PARSE_SCRIPT = """
@@ -192,3 +195,33 @@ def test_monitor_dag_fails_when_no_run_appears_in_time(world: TutorialWorld) -> 
     )
     assert dag_run.state == "failed"
     assert "wait_for_scheduled_run: failed" in failed_tasks(dag_run)
+
+
+def test_fleet_database_sizes_dag_reports_every_database_of_the_server(
+    world: TutorialWorld, tmp_path: Path
+) -> None:
+    """One CSV row per database of the target server (the reports database excluded), each size equal
+    to what the database itself answers."""
+    dag = load_example_dag("elastic_jobs_fleet_database_sizes")
+    fleet_query = dag.get_task("collect_database_sizes")
+    fleet_query.poll_interval = 0.5
+    dag_run = run_dag(dag, world.names.dag_conf(report_dir=f"file://{tmp_path}/reports"))
+    assert dag_run.state == "success", failed_tasks(dag_run)
+
+    result = xcom(dag_run, "collect_database_sizes")
+    assert result["lifecycle"] == "Succeeded"
+    assert result["format"] == "csv"
+    assert result["path"].startswith(f"file://{tmp_path}/reports/database_sizes_")
+    with Path(result["path"].removeprefix("file://")).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert result["row_count"] == len(rows)
+    expected = {}
+    for database in world.names.target_databases:
+        [(size_kb, files)] = world.sql(database, fleet_query.query)
+        expected[database] = {"data_size_kb": str(size_kb), "data_files": str(files)}
+    assert {row["target_server_name"] for row in rows} == {world.names.target_server}
+    assert {
+        row["target_database_name"]: {"data_size_kb": row["data_size_kb"], "data_files": row["data_files"]}
+        for row in rows
+    } == expected
+    assert all(int(row["data_size_kb"]) > 0 for row in rows)

@@ -24,6 +24,7 @@ from elasticjobs_emulator.engine.sql_access import AttemptError, SqlAccess
 from elasticjobs_emulator.engine.targets import MemberError, Target, enumerate_targets
 from elasticjobs_emulator.engine.timers import Timers
 from elasticjobs_emulator.store import Store, resource_key
+from elasticjobs_emulator.tsql.job_variables import substitute_job_variables
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,9 @@ class Runner:
                 target.server,
                 str(target.database),
                 str(props.get("credential", "")),
-                str((props.get("action") or {}).get("value", "")),
+                substitute_job_variables(
+                    str((props.get("action") or {}).get("value", "")), doc["properties"]["jobExecutionId"]
+                ),
                 attempt.event,
             )
             if props.get("output") and result is not None:

@@ -52,7 +52,10 @@ def parse(text: str) -> exp.Expression:
     if len(expressions) != 1:
         raise syntax_error(text[:30])
     expression = expressions[0]
+    server_names = {id(node) for outer in _server_name_nodes(expression) for node in outer.walk()}
     for parameter in expression.find_all(exp.Parameter, exp.Placeholder):
+        if id(parameter) in server_names:
+            continue
         name = parameter.sql(dialect="tsql") or "?"
         if name.startswith("@@"):
             raise UnsupportedStatement(f"system function {name}")
@@ -130,6 +133,15 @@ def _target_nodes(expression: exp.Expression) -> list[exp.Expression]:
     return []
 
 
+def _server_name_nodes(expression: exp.Expression) -> list[exp.Expression]:
+    """The ``@@SERVERNAME`` nodes of a statement (the only ``@@`` function the subset has)."""
+    return [
+        node
+        for node in expression.find_all(exp.Parameter)
+        if isinstance(node.this, exp.Parameter) and node.this.name.upper() == "SERVERNAME"
+    ]
+
+
 def _fix_dialect(expression: exp.Expression) -> None:
     """Bridge what sqlglot leaves as T-SQL: N'…' literals, ``+`` between strings, SCHEMA_NAME(), and
     the ``(MAX)`` length of NVARCHAR/VARCHAR/VARBINARY (sqlglot renders ``TEXT(MAX)``, which SQLite
@@ -159,6 +171,9 @@ def _plan(s: Session, expression: exp.Expression) -> _Plan:
     expression = expression.copy()
     user_tables = _resolve_tables(s, expression)
     _fix_dialect(expression)
+    # Azure SQL Database answers @@SERVERNAME with the logical server's name (without the DNS suffix).
+    for node in _server_name_nodes(expression):
+        node.replace(exp.Literal.string(s.catalog.name))
     target_ids = [id(node) for node in _target_nodes(expression)]
     targets = [user_tables[i] for i in target_ids if i in user_tables]
     reads = [name for i, name in user_tables.items() if i not in target_ids]

@@ -47,6 +47,13 @@ _VIEWS = {
     "CASE p.class WHEN 'OBJECT' THEN __emulator_object_id(p.securable) WHEN 'SCHEMA' THEN 1 ELSE 0 END "
     "AS major_id, g.principal_id AS grantee_principal_id, p.permission AS permission_name, 'G' AS state, "
     f"'GRANT' AS state_desc FROM main.{P}permissions p JOIN main.{P}principals g ON g.name = p.grantee",
+    # The data file only (the SQLite file stands in for it); ``size`` in 8-KB pages, rounded up, as
+    # https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-database-files-transact-sql
+    # defines it. No LOG row: the emulator has no transaction log file of its own.
+    "database_files": "SELECT 1 AS file_id, 0 AS type, 'ROWS' AS type_desc, 1 AS data_space_id, "
+    "'data_0' AS name, 0 AS state, 'ONLINE' AS state_desc, "
+    "((SELECT page_count FROM pragma_page_count('main')) * (SELECT page_size FROM pragma_page_size('main')) "
+    "+ 8191) / 8192 AS size, -1 AS max_size",
 }
 _SQL_LOGINS = (
     "SELECT name, principal_id, 'S' AS type, 'SQL_LOGIN' AS type_desc, 0 AS is_disabled, create_date, "

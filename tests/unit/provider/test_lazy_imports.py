@@ -5,13 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from airflow_elasticjobs.provider_info import OPERATOR_MODULES
+
 MODULES = [
     "airflow_elasticjobs.hooks.elastic_jobs",
     "airflow_elasticjobs.links.elastic_jobs",
-    *(
-        f"airflow_elasticjobs.operators.{name}"
-        for name in ("server", "agent", "credential", "target_group", "job", "deploy", "schedule", "cleanup")
-    ),
+    *OPERATOR_MODULES,
 ]
 
 PROBE = f"""
