@@ -59,10 +59,11 @@ with DAG(
     )
 
 for database in TARGET_DATABASES:
+    asset = Asset(database_uri(TARGET_SERVER, database))
     with DAG(
         dag_id=f"elastic_jobs_after_job1_{database.lower()}",
         description=f"Follow-up on {database} whenever Job1 succeeded there",
-        schedule=[Asset(database_uri(TARGET_SERVER, database))],
+        schedule=[asset],
         start_date=START,
         catchup=False,
         tags=["azure", "elastic-jobs", "assets"],
@@ -70,11 +71,12 @@ for database in TARGET_DATABASES:
     ):
 
         @task
-        def follow_up(triggering_asset_events: Any = None) -> list[dict[str, Any]]:
-            """Log and return the extra of each event that triggered this run (execution, steps)."""
-            extras = [
-                dict(event.extra) for events in (triggering_asset_events or {}).values() for event in events
-            ]
+        def follow_up(triggering_asset_events: Any = None, asset: Asset = asset) -> list[dict[str, Any]]:
+            """Log and return the extra of each event of this database that triggered the run.
+
+            Look events up by the asset: the accessor also lists each one under its alias.
+            """
+            extras = [dict(event.extra) for event in triggering_asset_events[asset]]
             for extra in extras:
                 print(
                     f"Job {extra['job_name']} (version {extra['job_version']}) execution "
