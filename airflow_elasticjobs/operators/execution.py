@@ -366,7 +366,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                 f"Execution {self.execution_id} of job {self.job_name!r} no longer exists "
                 "(was the job deleted?)."
             )
-        self._job_version = execution.job_version
+        self._job_version = getattr(execution, "job_version", None)
         return read_summary(self.hook, self.job_name, execution)
 
     def _report(self, context: Context, summary: ExecutionSummary) -> dict[str, Any]:

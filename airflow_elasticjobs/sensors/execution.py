@@ -177,7 +177,7 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
             hook.close()
         for line in self._progress.changed_lines(summary.targets):
             self.log.info("%s", line)
-        return self._decide(context, summary, execution.job_version)
+        return self._decide(context, summary, getattr(execution, "job_version", None))
 
     def _find(self, hook: ElasticJobsHook) -> Any | None:
         """The watched execution: the given one, the latest one resolved earlier, or the latest now."""
