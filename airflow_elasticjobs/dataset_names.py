@@ -5,9 +5,15 @@ One convention for both, so an asset event and a lineage event about the same da
 * OpenLineage's dataset naming for SQL Server (`spec/naming` in the OpenLineage docs,
   https://openlineage.io/docs/spec/naming): namespace ``mssql://{host}:{port}``, name
   ``{database}.{schema}.{table}``.
-* Airflow asset URIs in the same scheme, one path segment per level, as Airflow's SQL providers
-  write theirs (``postgres://{host}:{port}/{database}/{schema}/{table}``): a database is
-  ``mssql://{host}:{port}/{database}``, a table ``mssql://{host}:{port}/{database}/{schema}/{table}``.
+* Airflow asset URIs: a table is ``mssql://{host}:{port}/{database}/{schema}/{table}``, the form the
+  Microsoft SQL Server provider (``apache-airflow-providers-microsoft-mssql``, which owns the ``mssql``
+  scheme) accepts and Airflow's other SQL providers share (one path segment per level). That scheme
+  has no database-level form: with that provider installed, Airflow refuses ``mssql://{host}:{port}/
+  {database}`` ("URI format mssql:// must contain database, schema, and table/view names"). A database
+  is therefore ``x-mssql://{host}:{port}/{database}``: Airflow's asset docs reserve schemes starting
+  with ``x-`` for URIs without a provider's semantics and skip their validation
+  (https://airflow.apache.org/docs/apache-airflow/stable/authoring-and-scheduling/assets.html), and
+  the rest of the URI is the OpenLineage namespace plus the database.
 
 ``host`` is the server's fully qualified name: a bare logical server name (``contoso``) gets Azure
 SQL Database's public-cloud suffix ``.database.windows.net``; a name with a dot is kept as given
@@ -22,6 +28,7 @@ from urllib.parse import quote
 AZURE_SQL_SUFFIX = ".database.windows.net"
 AZURE_SQL_PORT = 1433
 SCHEME = "mssql"
+DATABASE_SCHEME = "x-mssql"
 
 
 def server_host(server_name: str) -> str:
@@ -43,8 +50,8 @@ def table_name(database: str, schema: str, table: str) -> str:
 
 
 def database_uri(server_name: str, database: str, port: int = AZURE_SQL_PORT) -> str:
-    """Return the Airflow asset URI of one database of a server."""
-    return f"{namespace(server_name, port)}/{quote(database, safe='')}"
+    """Return the Airflow asset URI of one database of a server: ``x-mssql://{host}:{port}/{database}``."""
+    return f"{DATABASE_SCHEME}://{server_host(server_name)}:{port}/{quote(database, safe='')}"
 
 
 def table_uri(server_name: str, database: str, schema: str, table: str, port: int = AZURE_SQL_PORT) -> str:

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import conf
+from airflow.sdk import AssetAlias, conf
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout
 
+from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY, ExecutionKey, attempt_execution_id
 from airflow_elasticjobs.execution_state import (
     DEFAULT_FAIL_ON,
@@ -82,6 +83,10 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         (default 900); the execution is never cancelled because of a transient error.
     :param failure_cap: failing targets listed in the failure message (default 10; all of them are
         in XCom).
+    :param asset_alias: an ``AssetAlias`` (or its name): when the task succeeds, one asset event
+        ``Asset(database_uri(server, database))`` per target database whose outcome is in
+        ``asset_lifecycles`` goes through it (added to ``outlets``; see docs/assets.md).
+    :param asset_lifecycles: database outcomes that get an event (default Succeeded).
 
     XCom: ``{"execution_id", "job_name", "lifecycle", "last_message", "counts", "targets"}`` (also
     pushed when the task fails); the execution id is pushed under ``execution_id`` before waiting.
@@ -102,9 +107,15 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         progress_interval: float | timedelta | None = None,
         error_budget: float | timedelta = 900.0,
         failure_cap: int = 10,
+        asset_alias: str | AssetAlias | None = None,
+        asset_lifecycles: Iterable[str | Lifecycle] = DEFAULT_ASSET_LIFECYCLES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.asset_events = target_asset_events(asset_alias, asset_lifecycles)
+        if self.asset_events is not None:
+            self.outlets = self.asset_events.declare(self.outlets)
+        self._job_version: int | None = None
         self.job_name = job_name
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
@@ -355,6 +366,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                 f"Execution {self.execution_id} of job {self.job_name!r} no longer exists "
                 "(was the job deleted?)."
             )
+        self._job_version = getattr(execution, "job_version", None)
         return read_summary(self.hook, self.job_name, execution)
 
     def _report(self, context: Context, summary: ExecutionSummary) -> dict[str, Any]:
@@ -371,6 +383,8 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
             if summary.lifecycle is Lifecycle.SKIPPED:
                 message += SKIPPED_HINT
             raise AirflowException(message)
+        if self.asset_events is not None:
+            self.asset_events.emit(context["outlet_events"], summary, self._job_version)
         return result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk import AssetAlias, BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
+from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
 from airflow_elasticjobs.connection_args import ConnectionArgs, ConnectionArgsAttributes
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY
 from airflow_elasticjobs.execution_state import (
@@ -69,6 +70,10 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
     :param error_budget: deferred mode: seconds of failing polls before the task fails (default 900).
     :param timeout: Airflow's sensor timeout, seconds since the sensor first started; in deferred mode
         the deferral gets what is left of it after the first poke (``defer(timeout=…)``).
+    :param asset_alias: an ``AssetAlias`` (or its name): when the sensor succeeds on an execution
+        that ended, one asset event per target database whose outcome is in ``asset_lifecycles``
+        goes through it (added to ``outlets``; see docs/assets.md).
+    :param asset_lifecycles: database outcomes that get an event (default Succeeded).
 
     XCom (unless ``do_xcom_push=False``, which pushes nothing, the link and the Elastic Jobs tab's
     reference included): the capped execution summary (``execution_id``, ``lifecycle``, ``counts``,
@@ -105,9 +110,14 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
         agent_name: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         error_budget: float = 900.0,
+        asset_alias: str | AssetAlias | None = None,
+        asset_lifecycles: Iterable[str | Lifecycle] = DEFAULT_ASSET_LIFECYCLES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.asset_events = target_asset_events(asset_alias, asset_lifecycles)
+        if self.asset_events is not None:
+            self.outlets = self.asset_events.declare(self.outlets)
         self.job_name = job_name
         self.execution_id = execution_id
         self.created_after = (
@@ -167,7 +177,7 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
             hook.close()
         for line in self._progress.changed_lines(summary.targets):
             self.log.info("%s", line)
-        return self._decide(context, summary)
+        return self._decide(context, summary, getattr(execution, "job_version", None))
 
     def _find(self, hook: ElasticJobsHook) -> Any | None:
         """The watched execution: the given one, the latest one resolved earlier, or the latest now."""
@@ -190,7 +200,7 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
             self.log.info("No execution of job %r%s yet", self.job_name, after)
         return latest
 
-    def _decide(self, context: Context, summary: Any) -> bool | PokeReturnValue:
+    def _decide(self, context: Context, summary: Any, job_version: int | None) -> bool | PokeReturnValue:
         lifecycle = summary.lifecycle
         if lifecycle != self._last_lifecycle:
             self.log.info("Execution %s of job %r is %s", summary.execution_id, self.job_name, lifecycle)
@@ -205,6 +215,8 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
                 ti.xcom_push(key="return_value", value=summary.to_xcom(self.fail_states))
             raise AirflowException(summary.failure_message(self.fail_states))
         if lifecycle in self.target_states:
+            if self.asset_events is not None:
+                self.asset_events.emit(context["outlet_events"], summary, job_version)
             return PokeReturnValue(is_done=True, xcom_value=summary.to_xcom(self.fail_states))
         if lifecycle.is_terminal:
             wanted = sorted(s.value for s in self.target_states)

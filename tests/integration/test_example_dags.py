@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_elasticjobs.dataset_names import database_uri
 from tests.dags.harness import (
     EXAMPLE_DAGS,
     TutorialWorld,
@@ -26,7 +27,7 @@ from tests.dags.harness import (
     run_dag,
     tutorial_world,
 )
-from tests.integration.provider.execution_support import xcom
+from tests.integration.provider.execution_support import serialize_dag, xcom
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -36,6 +37,9 @@ EXAMPLE_DAG_IDS = {
     "elastic_jobs_hourly_retention",
     "elastic_jobs_monitor_agent_schedule",
     "elastic_jobs_fleet_database_sizes",
+    "elastic_jobs_job1_asset_events",
+    "elastic_jobs_after_job1_targetdb1",
+    "elastic_jobs_after_job1_targetdb2",
 }
 # Parse in a fresh interpreter so nothing a test imported earlier hides an import at parse time.
 _PARSE_SCRIPT = """
@@ -225,3 +229,51 @@ def test_fleet_database_sizes_dag_reports_every_database_of_the_server(
         for row in rows
     } == expected
     assert all(int(row["data_size_kb"]) > 0 for row in rows)
+
+
+ASSET_DAGS = "elastic_jobs_job1_asset_events"
+
+
+def test_job1_asset_events_queue_the_follow_up_dag_of_each_database(
+    world: TutorialWorld, monkeypatch
+) -> None:
+    """The producer's per-database events land in the metadata DB and queue each database's consumer."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    monkeypatch.setenv("ELASTIC_JOBS_TARGET_SERVER", world.names.target_server)
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS / f"{ASSET_DAGS}.py"))
+    assert not bag.import_errors, bag.import_errors
+    consumers = {
+        database: f"elastic_jobs_after_job1_{database.lower()}" for database in world.names.target_databases
+    }
+    for dag_id in consumers.values():
+        serialize_dag(bag.get_dag(dag_id))
+    with create_session() as session:
+        session.query(DagModel).filter(DagModel.dag_id.in_(consumers.values())).update(
+            {DagModel.is_paused: False}, synchronize_session=False
+        )
+    producer = bag.get_dag(ASSET_DAGS)
+    producer.get_task("run_job1").poll_interval = 0.5
+
+    dag_run = run_dag(producer, world.names.dag_conf())
+
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    execution_id = xcom(dag_run, "run_job1")["execution_id"]
+    uris = {database: database_uri(world.names.target_server, database) for database in consumers}
+    with create_session() as session:
+        events = session.query(AssetEvent).filter_by(source_dag_id=ASSET_DAGS, source_run_id=dag_run.run_id)
+        extras = {event.asset.uri: event.extra for event in events}
+        queued = {
+            uri: row.target_dag_id
+            for row, uri in session.query(AssetDagRunQueue, AssetModel.uri).join(
+                AssetModel, AssetModel.id == AssetDagRunQueue.asset_id
+            )
+        }
+    assert sorted(extras) == sorted(uris.values())
+    for database, uri in uris.items():
+        assert extras[uri]["execution_id"] == execution_id
+        assert (extras[uri]["database_name"], extras[uri]["lifecycle"]) == (database, "Succeeded")
+        assert queued[uri] == consumers[database]
