@@ -34,6 +34,13 @@ FORBIDDEN = (
     "fastapi",
     "pyodbc",
     "airflow.providers.odbc.hooks",
+    # Lineage is optional: the operators import the OpenLineage provider only when Airflow asks them
+    # for lineage (airflow_elasticjobs/lineage.py). Airflow's provider discovery itself imports the
+    # package ``airflow.providers.openlineage`` (its configuration), so the check is on what lineage uses.
+    "airflow.providers.openlineage.extractors",
+    "airflow.providers.openlineage.sqlparser",
+    "openlineage",
+    "pyarrow",
 )
 
 _PROBE = r"""
