@@ -209,7 +209,12 @@ def test_fleet_database_sizes_dag_reports_every_database_of_the_server(
     dag = load_example_dag("elastic_jobs_fleet_database_sizes")
     fleet_query = dag.get_task("collect_database_sizes")
     fleet_query.poll_interval = 0.5
-    dag_run = run_dag(dag, world.names.dag_conf(report_dir=f"file://{tmp_path}/reports"))
+    try:
+        dag_run = run_dag(dag, world.names.dag_conf(report_dir=f"file://{tmp_path}/reports"))
+    finally:  # the reports database would join the target server's fleet in the other tests' jobs
+        world.emulator.management_client().databases.begin_delete(
+            world.names.resource_group, world.names.target_server, "FleetReports"
+        ).result()
     assert dag_run.state == "success", failed_tasks(dag_run)
 
     result = xcom(dag_run, "collect_database_sizes")
