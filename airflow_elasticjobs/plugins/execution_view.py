@@ -1,13 +1,16 @@
 """What the task-instance view shows: one execution's steps and per-target rows, as plain JSON.
 
 Arranges ``azure.mgmt.sql.models.JobExecution`` objects (root, step and target executions as the
-SDK returns them) into the JSON the browser view renders; the conversion, the counts and the
-active/terminal judgement are :mod:`airflow_elasticjobs.execution_state`'s. No I/O, no secrets: only
-names, lifecycles, attempts, times and ARM's own messages.
+SDK returns them) into an :class:`ExecutionSnapshot` (built once per read of the execution), then
+answers pages of it (:func:`page_view`); the conversion, the counts and the active/terminal
+judgement are :mod:`airflow_elasticjobs.execution_state`'s. No I/O, no secrets: only names,
+lifecycles, attempts, times and ARM's own messages.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,47 +39,33 @@ def _target_order(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @dataclass(frozen=True)
-class TargetPage:
-    """Which target rows to return: filters first, then ``offset``/``limit`` over what matched."""
+class ExecutionSnapshot:
+    """One read of an execution: what every page and the fleet picture are cut from.
 
-    offset: int = 0
-    limit: int = 100
-    lifecycle: str | None = None
-    step_id: int | None = None
+    ``version`` changes whenever anything shown changes (a digest of the rows), so a browser that
+    already has the fleet picture of this version need not fetch it again.
+    """
 
-    def __post_init__(self) -> None:
-        if self.offset < 0:
-            raise ValueError(f"offset={self.offset!r} is invalid: use 0 or more")
-        if not 1 <= self.limit <= MAX_PAGE:
-            raise ValueError(f"limit={self.limit!r} is invalid: use 1 to {MAX_PAGE}")
-
-    def select(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-        """The page of ``rows`` (already sorted) and how many rows matched the filters."""
-        matched = [
-            r
-            for r in rows
-            if (self.lifecycle is None or r["lifecycle"] == self.lifecycle)
-            and (self.step_id is None or r["step_id"] == self.step_id)
-        ]
-        return matched[self.offset : self.offset + self.limit], len(matched)
+    execution: dict[str, Any]
+    agent: dict[str, Any]
+    active: bool
+    counts: dict[str, int]
+    steps: list[dict[str, Any]]
+    #: Every target row, sorted by step, server, database.
+    targets: list[dict[str, Any]]
+    servers: list[str]
+    version: str
 
 
-def build_view(
-    ref: ExecutionRef,
-    agent: Any,
-    root: Any,
-    steps: list[Any],
-    targets: list[Any],
-    portal_or_emulator_url: str | None,
-    page: TargetPage,
-) -> dict[str, Any]:
-    """The JSON answer of the plugin's endpoint for one execution.
+def snapshot(
+    ref: ExecutionRef, agent: Any, root: Any, steps: list[Any], targets: list[Any]
+) -> ExecutionSnapshot:
+    """The snapshot of one execution read from ARM.
 
     ``agent`` is the hook's :class:`~airflow_elasticjobs.hooks.resource_ids.AgentRef` (the names in
-    use after the connection's defaults). ``targets`` are per-target executions of every step; the
-    answer holds the ``page`` of them, ``total`` (rows matching the page's filters) and ``counts``
-    over every target. Rows without a database name (the execution that expands a server or pool
-    member into databases) are listed but not counted, as in
+    use after the connection's defaults). ``targets`` are per-target executions of every step;
+    ``counts`` cover every target. Rows without a database name (the execution that expands a
+    server or pool member into databases) are listed but not counted, as in
     :class:`airflow_elasticjobs.execution_state.ExecutionSummary`.
     """
     target_rows = sorted((execution_values(execution) for execution in targets), key=_target_order)
@@ -84,20 +73,83 @@ def build_view(
     counts = count_targets(TargetResult.from_model(execution) for execution in targets)
     execution = {"job_name": ref.job_name, "execution_id": ref.execution_id, **_row(root)}
     execution["job_version"] = root.job_version
-    rows, total = page.select(target_rows)
-    return {
-        "execution": execution,
-        "agent": {
+    digest = hashlib.blake2b(
+        json.dumps([execution, step_rows, target_rows], default=str).encode(), digest_size=12
+    ).hexdigest()
+    return ExecutionSnapshot(
+        execution=execution,
+        agent={
             "resource_group_name": agent.resource_group_name,
             "server_name": agent.server_name,
             "agent_name": agent.agent_name,
         },
-        "active": not is_terminal(execution["lifecycle"]),
-        "counts": dict(sorted(counts.items())),
-        "steps": step_rows,
+        active=not is_terminal(execution["lifecycle"]),
+        counts=dict(sorted(counts.items())),
+        steps=step_rows,
+        targets=target_rows,
+        servers=sorted({row["server_name"] for row in target_rows if row["server_name"]}),
+        version=digest,
+    )
+
+
+@dataclass(frozen=True)
+class TargetPage:
+    """Which target rows to return: filters first, then ``offset``/``limit`` over what matched.
+
+    ``name`` matches a substring of the database name, ignoring case; the other filters match exactly.
+    """
+
+    offset: int = 0
+    limit: int = 100
+    lifecycle: str | None = None
+    step_id: int | None = None
+    server: str | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.offset < 0:
+            raise ValueError(f"offset={self.offset!r} is invalid: use 0 or more")
+        if not 1 <= self.limit <= MAX_PAGE:
+            raise ValueError(f"limit={self.limit!r} is invalid: use 1 to {MAX_PAGE}")
+
+    def matches(self, row: dict[str, Any]) -> bool:
+        """Whether ``row`` passes every filter that is set."""
+        needle = self.name.casefold() if self.name else None
+        return (
+            (self.lifecycle is None or row["lifecycle"] == self.lifecycle)
+            and (self.step_id is None or row["step_id"] == self.step_id)
+            and (self.server is None or row["server_name"] == self.server)
+            and (needle is None or needle in (row["database_name"] or "").casefold())
+        )
+
+    def select(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """The page of ``rows`` (already sorted) and how many rows matched the filters."""
+        if (self.lifecycle, self.step_id, self.server, self.name) == (None, None, None, None):
+            return rows[self.offset : self.offset + self.limit], len(rows)
+        matched = [row for row in rows if self.matches(row)]
+        return matched[self.offset : self.offset + self.limit], len(matched)
+
+
+def page_view(
+    snap: ExecutionSnapshot, page: TargetPage, portal_or_emulator_url: str | None
+) -> dict[str, Any]:
+    """The JSON answer of the plugin's ``execution`` endpoint: the snapshot's summary and one page.
+
+    ``targets`` is the ``page``; ``total`` is how many rows match its filters; ``counts`` and
+    ``steps`` always cover the whole execution.
+    """
+    rows, total = page.select(snap.targets)
+    return {
+        "execution": snap.execution,
+        "agent": snap.agent,
+        "active": snap.active,
+        "counts": snap.counts,
+        "steps": snap.steps,
+        "servers": snap.servers,
         "targets": rows,
         "total": total,
         "offset": page.offset,
         "limit": page.limit,
         "url": portal_or_emulator_url,
+        "version": snap.version,
     }
