@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,32 @@ def _row(execution: Any, *extra: str) -> dict[str, Any]:
     """The plain values of ``execution`` the view shows: ``extra`` fields, then the common ones."""
     values = execution_values(execution)
     return {name: values[name] for name in (*extra, *_ROW_FIELDS)}
+
+
+def target_values(execution: Any) -> dict[str, Any]:
+    """:func:`~airflow_elasticjobs.execution_state.execution_values` of a target execution, fast.
+
+    The SDK's models deserialise a field on every attribute read (about 1 ms per target execution,
+    10 s for 10,000); they are mappings over ARM's JSON, read in microseconds. Same keys and
+    values; times are ISO 8601 as ARM wrote them. Other objects go through ``execution_values``.
+    """
+    if not isinstance(execution, Mapping):
+        return execution_values(execution)
+    properties = execution.get("properties") or {}
+    target = properties.get("target") or {}
+    return {
+        "step_id": properties.get("stepId"),
+        "step_name": properties.get("stepName"),
+        "server_name": target.get("serverName"),
+        "database_name": target.get("databaseName"),
+        "target_type": target.get("type"),
+        "lifecycle": properties.get("lifecycle"),
+        "attempts": properties.get("currentAttempts"),
+        "create_time": properties.get("createTime"),
+        "start_time": properties.get("startTime"),
+        "end_time": properties.get("endTime"),
+        "last_message": properties.get("lastMessage"),
+    }
 
 
 def _target_order(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -68,9 +95,11 @@ def snapshot(
     server or pool member into databases) are listed but not counted, as in
     :class:`airflow_elasticjobs.execution_state.ExecutionSummary`.
     """
-    target_rows = sorted((execution_values(execution) for execution in targets), key=_target_order)
+    target_rows = sorted((target_values(execution) for execution in targets), key=_target_order)
     step_rows = sorted((_row(s, "step_id", "step_name") for s in steps), key=lambda r: r["step_id"] or 0)
-    counts = count_targets(TargetResult.from_model(execution) for execution in targets)
+    counts = count_targets(
+        TargetResult.from_dict({**row, "lifecycle": row["lifecycle"] or ""}) for row in target_rows
+    )
     execution = {"job_name": ref.job_name, "execution_id": ref.execution_id, **_row(root)}
     execution["job_version"] = root.job_version
     digest = hashlib.blake2b(

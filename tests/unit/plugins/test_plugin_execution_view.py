@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 from azure.mgmt.sql.models import JobExecution
 
+from airflow_elasticjobs.execution_state import execution_values
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
-from airflow_elasticjobs.plugins.execution_view import MAX_PAGE, TargetPage, page_view, snapshot
+from airflow_elasticjobs.plugins.execution_view import (
+    MAX_PAGE,
+    TargetPage,
+    page_view,
+    snapshot,
+    target_values,
+)
 from airflow_elasticjobs.plugins.task_definition import ExecutionRef
 
 REF = ExecutionRef(
@@ -150,6 +158,29 @@ def test_version_changes_with_any_shown_change_only() -> None:
     assert _page(_many_targets(5))["version"] == first
     targets[0] = _target(2, "srv", "Db004", "Succeeded", lastMessage="now done")
     assert _page(targets)["version"] != first
+
+
+def test_fast_target_values_equal_the_sdk_attribute_reads() -> None:
+    """The plugin's JSON read of a target gives what ``execution_values`` gives through the SDK."""
+    full = _target(
+        2,
+        "srv",
+        "Db1",
+        "Failed",
+        lastMessage="boom",
+        startTime="2025-01-01T00:00:01.5Z",
+        endTime="2025-01-01T00:00:09Z",
+    )
+    for execution in (full, _target(1, "srv", None, "Created")):
+        fast, sdk = target_values(execution), execution_values(execution)
+        times = ("create_time", "start_time", "end_time")
+        assert {k: v for k, v in fast.items() if k not in times} == {
+            k: v for k, v in sdk.items() if k not in times
+        }
+        for key in times:
+            assert (fast[key] is None) == (sdk[key] is None), key
+            if fast[key]:
+                assert datetime.fromisoformat(fast[key]) == datetime.fromisoformat(sdk[key]), key
 
 
 @pytest.mark.parametrize(
