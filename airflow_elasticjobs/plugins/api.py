@@ -30,7 +30,7 @@ from airflow.api_fastapi.common.dagbag import DagBagDep, create_dag_bag, get_dag
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import requires_access_dag
 from fastapi import Depends, FastAPI, HTTPException, Query, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from airflow_elasticjobs.hooks.elastic_jobs import describe_error
@@ -42,7 +42,7 @@ from airflow_elasticjobs.plugins.execution_view import (
     page_view,
     snapshot,
 )
-from airflow_elasticjobs.plugins.fleet import fleet_picture
+from airflow_elasticjobs.plugins.fleet import fleet_json
 from airflow_elasticjobs.plugins.hook_cache import HookCache
 from airflow_elasticjobs.plugins.snapshot_cache import SnapshotCache
 from airflow_elasticjobs.plugins.task_definition import (
@@ -140,7 +140,12 @@ def _read_execution(ref: ExecutionRef) -> ExecutionSnapshot:
 
 
 def _snapshot_of(
-    session: Any, dag_bag: Any, dag_id: str, run_id: str, task_id: str, map_index: int
+    session: SessionDep,
+    dag_bag: DagBagDep,
+    dag_id: Annotated[str, Query(min_length=1)],
+    run_id: Annotated[str, Query(min_length=1)],
+    task_id: Annotated[str, Query(min_length=1)],
+    map_index: Annotated[int, Query(ge=-1)] = -1,
 ) -> tuple[ExecutionSnapshot, str | None]:
     """The snapshot of the execution of one task instance, and the link URL the task pushed."""
     task, rendered = _task_and_rendered_fields(session, dag_bag, dag_id, run_id, task_id, map_index)
@@ -176,19 +181,12 @@ def _snapshot_of(
     return snap, xcoms.get(ElasticJobsExecutionLink.url_key)
 
 
-DagIdQuery = Annotated[str, Query(min_length=1)]
-RunIdQuery = Annotated[str, Query(min_length=1)]
-TaskIdQuery = Annotated[str, Query(min_length=1)]
-MapIndexQuery = Annotated[int, Query(ge=-1)]
+#: What both data endpoints start from (solved after the route's authorisation dependencies).
+FoundExecution = Annotated[tuple[ExecutionSnapshot, str | None], Depends(_snapshot_of)]
 
 
 def execution(
-    session: SessionDep,
-    dag_bag: DagBagDep,
-    dag_id: DagIdQuery,
-    run_id: RunIdQuery,
-    task_id: TaskIdQuery,
-    map_index: MapIndexQuery = -1,
+    found: FoundExecution,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     lifecycle: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
@@ -197,22 +195,14 @@ def execution(
     name: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> dict[str, Any]:
     """Steps, counts, version and one page of per-target rows of the execution of one task instance."""
-    snap, url = _snapshot_of(session, dag_bag, dag_id, run_id, task_id, map_index)
+    snap, url = found
     page = TargetPage(offset=offset, limit=limit, lifecycle=lifecycle, step_id=step, server=server, name=name)
     return page_view(snap, page, url)
 
 
-def fleet(
-    session: SessionDep,
-    dag_bag: DagBagDep,
-    dag_id: DagIdQuery,
-    run_id: RunIdQuery,
-    task_id: TaskIdQuery,
-    map_index: MapIndexQuery = -1,
-) -> dict[str, Any]:
+def fleet(found: FoundExecution) -> Response:
     """The fleet picture of the execution of one task instance (cells, counts, duration histogram)."""
-    snap, _ = _snapshot_of(session, dag_bag, dag_id, run_id, task_id, map_index)
-    return fleet_picture(snap)
+    return Response(fleet_json(found[0]), media_type="application/json")
 
 
 def view() -> FileResponse:

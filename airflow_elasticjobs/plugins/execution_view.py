@@ -65,9 +65,12 @@ def _target_order(row: dict[str, Any]) -> tuple[Any, ...]:
     return (row["step_id"] or 0, *(row[key] or "" for key in keys))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExecutionSnapshot:
     """One read of an execution: what every page and the fleet picture are cut from.
+
+    Compared and hashed by identity: each read is its own snapshot (the fleet's JSON is kept per
+    snapshot, :func:`airflow_elasticjobs.plugins.fleet.fleet_json`).
 
     ``version`` changes whenever anything shown changes (a digest of the rows), so a browser that
     already has the fleet picture of this version need not fetch it again.

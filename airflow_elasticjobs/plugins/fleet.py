@@ -8,6 +8,9 @@ not cells, as they are not counted (:func:`airflow_elasticjobs.execution_state.c
 
 from __future__ import annotations
 
+import json
+import threading
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -75,3 +78,21 @@ def fleet_picture(snap: ExecutionSnapshot) -> dict[str, Any]:
         "groups": list(groups.values()),
         "histogram": histogram(durations),
     }
+
+
+_ENCODED: weakref.WeakKeyDictionary[ExecutionSnapshot, bytes] = weakref.WeakKeyDictionary()
+_ENCODED_LOCK = threading.Lock()
+
+
+def fleet_json(snap: ExecutionSnapshot) -> bytes:
+    """:func:`fleet_picture` as JSON bytes, built once per snapshot (kept while the snapshot lives).
+
+    Every open tab asks for the picture of the same snapshot; encoding 10,000 cells is the costly part.
+    """
+    with _ENCODED_LOCK:
+        encoded = _ENCODED.get(snap)
+    if encoded is None:
+        encoded = json.dumps(fleet_picture(snap), separators=(",", ":")).encode()
+        with _ENCODED_LOCK:
+            _ENCODED[snap] = encoded
+    return encoded

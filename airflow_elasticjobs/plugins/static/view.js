@@ -16,6 +16,7 @@ const NO_FILTER = { lifecycle: "", step: "", server: "", name: "" };
 const state = {
   data: null,
   filter: { ...NO_FILTER },
+  shownFilter: { ...NO_FILTER }, // the filters of the page on screen
   offset: 0,
   timer: null,
   request: 0,
@@ -89,9 +90,6 @@ function showFilter() {
   document.getElementById("server-filter").value = f.server;
   const name = document.getElementById("name-filter");
   if (name.value !== f.name) name.value = f.name;
-  for (const button of document.querySelectorAll("#counts button")) {
-    button.setAttribute("aria-pressed", String(f.lifecycle === button.dataset.lifecycle));
-  }
   for (const square of document.querySelectorAll("#fleet-groups .cell.selected")) square.classList.remove("selected");
 }
 
@@ -122,6 +120,8 @@ function renderCounts(counts) {
     swatch.className = "swatch";
     swatch.setAttribute("aria-hidden", "true");
     button.append(swatch, lifecycle + ": " + count);
+    // Pressed once the filtered page is shown (set when the answer renders, not on click).
+    button.setAttribute("aria-pressed", String(state.shownFilter.lifecycle === lifecycle));
     button.addEventListener("click", () =>
       setFilter({ lifecycle: state.filter.lifecycle === lifecycle ? "" : lifecycle })
     );
@@ -313,10 +313,11 @@ async function loadFleet(version) {
 async function load() {
   clearTimeout(state.timer);
   const request = ++state.request; // an answer to an older request (before a click) is dropped
+  const filter = { ...state.filter };
   const params = new URLSearchParams(query);
   params.set("offset", String(state.offset));
   params.set("limit", String(PAGE_SIZE));
-  for (const [key, value] of Object.entries(state.filter)) {
+  for (const [key, value] of Object.entries(filter)) {
     if (value) params.set(key, value);
     else params.delete(key);
   }
@@ -346,6 +347,7 @@ async function load() {
     return;
   }
   state.data = body;
+  state.shownFilter = filter;
   render();
   if (body.version !== state.fleetVersion) loadFleet(body.version);
   if (body.active) state.timer = setTimeout(load, REFRESH_MS);

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from azure.mgmt.sql.models import JobExecution
 
 from airflow_elasticjobs.plugins.execution_view import snapshot
-from airflow_elasticjobs.plugins.fleet import fleet_picture, histogram
+from airflow_elasticjobs.plugins.fleet import fleet_json, fleet_picture, histogram
 from tests.unit.plugins.test_plugin_execution_view import AGENT, REF, _execution, _target
 
 
@@ -54,3 +55,13 @@ def test_histogram_has_equal_bins_up_to_the_longest_duration() -> None:
     assert result == {"edges": [0.0, 2.5, 5.0, 7.5, 10.0], "counts": [2, 1, 0, 1]}
     assert histogram([]) == {"edges": [], "counts": []}
     assert histogram([0.0, 0.0], bins=2)["counts"] == [2, 0]
+
+
+def test_fleet_json_is_encoded_once_per_snapshot() -> None:
+    targets = [_timed(1, "a", "Db1", "Succeeded", 10)]
+    first = snapshot(REF, AGENT, _execution("Succeeded"), [], targets)
+    encoded = fleet_json(first)
+    assert fleet_json(first) is encoded
+    assert json.loads(encoded) == fleet_picture(first)
+    second = snapshot(REF, AGENT, _execution("Succeeded"), [], targets)  # another read: encoded anew
+    assert fleet_json(second) is not encoded and fleet_json(second) == encoded
