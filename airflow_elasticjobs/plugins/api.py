@@ -1,16 +1,22 @@
 """The plugin's FastAPI app, mounted by the Airflow api-server under ``URL_PREFIX`` (``/elastic-jobs``).
 
 - ``GET {URL_PREFIX}/execution?dag_id=…&run_id=…&task_id=…&map_index=-1&offset=0&limit=100``
-  (optional ``lifecycle=…``, ``step=<step id>``) — the execution a task instance started or
-  watched: its steps, per-lifecycle counts and one page of per-target rows (JSON). Authorised
-  exactly like the public API's XCom and task-instance endpoints (``requires_access_dag``: the
-  caller's JWT from the ``Authorization`` header or the UI's cookie, then the auth manager's DAG
-  permissions); anonymous callers get 401. The connection, agent and job come from the task's own
-  definition (:mod:`.task_definition`), only the execution id from XCom; the execution is read on
-  the server through a cached :class:`~airflow_elasticjobs.hooks.elastic_jobs.ElasticJobsHook`
-  (:mod:`.hook_cache`): the browser never sees a credential.
+  (optional filters ``lifecycle=…``, ``step=<step id>``, ``server=…``, ``name=<substring>``) — the
+  execution a task instance started or watched: its steps, per-lifecycle counts, a ``version`` and
+  one page of per-target rows (JSON).
+- ``GET {URL_PREFIX}/fleet?dag_id=…&run_id=…&task_id=…&map_index=-1`` — the fleet picture of the
+  same execution (:mod:`.fleet`): a cell per target database grouped by step and server, and a
+  duration histogram.
+
+Both are authorised exactly like the public API's XCom and task-instance endpoints
+(``requires_access_dag``: the caller's JWT from the ``Authorization`` header or the UI's cookie,
+then the auth manager's DAG permissions); anonymous callers get 401. The connection, agent and job
+come from the task's own definition (:mod:`.task_definition`), only the execution id from XCom; the
+execution is read on the server through a cached
+:class:`~airflow_elasticjobs.hooks.elastic_jobs.ElasticJobsHook` (:mod:`.hook_cache`) into a cached
+snapshot (:mod:`.snapshot_cache`): the browser never sees a credential, and paging reads no ARM.
 - ``GET {URL_PREFIX}/view`` and ``/static/…`` — the small HTML+JS page shown in the task-instance
-  tab (it calls the JSON endpoint with the browser's Airflow session).
+  tab (it calls the JSON endpoints with the browser's Airflow session).
 """
 
 from __future__ import annotations
@@ -24,13 +30,21 @@ from airflow.api_fastapi.common.dagbag import DagBagDep, create_dag_bag, get_dag
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import requires_access_dag
 from fastapi import Depends, FastAPI, HTTPException, Query, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from airflow_elasticjobs.hooks.elastic_jobs import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsExecutionLink
-from airflow_elasticjobs.plugins.execution_view import MAX_PAGE, TargetPage, build_view
+from airflow_elasticjobs.plugins.execution_view import (
+    MAX_PAGE,
+    ExecutionSnapshot,
+    TargetPage,
+    page_view,
+    snapshot,
+)
+from airflow_elasticjobs.plugins.fleet import fleet_json
 from airflow_elasticjobs.plugins.hook_cache import HookCache
+from airflow_elasticjobs.plugins.snapshot_cache import SnapshotCache
 from airflow_elasticjobs.plugins.task_definition import (
     ExecutionRef,
     NotAnElasticJobsTask,
@@ -46,6 +60,8 @@ log = logging.getLogger(__name__)
 
 #: The api-server process's hooks (credentials, tokens, HTTP pools), shared by every request.
 HOOKS = HookCache()
+#: The executions read by this process, shared by every open tab (pages are cut from memory).
+SNAPSHOTS = SnapshotCache()
 
 
 def _task_xcoms(session: Any, dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, Any]:
@@ -94,8 +110,8 @@ def _task_and_rendered_fields(
     return task, RenderedTaskInstanceFields.get_templated_fields(ti, session=session)
 
 
-def _read(ref: ExecutionRef) -> tuple[Any, Any, list[Any], list[Any]]:
-    """Agent, root execution, step and target executions, read through the task's cached hook."""
+def _read(ref: ExecutionRef) -> ExecutionSnapshot:
+    """The execution's snapshot, read through the task's cached hook (3 ARM calls + target pages)."""
     with HOOKS.hook(ref.hook_key) as hook:
         root = hook.get_execution(ref.job_name, ref.execution_id)
         if root is None:
@@ -106,10 +122,10 @@ def _read(ref: ExecutionRef) -> tuple[Any, Any, list[Any], list[Any]]:
             )
         steps = hook.list_step_executions(ref.job_name, ref.execution_id)
         targets = hook.list_target_executions(ref.job_name, ref.execution_id)
-        return hook.agent, root, steps, targets
+        return snapshot(ref, hook.agent, root, steps, targets)
 
 
-def _read_execution(ref: ExecutionRef) -> tuple[Any, Any, list[Any], list[Any]]:
+def _read_execution(ref: ExecutionRef) -> ExecutionSnapshot:
     """:func:`_read`; after an authentication failure, once more with the connection read again.
 
     A rotated secret works at once, without restarting the api-server.
@@ -123,19 +139,15 @@ def _read_execution(ref: ExecutionRef) -> tuple[Any, Any, list[Any], list[Any]]:
         return _read(ref)
 
 
-def execution(
+def _snapshot_of(
     session: SessionDep,
     dag_bag: DagBagDep,
     dag_id: Annotated[str, Query(min_length=1)],
     run_id: Annotated[str, Query(min_length=1)],
     task_id: Annotated[str, Query(min_length=1)],
     map_index: Annotated[int, Query(ge=-1)] = -1,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    lifecycle: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    step: Annotated[int | None, Query(ge=0)] = None,
-) -> dict[str, Any]:
-    """Steps, counts and one page of per-target rows of the execution of one task instance."""
+) -> tuple[ExecutionSnapshot, str | None]:
+    """The snapshot of the execution of one task instance, and the link URL the task pushed."""
     task, rendered = _task_and_rendered_fields(session, dag_bag, dag_id, run_id, task_id, map_index)
     try:
         check_task(task)
@@ -154,7 +166,7 @@ def execution(
     except UnresolvedTask as err:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{err}.") from None
     try:
-        agent, root, steps, targets = _read_execution(ref)
+        snap = SNAPSHOTS.get((ref.hook_key, ref.job_name, ref.execution_id), lambda: _read_execution(ref))
     except HTTPException:
         raise
     except Exception as err:
@@ -166,8 +178,31 @@ def execution(
             status.HTTP_502_BAD_GATEWAY,
             f"Could not read execution {ref.execution_id} through connection {ref.conn_id!r}: {message}",
         ) from None
-    page = TargetPage(offset=offset, limit=limit, lifecycle=lifecycle, step_id=step)
-    return build_view(ref, agent, root, steps, targets, xcoms.get(ElasticJobsExecutionLink.url_key), page)
+    return snap, xcoms.get(ElasticJobsExecutionLink.url_key)
+
+
+#: What both data endpoints start from (solved after the route's authorisation dependencies).
+FoundExecution = Annotated[tuple[ExecutionSnapshot, str | None], Depends(_snapshot_of)]
+
+
+def execution(
+    found: FoundExecution,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    lifecycle: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    step: Annotated[int | None, Query(ge=0)] = None,
+    server: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+) -> dict[str, Any]:
+    """Steps, counts, version and one page of per-target rows of the execution of one task instance."""
+    snap, url = found
+    page = TargetPage(offset=offset, limit=limit, lifecycle=lifecycle, step_id=step, server=server, name=name)
+    return page_view(snap, page, url)
+
+
+def fleet(found: FoundExecution) -> Response:
+    """The fleet picture of the execution of one task instance (cells, counts, duration histogram)."""
+    return Response(fleet_json(found[0]), media_type="application/json")
 
 
 def view() -> FileResponse:
@@ -180,15 +215,12 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Azure SQL Elastic Jobs monitoring", docs_url=None, redoc_url=None)
     # A mounted app has its own state: the same cached DAG bag the api-server's routes use.
     app.state.dag_bag = create_dag_bag()
-    app.add_api_route(
-        "/execution",
-        execution,
-        methods=["GET"],
-        dependencies=[
-            Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE)),
-            Depends(requires_access_dag("GET", DagAccessEntity.XCOM)),
-        ],
-    )
+    access = [
+        Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE)),
+        Depends(requires_access_dag("GET", DagAccessEntity.XCOM)),
+    ]
+    app.add_api_route("/execution", execution, methods=["GET"], dependencies=access)
+    app.add_api_route("/fleet", fleet, methods=["GET"], dependencies=access)
     app.add_api_route("/view", view, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

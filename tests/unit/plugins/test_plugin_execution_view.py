@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 from azure.mgmt.sql.models import JobExecution
 
+from airflow_elasticjobs.execution_state import execution_values
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
-from airflow_elasticjobs.plugins.execution_view import MAX_PAGE, TargetPage, build_view
+from airflow_elasticjobs.plugins.execution_view import (
+    MAX_PAGE,
+    TargetPage,
+    page_view,
+    snapshot,
+    target_values,
+)
 from airflow_elasticjobs.plugins.task_definition import ExecutionRef
 
 REF = ExecutionRef(
@@ -16,6 +24,19 @@ REF = ExecutionRef(
 )
 AGENT = AgentRef("sub", "rg", "agentserver", "ElasticJobAgent")
 EVERYTHING = TargetPage(limit=MAX_PAGE)
+
+
+def build_view(
+    ref: ExecutionRef,
+    agent: AgentRef,
+    root: Any,
+    steps: list[Any],
+    targets: list[Any],
+    url: Any,
+    page: TargetPage,
+) -> dict[str, Any]:
+    """What the endpoint answers: a page of the snapshot of one read."""
+    return page_view(snapshot(ref, agent, root, steps, targets), page, url)
 
 
 def _execution(lifecycle: str, **properties: Any) -> JobExecution:
@@ -116,6 +137,50 @@ def test_filters_apply_before_the_page_and_total_counts_what_matched() -> None:
     step2 = _page(targets, step_id=2, offset=10)
     assert step2["total"] == 11 and len(step2["targets"]) == 1 and step2["targets"][0]["step_id"] == 2
     assert _page(targets, lifecycle="Canceled")["targets"] == []
+
+
+def test_server_and_name_filters_combine_with_the_others() -> None:
+    targets = [*_many_targets(20), _target(1, "other", "Db100", "Failed")]
+    other = _page(targets, server="other")
+    assert other["total"] == 1 and other["targets"][0]["database_name"] == "Db100"
+    assert _page(targets, server="srv", lifecycle="Failed")["total"] == 4
+    by_name = _page(targets, name="db01")  # case-insensitive substring: Db010…Db019
+    assert by_name["total"] == 10
+    assert {t["database_name"] for t in by_name["targets"]} == {f"Db{i:03d}" for i in range(10, 20)}
+    combined = _page(targets, name="Db01", step_id=2, lifecycle="Failed")["targets"]
+    assert [t["database_name"] for t in combined] == ["Db015"]
+    assert _page(targets)["servers"] == ["other", "srv"]
+
+
+def test_version_changes_with_any_shown_change_only() -> None:
+    targets = _many_targets(5)
+    first = _page(targets)["version"]
+    assert _page(_many_targets(5))["version"] == first
+    targets[0] = _target(2, "srv", "Db004", "Succeeded", lastMessage="now done")
+    assert _page(targets)["version"] != first
+
+
+def test_fast_target_values_equal_the_sdk_attribute_reads() -> None:
+    """The plugin's JSON read of a target gives what ``execution_values`` gives through the SDK."""
+    full = _target(
+        2,
+        "srv",
+        "Db1",
+        "Failed",
+        lastMessage="boom",
+        startTime="2025-01-01T00:00:01.5Z",
+        endTime="2025-01-01T00:00:09Z",
+    )
+    for execution in (full, _target(1, "srv", None, "Created")):
+        fast, sdk = target_values(execution), execution_values(execution)
+        times = ("create_time", "start_time", "end_time")
+        assert {k: v for k, v in fast.items() if k not in times} == {
+            k: v for k, v in sdk.items() if k not in times
+        }
+        for key in times:
+            assert (fast[key] is None) == (sdk[key] is None), key
+            if fast[key]:
+                assert datetime.fromisoformat(fast[key]) == datetime.fromisoformat(sdk[key]), key
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,8 @@ def test_app_serves_the_authorised_endpoint_and_the_page() -> None:
     (app_entry,) = ElasticJobsPlugin().fastapi_apps
     assert app_entry["url_prefix"] == "/elastic-jobs"
     routes = {route.path: route for route in app_entry["app"].routes}
-    assert {"/execution", "/view", "/static"} <= set(routes)
-    # Authorisation: the endpoint depends on Airflow's own DAG-access checks (which need a user).
-    dependency_names = {d.call.__qualname__ for d in routes["/execution"].dependant.dependencies}
-    assert any(name.startswith("requires_access_dag") for name in dependency_names)
+    assert {"/execution", "/fleet", "/view", "/static"} <= set(routes)
+    # Authorisation: the endpoints depend on Airflow's own DAG-access checks (which need a user).
+    for path in ("/execution", "/fleet"):
+        dependency_names = [d.call.__qualname__ for d in routes[path].dependant.dependencies]
+        assert sum(name.startswith("requires_access_dag") for name in dependency_names) == 2, path
