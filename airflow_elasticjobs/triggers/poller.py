@@ -522,3 +522,8 @@ def shared_poller(
 
         poller = pollers[key] = AgentPoller(key, open_hook, on_idle=forget)
     return poller
+
+
+def running_pollers() -> list[AgentPoller]:
+    """The pollers of the running event loop (what a triggerer polls now; for diagnostics)."""
+    return list(_REGISTRY.get(asyncio.get_running_loop(), {}).values())
