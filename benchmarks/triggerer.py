@@ -41,6 +41,8 @@ TARGET_CPU_PERCENT = 10.0
 #: Warm-up rounds: the first active list, then every waiter's first target list (25 per agent a round).
 WARMUP_INTERVALS = 2.5
 WAITING = "WAITING"
+#: Cancellations per second counted on when bounding the wait for every event (a slow emulator).
+CANCELS_PER_S = 5
 
 
 def _rss_mb() -> float:
@@ -132,7 +134,8 @@ def run_fleet(
                     "poll_interval": poll_interval,
                     "warmup_intervals": WARMUP_INTERVALS + math.ceil(per_agent / DETAILS_PER_POLL),
                     "window": window,
-                    "event_timeout": poll_interval * 3 + 300,
+                    # The parent cancels 10 to 20 executions a second on a busy emulator.
+                    "event_timeout": poll_interval * 3 + 300 + count / CANCELS_PER_S,
                     "output": str(output),
                     "controls": {
                         "url": emulator.url,
@@ -150,7 +153,7 @@ def run_fleet(
                 break
         for agent in agents:
             agent.cancel_all(executions[id(agent)])
-        if child.wait(timeout=poll_interval * 3 + 400) != 0:
+        if child.wait(timeout=poll_interval * 3 + 400 + count / CANCELS_PER_S) != 0:
             raise RuntimeError(f"triggerer child failed with exit code {child.returncode}")
         result = json.loads(output.read_text())
     ended = {eid: at for agent in agents for eid, at in agent.end_times().items()}
