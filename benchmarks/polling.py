@@ -19,10 +19,9 @@ from the poller's own count of the pages it read):
 
 The coalesced modes poll every 2 s (smoke 0.25 s). The window covers at least one read of the
 active list (it comes once per as many intervals as it has pages: 100 at N = 10,000). Counting
-starts after a warm-up of 2.5 intervals plus the rounds the poller needs to fetch every waiter's
-first target list (25 per round, a one-time cost per execution), capped at 40 rounds: at N = 10,000
-first sights take 400 rounds, so some are still counted there (``list_targets`` column); the
-polling figure (``polling_requests_per_interval``: lists and GETs) is the steady state.
+starts 2.5 intervals after the emulator counted every waiter's first target list (25 per agent
+per round, a one-time cost per execution: 400 rounds at N = 10,000), so the figures are the steady
+state of a long wait; ``polling_requests_per_interval`` is the lists and GETs.
 
 Run: ``python -m benchmarks.polling [--smoke]``.
 """
@@ -59,8 +58,8 @@ TARGET_REQUESTS_PER_INTERVAL = 2.0
 TARGET_P95_INTERVALS = 1.0
 #: Items per page of ARM's execution lists (the emulator's default page size).
 PAGE_SIZE = 100
-#: Warm-up rounds spent on first-sight target lists, at most.
-MAX_FIRST_SIGHT_ROUNDS = 40
+#: Intervals of warm-up after the first sights.
+WARMUP_INTERVALS = 2.5
 
 BASELINE = "one GET per execution (baseline)"
 COALESCED = "coalesced (trigger defaults)"
@@ -115,17 +114,26 @@ async def measure(
     start: Callable[[Callable[[int, Any, float], None]], list[asyncio.Task[None]]],
     interval: float,
     intervals: int,
-    warmup_intervals: float,
+    first_sights: int,
     executions: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Start the waiters, warm up, count ARM requests over ``intervals`` polls (per interval).
 
+    The warm-up lasts until ``first_sights`` target lists were fetched, then 2.5 intervals.
+
     With ``executions``: then cancel them all and measure the latency of every waiter's event.
     """
     events: dict[int, float] = {}
+    await asyncio.to_thread(agent.reset_counters)
     tasks = start(lambda index, _event, _at: events.__setitem__(index, time.time()))
     try:
-        await asyncio.sleep(interval * warmup_intervals)
+        # Steady state starts once every waiter's first-sight target list is fetched (one-time cost).
+        first_sights_by = time.monotonic() + 600 + first_sights / 10
+        while time.monotonic() < first_sights_by:
+            if classify(await asyncio.to_thread(agent.counters))["list_targets"] >= first_sights:
+                break
+            await asyncio.sleep(interval)
+        await asyncio.sleep(interval * WARMUP_INTERVALS)
         await asyncio.to_thread(agent.reset_counters)
         before = poller_requests()
         await asyncio.sleep(interval * intervals)
@@ -157,12 +165,9 @@ async def measure(
 
 def run_size(agent: WaitingAgent, count: int, smoke: bool) -> list[dict[str, Any]]:
     """The modes for ``count`` waiting executions; rows with ratios against the baseline."""
-    from airflow_elasticjobs.triggers.poller import DETAILS_PER_POLL
-
     interval = coalesced_interval(smoke)
     pages = math.ceil(count / PAGE_SIZE)
     intervals = 2 if smoke else max(3, pages + 1)
-    warmup = 2.5 + min(MAX_FIRST_SIGHT_ROUNDS, math.ceil(count / DETAILS_PER_POLL))
     executions = agent.start_waiting(count)
 
     def triggers(progress_interval: float | None) -> Callable[..., list[Any]]:
@@ -183,12 +188,12 @@ def run_size(agent: WaitingAgent, count: int, smoke: bool) -> list[dict[str, Any
     # active. A failure stops the whole emulator, so nothing is left running.
     results: dict[str, dict[str, Any]] = {}
     if count <= MEASURED_BASELINE_MAX:
-        results[BASELINE] = asyncio.run(measure(agent, baseline, baseline_interval(count, smoke), 3, 2.5))
+        results[BASELINE] = asyncio.run(measure(agent, baseline, baseline_interval(count, smoke), 3, 0))
         results[COALESCED_PROGRESS] = asyncio.run(
-            measure(agent, triggers(interval * OPT_IN_PROGRESS_RATIO), interval, intervals, warmup)
+            measure(agent, triggers(interval * OPT_IN_PROGRESS_RATIO), interval, intervals, count)
         )
     results[COALESCED] = asyncio.run(
-        measure(agent, triggers(None), interval, intervals, warmup, executions=executions)
+        measure(agent, triggers(None), interval, intervals, count, executions=executions)
     )
     baseline_figure = results[BASELINE]["requests_per_interval"] if BASELINE in results else float(count)
     polling = {name: max(r["polling_requests_per_interval"], 1e-9) for name, r in results.items()}
