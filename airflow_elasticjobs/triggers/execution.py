@@ -199,6 +199,7 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
             poll_interval=self.poll_interval,
             progress_interval=self.progress_interval,
             error_budget=self.error_budget,
+            follow_running=bool(self.stop_on),
         ) as watch:
             event = await self._wait(watch)
         yield event or await self._time_out()

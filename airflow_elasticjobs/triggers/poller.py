@@ -1,26 +1,42 @@
 """One shared poller per job agent in a triggerer process (coalesced polling).
 
-However many deferred tasks wait on executions of the same agent, the triggerer makes, per poll
-interval and for all of them together (all on one open client, so one connection pool):
+However many deferred tasks wait on executions of the same agent, the triggerer polls for all of
+them together (all on one open client, so one connection pool), and the cost per interval does not
+grow with the number of waiters. Each round (every poll interval) reads **one** of two lists:
 
-1. one ``GET …/jobAgents/{agent}/executions?isActive=true`` (all pages);
-2. when watched executions left that list: one ``GET …/executions?endTimeMin=<last poll - margin>``
-   (all pages) that finds them ended (``endTimeMin`` filters ``JobExecutions_ListByAgent`` in the
-   REST spec, example ``ListJobExecutionsByAgentWithFilter.json``); only an execution missing from
-   both (first seen already ended, or never existed) gets its own ``GET``, a few at a time
-   concurrently;
-3. target-execution lists (progress) for at most ``details_per_poll`` executions, taken in turn:
-   first those whose root state changed (lifecycle, last message, attempts, start times), oldest
-   change first; then, only for watches that opted in with a ``progress_interval`` (default: none,
-   details on state changes only), when the agent's refresh is due, the running execution whose
-   progress is oldest (at most one such refresh per agent per ``progress_interval``). A change
-   beyond the budget is reported at once without targets; its targets follow in a later round.
+1. the **ended list**, ``GET …/jobAgents/{agent}/executions?endTimeMin=<cursor>`` (all pages): every
+   root execution that ended since the cursor (``endTimeMin`` filters ``JobExecutions_ListByAgent``
+   in the REST spec, example ``ListJobExecutionsByAgentWithFilter.json``). The cursor is in ARM's
+   clock, not the triggerer's: the previous listing's start plus a lower bound of the ARM clock's
+   lead over ours, learnt from the ``endTime`` values already seen (an execution listed with
+   ``endTime`` e when our clock read t proves ARM's clock was at least e - t ahead), minus
+   :data:`ENDED_OVERLAP`; before any end was seen, the previous listing's start minus
+   :data:`ENDED_LOOKBACK`. Executions seen again in the overlap are deduplicated by id (a state
+   already delivered is not delivered twice);
+2. the **active list**, ``GET …/executions?isActive=true`` (all pages), only when due: once every as
+   many rounds as it had pages last time (so it costs at most one request per interval on average),
+   every round while a watch asks to follow running states (``stop_on``), and at once when more
+   watches are unseen than the list has pages. It notices what the ended list cannot: running
+   state changes, executions that vanish, and watches whose execution never appears. In a round
+   that reads it, the ended list is read only if watched executions left it (they are found there).
 
-So the cost per interval is O(agents), not O(waiting tasks), however many executions change at
-once; a transient fault (429, 5xx, dropped connection) of the agent-wide list backs off once for
-every waiter of the agent, honouring ``Retry-After``. Rounds start at a fixed rate (every poll
-interval, not an interval after the previous round ended), so an execution's end is seen within
-about one interval.
+Then: a ``GET`` for each watch the lists could not account for (first seen already ended, not seen
+yet while the active list is not due, or vanished from the active list), a few at a time
+concurrently; a missing execution ends its watch with an error. Finally target-execution lists
+(progress) for at most ``details_per_poll`` executions, taken in turn:
+first those whose root state changed (lifecycle, last message, attempts, start times), oldest
+change first; then, only for watches that opted in with a ``progress_interval`` (default: none,
+details on state changes only), when the agent's refresh is due, the running execution whose
+progress is oldest (at most one such refresh per agent per ``progress_interval``). A change
+beyond the budget is reported at once without targets; its targets follow in a later round.
+
+So a steady wait costs at most two requests per agent per interval on average, however many wait
+(more only in a round where more executions ended than one page holds, or for first sights and
+state changes: O(1) per execution's life). A transient fault (429, 5xx, dropped connection) of an
+agent-wide list backs off once for every waiter of the agent, honouring ``Retry-After``. Rounds
+start at a fixed rate (every poll interval, not an interval after the previous round ended), so an
+execution's end is seen within about one interval. :attr:`AgentPoller.requests` counts the
+requests by kind.
 
 Errors are kept to the watch they concern: a failed ``GET`` or target list of one execution (a
 404 because its job was deleted, a 403, a 5xx after the SDK's retries) ends or delays only that
@@ -49,7 +65,8 @@ import logging
 import math
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -77,6 +94,13 @@ class AgentKey(NamedTuple):
     agent_name: str
 
 
+class PagedList(Protocol):
+    """A paged ARM list as azure-core's ``AsyncItemPaged`` offers it: one iterator per page."""
+
+    def by_page(self) -> AsyncIterator[AsyncIterator[Any]]:
+        """The pages in order (each one request), each an iterator of its items."""
+
+
 class ExecutionSource(Protocol):
     """What the poller needs from an open async hook (:class:`ElasticJobsAsyncHook` provides it)."""
 
@@ -86,7 +110,7 @@ class ExecutionSource(Protocol):
         *,
         is_active: bool | None = None,
         end_time_min: datetime | None = None,
-    ) -> AsyncIterator[Any]:
+    ) -> PagedList:
         """Root executions of the agent (only active ones, or only those ended since a time)."""
 
     async def get_execution(self, job_name: str, job_execution_id: str) -> Any | None:
@@ -120,6 +144,8 @@ class Watch:
     #: Seconds between timed progress refreshes while nothing changes; ``None``: on changes only.
     progress_interval: float | None
     budget: FaultBudget
+    #: Whether running state changes are wanted within one interval (the active list every round).
+    follow_running: bool = False
     queue: asyncio.Queue[Observation] = field(default_factory=asyncio.Queue)
     signature: tuple[Any, ...] | None = None
     #: When the current state's targets became wanted (a change not yet detailed); ``None``: not wanted.
@@ -129,6 +155,11 @@ class Watch:
     details_at: float = -math.inf
     #: Set once an error observation ended the watch; later rounds skip it.
     ended: bool = False
+
+    @property
+    def finished(self) -> bool:
+        """Whether a terminal state was seen (final in Elastic Jobs: nothing more to poll)."""
+        return self.signature is not None and is_terminal(self.signature[0])
 
     def deliver(self, observation: Observation) -> None:
         """Queue an observation for the waiter."""
@@ -143,10 +174,23 @@ class Watch:
 DETAILS_PER_POLL = 25
 #: Concurrent requests of one round (target lists, GETs of executions missing from every list).
 CONCURRENT_REQUESTS = 8
-#: How far before the last successful round the ended-executions list reaches (clock skew, slow rounds).
+#: How far before the previous listing the ended list reaches while the ARM clock's lead is unknown.
 ENDED_LOOKBACK = timedelta(minutes=2)
+#: How far before the previous listing (in ARM's clock) the ended list reaches once that lead is known:
+#: an execution whose end is written with an earlier ``endTime`` but becomes visible a little later.
+ENDED_OVERLAP = timedelta(seconds=15)
 
 _T = TypeVar("_T")
+
+
+async def _read_list(listing: PagedList) -> tuple[dict[str, Any], int]:
+    """Every item of a paged list by lower-case name, and how many pages (requests) it took."""
+    found: dict[str, Any] = {}
+    pages = 0
+    async for page in listing.by_page():
+        pages += 1
+        found |= {(e.name or "").lower(): e async for e in page}
+    return found, pages
 
 
 async def _per_watch(
@@ -214,8 +258,14 @@ class AgentPoller:
         self._details_per_poll = details_per_poll
         self._watches: list[Watch] = []
         self._task: asyncio.Task[None] | None = None
-        self._last_success: datetime | None = None
         self._next_refresh_at = -math.inf
+        #: Requests made, by kind: ``list_active`` and ``list_ended`` (pages), ``get_execution``,
+        #: ``list_targets``.
+        self.requests: Counter[str] = Counter()
+        self._active_pages = 1
+        self._rounds_since_active = math.inf
+        self._previous_listing: datetime | None = None
+        self._arm_lead: timedelta | None = None
 
     @contextlib.contextmanager
     def watching(
@@ -226,14 +276,20 @@ class AgentPoller:
         poll_interval: float,
         progress_interval: float | None,
         error_budget: float,
+        follow_running: bool = False,
     ) -> Iterator[Watch]:
-        """Register a watch for the ``with`` block; starts polling if this is the first watch."""
+        """Register a watch for the ``with`` block; starts polling if this is the first watch.
+
+        :param follow_running: running state changes are wanted within one interval (e.g. the
+            trigger's ``stop_on``): the active list is read every round while this watch lasts.
+        """
         watch = Watch(
             job_name,
             execution_id,
             poll_interval=poll_interval,
             progress_interval=progress_interval,
             budget=FaultBudget(error_budget, self._clock),
+            follow_running=follow_running,
         )
         self._watches.append(watch)
         if self._task is None or self._task.done():
@@ -246,58 +302,93 @@ class AgentPoller:
             self._watches.remove(watch)
 
     async def poll_once(self, source: ExecutionSource) -> None:
-        """One polling round for every watch: the active list, then only what changed, within budget.
+        """One polling round for every watch: one agent-wide list, then only what changed, within budget.
 
         A failure of the agent-wide lists is raised (it concerns every watch); a failure of one
         execution's own requests is delivered to that watch alone.
         """
         began = self._wall_clock()
-        watches = [w for w in self._watches if not w.ended]
-        seen = {(e.name or "").lower(): e async for e in source.list_executions(is_active=True)}
-        missing = [w for w in watches if w.execution_id.lower() not in seen]
-        ended, failed = await self._find_ended(source, missing)
-        seen |= ended
+        # A terminal state is final: its watch has nothing more to learn (its waiter is leaving).
+        watches = [w for w in self._watches if not w.ended and not w.finished]
+        unseen = [w for w in watches if w.signature is None]
+        if self._active_due(watches, unseen):
+            seen, pages = await _read_list(source.list_executions(is_active=True))
+            self.requests["list_active"] += pages
+            self._active_pages, self._rounds_since_active = pages, 1
+            left = [w for w in watches if w.execution_id.lower() not in seen]
+            if any(w.signature is not None for w in left):
+                seen |= await self._list_ended(source)
+            lookup = [w for w in left if w.execution_id.lower() not in seen]
+        else:
+            self._rounds_since_active += 1
+            seen = await self._list_ended(source)
+            lookup = [w for w in unseen if w.execution_id.lower() not in seen]
+        fetched, failed = await _per_watch(
+            lookup, lambda w: source.get_execution(w.job_name, w.execution_id), CONCURRENT_REQUESTS
+        )
+        self.requests["get_execution"] += len(lookup)
+        # Executions seen running before that ended since: fresh evidence of ARM's clock.
+        self._learn_lead([e for w, e in fetched.items() if e is not None and w.signature is not None])
+        seen |= {w.execution_id.lower(): e for w, e in fetched.items() if e is not None}
         for watch in watches:
             execution = seen.get(watch.execution_id.lower())
             if watch in failed:
                 continue
-            if execution is None:
+            if execution is not None:
+                self._note(watch, execution)
+            elif watch in fetched:
                 self._end(
                     watch,
                     f"Execution {watch.execution_id} of job {watch.job_name!r} does not exist on "
                     f"agent {self.key.agent_name!r}; check job_name and execution_id.",
                 )
-            else:
-                self._note(watch, execution)
         failed |= await self._fetch_details(source, [w for w in watches if w.signature is not None])
         for watch in watches:
             if watch in failed:
                 self._fail(watch, failed[watch], f"Polling execution {watch.execution_id} failed: ")
             else:
                 watch.budget.record_success()
-        self._last_success = began
+        # The first ended list reaches back from the first round, not only from its own start.
+        self._previous_listing = self._previous_listing or began
 
-    async def _find_ended(
-        self, source: ExecutionSource, missing: list[Watch]
-    ) -> tuple[dict[str, Any], dict[Watch, Exception]]:
-        """Executions of ``missing`` watches: one list of recently ended ones, a GET for the rest.
+    def _active_due(self, watches: list[Watch], unseen: list[Watch]) -> bool:
+        """Whether this round reads the active list (amortized: one page per round on average).
 
-        Returns the executions found by lower-case id, and the watches whose own GET failed.
+        Due after as many rounds as it had pages, every round for a watch following running
+        states, and when unseen watches would cost at least as many ``GET`` requests as its pages.
         """
-        found: dict[str, Any] = {}
-        if any(w.signature is not None for w in missing) and self._last_success is not None:
-            wanted = {w.execution_id.lower() for w in missing}
-            since = self._last_success - ENDED_LOOKBACK
-            async for execution in source.list_executions(end_time_min=since):
-                name = (execution.name or "").lower()
-                if name in wanted:
-                    found[name] = execution
-        rest = [w for w in missing if w.execution_id.lower() not in found]
-        fetched, failed = await _per_watch(
-            rest, lambda w: source.get_execution(w.job_name, w.execution_id), CONCURRENT_REQUESTS
+        return (
+            self._rounds_since_active >= self._active_pages
+            or any(w.follow_running for w in watches)
+            or len(unseen) >= self._active_pages
         )
-        found |= {w.execution_id.lower(): e for w, e in fetched.items() if e is not None}
-        return found, failed
+
+    async def _list_ended(self, source: ExecutionSource) -> dict[str, Any]:
+        """Root executions ended since the cursor, by lower-case id; advances the cursor.
+
+        The cursor follows ARM's clock (see the module docstring), so a triggerer clock behind or
+        ahead of ARM's neither misses ends nor rereads old ones for long.
+        """
+        started = self._wall_clock()
+        previous = self._previous_listing or started
+        if self._arm_lead is None:
+            since = previous - ENDED_LOOKBACK
+        else:
+            since = previous + self._arm_lead - ENDED_OVERLAP
+        ended, pages = await _read_list(source.list_executions(end_time_min=since))
+        self.requests["list_ended"] += pages
+        self._learn_lead(ended.values())
+        self._previous_listing = started
+        return ended
+
+    def _learn_lead(self, ended: Iterable[Any]) -> None:
+        """Raise the lower bound of ARM's clock lead: an ``endTime`` e read when our clock reads t
+        proves ARM's clock was at least e - t ahead (negative: behind)."""
+        arrived = self._wall_clock()
+        leads = [e.end_time - arrived for e in ended if e.end_time is not None]
+        if self._arm_lead is not None:
+            leads.append(self._arm_lead)
+        self._arm_lead = max(leads, default=None)
 
     def _note(self, watch: Watch, execution: Any) -> None:
         """Record what was seen; a terminal state is delivered at once, a running one wants targets."""
@@ -334,6 +425,7 @@ class AgentPoller:
         found, failed = await _per_watch(
             chosen, lambda w: source.list_target_executions(w.job_name, w.execution_id), CONCURRENT_REQUESTS
         )
+        self.requests["list_targets"] += len(chosen)
         for watch, targets in found.items():
             watch.details_wanted_since, watch.details_at = None, now
             watch.announced = False
@@ -430,3 +522,8 @@ def shared_poller(
 
         poller = pollers[key] = AgentPoller(key, open_hook, on_idle=forget)
     return poller
+
+
+def running_pollers() -> list[AgentPoller]:
+    """The pollers of the running event loop (what a triggerer polls now; for diagnostics)."""
+    return list(_REGISTRY.get(asyncio.get_running_loop(), {}).values())

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
+ACTIVE = ("Created", "InProgress", "WaitingForRetry", "WaitingForChildJobExecutions")
+
 
 def execution(
     name: str, lifecycle: str, message: str | None = None, attempts: int = 0, end_time: Any = None
@@ -37,11 +39,28 @@ def target(db: str, lifecycle: str) -> SimpleNamespace:
     )
 
 
-class FakeSource:
-    """Executions by id; counts every call; can be told to fail the next calls (``failures``) or every
-    request about one execution (``broken``: its GET and its target list)."""
+class FakePaged:
+    """A paged list shaped like azure-core's ``AsyncItemPaged``: ``by_page()`` counts each page."""
 
-    def __init__(self) -> None:
+    def __init__(self, items: list[SimpleNamespace], page_size: int, calls: Counter[str], kind: str) -> None:
+        self._items, self._page_size, self._calls, self._kind = items, page_size, calls, kind
+
+    async def _page(self, items: list[SimpleNamespace]):
+        for item in items:
+            yield item
+
+    async def by_page(self):
+        for start in range(0, max(len(self._items), 1), self._page_size):
+            self._calls[self._kind] += 1
+            yield self._page(self._items[start : start + self._page_size])
+
+
+class FakeSource:
+    """Executions by id; counts every request (a list's pages each); can be told to fail the next calls
+    (``failures``) or every request about one execution (``broken``: its GET and its target list)."""
+
+    def __init__(self, page_size: int = 100) -> None:
+        self.page_size = page_size
         self.executions: dict[str, SimpleNamespace] = {}
         self.targets: dict[str, list[SimpleNamespace]] = {}
         self.calls: Counter[str] = Counter()
@@ -53,28 +72,19 @@ class FakeSource:
         if self.failures:
             raise self.failures.pop(0)
 
-    async def _active(self):
-        for e in list(self.executions.values()):
-            if e.lifecycle in ("Created", "InProgress", "WaitingForRetry", "WaitingForChildJobExecutions"):
-                yield e
-
-    async def _ended(self, since):
-        for e in list(self.executions.values()):
-            if e.end_time is not None and e.end_time >= since:
-                yield e
-
     def list_executions(
         self, job_name: str | None = None, *, is_active: bool | None = None, end_time_min=None
-    ) -> Any:
+    ) -> FakePaged:
         self._maybe_fail()
         assert job_name is None
+        executions = list(self.executions.values())
         if end_time_min is not None:
             assert is_active is None
-            self.calls["list_ended"] += 1
-            return self._ended(end_time_min)
-        self.calls["list"] += 1
+            ended = [e for e in executions if e.end_time is not None and e.end_time >= end_time_min]
+            return FakePaged(ended, self.page_size, self.calls, "list_ended")
         assert is_active is True
-        return self._active()
+        active = [e for e in executions if e.lifecycle in ACTIVE]
+        return FakePaged(active, self.page_size, self.calls, "list")
 
     async def get_execution(self, job_name: str, execution_id: str) -> SimpleNamespace | None:
         self.calls["get"] += 1

@@ -1,0 +1,195 @@
+"""The poller's cost per round does not grow with waiters: ended list each round, active list amortized.
+
+Driven by hand with a fake source (100 items a page, like ARM) and fake clocks: the triggerer's wall
+clock, and ARM's clock that stamps ``endTime`` (ahead of or behind the triggerer's by ``skew``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from airflow_elasticjobs.triggers.poller import ENDED_LOOKBACK, ENDED_OVERLAP, AgentPoller, Watch
+from tests.unit.triggers.fakes import FakeSource, execution, never_opens
+from tests.unit.triggers.test_poller import KEY, drain, watch, watch_many
+
+#: Target lists per round: more than the default so first sight of 10,000 takes few rounds here.
+DETAILS = 1000
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class Clocks:
+    """The triggerer's wall clock and ARM's, ``skew`` apart; one poll interval is 10 s."""
+
+    def __init__(self, skew: timedelta = timedelta(0)) -> None:
+        self.now = T0
+        self.skew = skew
+
+    def wall(self) -> datetime:
+        return self.now
+
+    def arm(self) -> datetime:
+        return self.now + self.skew
+
+    def tick(self, seconds: float = 10) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def end(source: FakeSource, name: str, at: datetime, lifecycle: str = "Canceled") -> None:
+    source.executions[name] = execution(name, lifecycle, f"Job execution {lifecycle.lower()}.", end_time=at)
+
+
+@dataclass
+class Rig:
+    """``waiting`` watched executions e0, e1, … on a fake agent, past their first sight."""
+
+    clocks: Clocks
+    source: FakeSource
+    poller: AgentPoller
+    watches: list[Watch]
+
+    async def rounds(self, count: int = 1, tick_first: bool = False) -> None:
+        """``count`` polling rounds, one interval apart."""
+        for _ in range(count):
+            if tick_first:
+                self.clocks.tick()
+            await self.poller.poll_once(self.source)
+            if not tick_first:
+                self.clocks.tick()
+
+
+async def settled(
+    stack: contextlib.ExitStack, waiting: int, lifecycle: str = "InProgress", skew: timedelta = timedelta(0)
+) -> Rig:
+    """Watch ``waiting`` executions for the life of ``stack`` and poll until every first-sight
+    target list is fetched; then forget calls and observations."""
+    clocks = Clocks(skew)
+    source = FakeSource(page_size=100)
+    poller = AgentPoller(KEY, never_opens, wall_clock=clocks.wall, details_per_poll=DETAILS)
+    rig = Rig(clocks, source, poller, watch_many(stack, poller, source, waiting, lifecycle))
+    await rig.rounds(waiting // DETAILS + 2)
+    drain(rig.watches)
+    source.calls.clear()
+    return rig
+
+
+@pytest.mark.parametrize("waiting", [10, 500, 10_000])
+async def test_a_steady_wait_costs_at_most_two_requests_per_round(waiting):
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, waiting)
+        pages = -(-waiting // 100)
+        rounds = max(10, 2 * pages)
+        await rig.rounds(rounds)
+        calls = rig.source.calls
+        assert sum(calls.values()) / rounds <= 2
+        assert calls["list"] == pages * -(-rounds // pages)  # the active list every `pages` rounds
+        assert not calls["get"] and not calls["targets"]
+        assert all(w.queue.empty() for w in rig.watches)
+
+
+@pytest.mark.parametrize("waiting", [10, 500, 10_000])
+async def test_every_end_is_seen_within_one_round(waiting):
+    """Ends spread over many rounds (ARM's clock 3 minutes ahead): each waiter hears its end in the
+    first round after it, exactly once."""
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, waiting, skew=timedelta(minutes=3))
+        per_round = max(1, waiting // 50)
+        heard_in: dict[int, int] = {}
+        for round_ in range(-(-waiting // per_round)):
+            for i in range(round_ * per_round, min(waiting, (round_ + 1) * per_round)):
+                end(rig.source, f"e{i}", rig.clocks.arm() - timedelta(seconds=i % 10))
+            await rig.rounds(tick_first=True)
+            for i, w in enumerate(rig.watches):
+                while not w.queue.empty():
+                    assert w.queue.get_nowait().lifecycle == "Canceled"
+                    assert i not in heard_in, f"e{i} delivered twice"
+                    heard_in[i] = round_
+        assert heard_in == {i: i // per_round for i in range(waiting)}
+        assert not rig.source.calls["get"]
+
+
+@pytest.mark.parametrize("skew", [timedelta(minutes=-10), timedelta(0), timedelta(minutes=10)])
+async def test_the_ended_cursor_follows_arms_clock(skew):
+    """Once ARM's lead over the triggerer's clock is learnt, an end is seen in the next round and old
+    ends drop out of the list after the overlap instead of being reread. Before any end was seen,
+    the list reaches ENDED_LOOKBACK back: with ARM further behind than that, the first ends are
+    found when the active list is next due (one GET each), which teaches the lead."""
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, 301, skew=skew)
+        burst, late = rig.watches[:300], rig.watches[300]
+        for i in range(300):  # 300 end at once: 3 pages of the ended list in that round
+            end(rig.source, f"e{i}", rig.clocks.arm())
+        await rig.rounds(1 if skew > -ENDED_LOOKBACK else 4, tick_first=True)  # the active list: 4 pages
+        assert all(w.queue.get_nowait().lifecycle == "Canceled" for w in burst)
+        assert rig.source.calls["get"] == (0 if skew > -ENDED_LOOKBACK else 300)
+        rounds_rereading = 0
+        for _ in range(12):
+            rig.source.calls.clear()
+            await rig.rounds(tick_first=True)
+            rounds_rereading += rig.source.calls["list_ended"] > 1
+        assert rounds_rereading <= ENDED_OVERLAP.total_seconds() / 10 + 1
+        end(rig.source, "e300", rig.clocks.arm() - timedelta(seconds=1))
+        await rig.rounds(tick_first=True)
+        assert late.queue.get_nowait().lifecycle == "Canceled"
+        assert not rig.source.calls["get"]
+
+
+async def test_before_any_end_is_seen_the_list_reaches_back_by_the_lookback():
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, 1, skew=-ENDED_LOOKBACK + timedelta(seconds=5))  # ARM nearly 2 min behind
+        end(rig.source, "e0", rig.clocks.arm())
+        await rig.rounds(tick_first=True)
+        assert rig.watches[0].queue.get_nowait().lifecycle == "Canceled"
+        assert not rig.source.calls["get"]
+
+
+async def test_a_vanished_execution_is_noticed_at_the_next_active_list():
+    """An execution that leaves the active list without an end (its job was deleted) ends its watch
+    when the active list is next due; the others keep waiting."""
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, 300)
+        del rig.source.executions["e7"]
+        await rig.rounds(3)  # the active list (3 pages) is due within 3 rounds
+        assert "does not exist" in rig.watches[7].queue.get_nowait().error
+        assert rig.source.calls["get"] == 1
+        assert all(w.queue.empty() for w in rig.watches if w is not rig.watches[7])
+
+
+async def test_a_new_watch_between_active_lists_is_first_seen_by_one_get():
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, 500)
+        await rig.rounds()  # the active list was read: next due in 5 rounds
+        rig.source.calls.clear()
+        rig.source.executions["new"] = execution("new", "InProgress")
+        newcomer = stack.enter_context(watch(rig.poller, "new"))
+        await rig.rounds()
+        assert dict(rig.source.calls) == {"list_ended": 1, "get": 1, "targets": 1}
+        assert newcomer.queue.get_nowait().lifecycle == "InProgress"
+
+
+async def test_many_new_watches_are_first_seen_by_the_active_list():
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, 500)
+        await rig.rounds()
+        rig.source.calls.clear()
+        for i in range(10):
+            rig.source.executions[f"n{i}"] = execution(f"n{i}", "Created")
+        newcomers = [stack.enter_context(watch(rig.poller, f"n{i}")) for i in range(10)]
+        await rig.rounds()
+        assert rig.source.calls["list"] == 6 and not rig.source.calls["get"]  # 6 pages cost less than 10 GETs
+        assert all(w.queue.get_nowait().lifecycle == "Created" for w in newcomers)
+
+
+async def test_a_watch_following_running_states_reads_the_active_list_every_round():
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, 300, lifecycle="Created")
+        follower = stack.enter_context(watch(rig.poller, "e0", follow_running=True))
+        await rig.rounds()  # the active list is not due (3 pages), but the follower wants it
+        assert follower.queue.get_nowait().lifecycle == "Created"
+        rig.source.executions["e0"].lifecycle = "InProgress"
+        await rig.rounds()
+        assert follower.queue.get_nowait().lifecycle == "InProgress"
+        assert rig.source.calls["list"] == 6
