@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from elasticjobs_emulator.tsql import security
 from elasticjobs_emulator.tsql.errors import TsqlError
 from elasticjobs_emulator.tsql.lexer import TokenCursor, tokenize
-from elasticjobs_emulator.tsql.session import Session
+from elasticjobs_emulator.tsql.session import MASTER, Session
 
 P = security.INTERNAL_PREFIX
 _USER_TABLES = (
@@ -64,8 +64,12 @@ def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def install(s: Session) -> None:
-    """Register the functions and create the ``sys.*`` views on the batch's connection."""
+def install(s: Session, *, views: bool = True) -> None:
+    """Register the functions and (with ``views``) create the ``sys.*`` views on the batch's connection.
+
+    A batch whose text never names ``sys`` cannot read a view, and creating them is most of what
+    a short batch costs, so :func:`names_views` lets the caller skip them.
+    """
     conn, principal = s.conn, s.principal
 
     def table_exists(name: str) -> bool:
@@ -104,15 +108,34 @@ def install(s: Session) -> None:
     }
     for fname, (nargs, fn) in functions.items():
         conn.create_function(fname, nargs, fn)
+    if not views:
+        return
     for view, select in _VIEWS.items():
         conn.execute(f'CREATE TEMP VIEW "sys.{view}" AS {select}')
     conn.execute('CREATE TEMP TABLE "sys.databases" (name TEXT, database_id INTEGER, state INTEGER, '
                  "state_desc TEXT, collation_name TEXT)")  # fmt: skip
-    names = s.catalog.database_names()
-    visible = [n for n in names if s.is_master or n.lower() in ("master", s.database.lower())]
     conn.executemany(
         "INSERT INTO \"sys.databases\" VALUES (?, ?, 0, 'ONLINE', 'SQL_Latin1_General_CP1_CI_AS')",
-        [(name, 1 if name.lower() == "master" else names.index(name) + 5) for name in visible],
+        _visible_databases(s),
     )
     if s.is_master:
         conn.execute(f'CREATE TEMP VIEW "sys.sql_logins" AS {_SQL_LOGINS}')
+
+
+def names_views(sql: str) -> bool:
+    """Whether batch text could name a catalog view (any ``sys`` in it, bracketed or not)."""
+    return "sys" in sql.lower()
+
+
+def _visible_databases(s: Session) -> list[tuple[str, int]]:
+    """(name, database_id) rows of ``sys.databases``: ``master`` is 1, the others 5 + creation position.
+
+    Only ``master`` lists every database; elsewhere just ``master`` and the current one are
+    visible, and the current one's id is counted in the store rather than read from a list of all
+    databases, so a batch costs the same on a server of 10 or 10,000 databases.
+    """
+    if s.is_master:
+        names = s.catalog.database_names()
+        return [(name, 1 if name.lower() == MASTER else position + 5) for position, name in enumerate(names)]
+    position = s.catalog.store.child_position(f"{s.catalog.server_id}/databases/{s.database}")
+    return [(MASTER, 1)] + ([] if position is None else [(s.database, position + 5)])

@@ -1,0 +1,42 @@
+"""The store's pooled readers: committed state only, the writer's own view inside its transaction."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from elasticjobs_emulator.store import Store
+
+SERVER = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv"
+
+
+def test_reads_outside_a_transaction_see_committed_state_and_the_writer_sees_its_own(tmp_path: Path):
+    store = Store(tmp_path / "state.db")
+    try:
+        seen_by_other: list[bool] = []
+        with store.transaction():
+            store.put(SERVER, {"name": "srv"})
+            assert store.exists(SERVER)  # the writing thread reads its uncommitted write
+            other = threading.Thread(target=lambda: seen_by_other.append(store.exists(SERVER)))
+            other.start()
+            other.join(10)
+        assert seen_by_other == [False]  # another thread reads committed state, without waiting
+        assert store.get(SERVER) == {"name": "srv"}
+    finally:
+        store.close()
+
+
+def test_child_position_counts_siblings_in_creation_order(tmp_path: Path):
+    store = Store(tmp_path / "state.db")
+    try:
+        for name in ("master", "Db1", "Db2"):
+            store.put(f"{SERVER}/databases/{name}", {"name": name})
+        store.put(f"{SERVER}/firewallRules/r", {"name": "r"})
+        assert [store.child_position(f"{SERVER}/databases/{n}") for n in ("master", "DB1", "db2")] == [
+            0,
+            1,
+            2,
+        ]
+        assert store.child_position(f"{SERVER}/databases/missing") is None
+    finally:
+        store.close()
