@@ -203,19 +203,12 @@ class Store:
         )
         return [json.loads(r[0]) for r in rows]
 
-    def child_position(self, resource_id: str) -> int | None:
-        """0-based creation-order position of a resource among its siblings of the same type, or None.
+    def sequence(self, resource_id: str) -> int | None:
+        """Creation sequence number of a resource (unique, increasing in creation order), or None.
 
-        Counted on the parent index without decoding any document, so asking it for one of N
-        siblings costs far less than listing them (:meth:`children`).
+        One key lookup; it never changes when the document is replaced.
         """
-        key = resource_key(resource_id)
-        parent_key, child_type = split_resource_id(resource_id)
-        row = self._read_one(
-            "SELECT (SELECT COUNT(*) FROM resources WHERE parent_key = ? AND child_type = ? AND seq < r.seq)"
-            " FROM resources AS r WHERE r.key = ?",
-            (parent_key, child_type, key),
-        )
+        row = self._read_one("SELECT seq FROM resources WHERE key = ?", (resource_key(resource_id),))
         return None if row is None else int(row[0])
 
     def resources_of_type(self, child_type: str) -> list[dict[str, Any]]:

@@ -128,14 +128,21 @@ def names_views(sql: str) -> bool:
 
 
 def _visible_databases(s: Session) -> list[tuple[str, int]]:
-    """(name, database_id) rows of ``sys.databases``: ``master`` is 1, the others 5 + creation position.
+    """(name, database_id) rows of ``sys.databases``: ``master`` is 1, the others 5 + creation sequence.
 
     Only ``master`` lists every database; elsewhere just ``master`` and the current one are
-    visible, and the current one's id is counted in the store rather than read from a list of all
-    databases, so a batch costs the same on a server of 10 or 10,000 databases.
+    visible. Ids come from one keyed lookup each (the store's creation sequence, so they sort in
+    creation order and never change), not from a list of the server's databases: a batch costs
+    the same on a server of 10 or 10,000 databases.
     """
-    if s.is_master:
-        names = s.catalog.database_names()
-        return [(name, 1 if name.lower() == MASTER else position + 5) for position, name in enumerate(names)]
-    position = s.catalog.store.child_position(f"{s.catalog.server_id}/databases/{s.database}")
-    return [(MASTER, 1)] + ([] if position is None else [(s.database, position + 5)])
+    names = s.catalog.database_names() if s.is_master else [MASTER, s.database]
+    rows = []
+    for name in names:
+        sequence = (
+            0
+            if name.lower() == MASTER
+            else s.catalog.store.sequence(f"{s.catalog.server_id}/databases/{name}")
+        )
+        if sequence is not None:
+            rows.append((name, 1 if name.lower() == MASTER else sequence + 5))
+    return rows

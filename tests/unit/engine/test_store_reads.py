@@ -26,17 +26,15 @@ def test_reads_outside_a_transaction_see_committed_state_and_the_writer_sees_its
         store.close()
 
 
-def test_child_position_counts_siblings_in_creation_order(tmp_path: Path):
+def test_sequence_orders_resources_by_creation_and_survives_replacement(tmp_path: Path):
     store = Store(tmp_path / "state.db")
     try:
         for name in ("master", "Db1", "Db2"):
             store.put(f"{SERVER}/databases/{name}", {"name": name})
-        store.put(f"{SERVER}/firewallRules/r", {"name": "r"})
-        assert [store.child_position(f"{SERVER}/databases/{n}") for n in ("master", "DB1", "db2")] == [
-            0,
-            1,
-            2,
-        ]
-        assert store.child_position(f"{SERVER}/databases/missing") is None
+        before = [store.sequence(f"{SERVER}/databases/{n}") for n in ("master", "DB1", "db2")]
+        store.put(f"{SERVER}/databases/Db1", {"name": "Db1", "properties": {"x": 1}})
+        after = [store.sequence(f"{SERVER}/databases/{n}") for n in ("master", "DB1", "db2")]
+        assert before == after and before == sorted(set(before)) and None not in before
+        assert store.sequence(f"{SERVER}/databases/missing") is None
     finally:
         store.close()
