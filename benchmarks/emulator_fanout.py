@@ -1,12 +1,19 @@
-"""Fan-out of one job step across 10, 100 and 1,000 databases in the emulator.
+"""Fan-out of one job step across 100, 1,000 and 10,000 databases in the emulator.
 
 Everything goes through the real ``azure-mgmt-sql`` client against emulator processes: the
 databases are created with ``databases.begin_create_or_update``, the job with its step through
 the jobs/steps APIs, and each measured execution is started with ``job_executions.begin_create``
-and polled until it ends. Two emulator processes run side by side: one with the agent's real
-capacity (JA100: 100 targets in parallel) and one with capacity forced to 1 through the hidden
+and polled until it ends. Two emulator processes run side by side: one with two job agents of
+their real capacities (JA100: 100 targets in parallel, JA800: 800) over the same target
+servers, and one with capacity forced to 1 through the hidden
 ``AIRFLOW_ELASTICJOBS_EMULATOR_AGENT_CAPACITY`` knob (serial), so the serial/parallel ratio is
 measured in the same run on the same machine.
+
+Every ``wait`` row records its capacity-bound ideal ``ideal_s = ceil(targets / capacity) x 50 ms``
+(waves of ``capacity`` targets, each wave one delay long) beside ``wall_s`` (start to end as the
+client polls it) and ``engine_s`` (the execution's own ``startTime`` to ``endTime``); ``ddl`` rows
+are CPU bound (no latency to overlap), so their bound is flat ``per_target_ms`` across sizes.
+Creating the databases through ARM is a row of its own (``mode: setup``).
 
 Two step bodies: ``ddl`` (the tutorial's IF NOT EXISTS … CREATE TABLE, CPU/disk bound) and
 ``wait`` (``WAITFOR DELAY`` of 50 ms, latency bound, where parallelism should pay most). A third
@@ -19,6 +26,7 @@ Run: ``python -m benchmarks.emulator_fanout [--smoke]``; writes
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -28,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import parse_args, report
+from elasticjobs_emulator.api.agents import SKU_CAPACITY
 from elasticjobs_emulator.engine import Engine
 from elasticjobs_emulator.engine.capacity import CAPACITY_ENV
 from elasticjobs_emulator.passwords import PasswordHasher
@@ -38,12 +47,14 @@ from tests.unit.engine.fakes import JOB, FakeSql, define_job
 
 RG = "bench-rg"
 AGENT_SERVER = "bench-agentsrv"
-AGENT = "agent"
+AGENTS = {"JA100": "agent", "JA800": "agent800"}  # sku: agent name
+DELAY_S = 0.05
+POLL_S = 0.01
 ADMIN, PASSWORD = "benchadmin", "Bench-Passw0rd!"
 WORKLOADS = {
     "ddl": "IF NOT EXISTS (SELECT * FROM sys.tables WHERE object_id = object_id('Bench')) "
     "CREATE TABLE [dbo].[Bench]([Id] [int] NOT NULL);",
-    "wait": "WAITFOR DELAY '00:00:00.050'",
+    "wait": f"WAITFOR DELAY '00:00:00.{round(DELAY_S * 1000):03d}'",
 }
 OPTIONS = {
     "timeoutSeconds": 600,
@@ -71,16 +82,17 @@ class Bench:
         self._server(AGENT_SERVER)
         self._database(AGENT_SERVER, "JobDatabase")
         job_db = self.path("servers", AGENT_SERVER, "databases", "JobDatabase")
-        self.client.job_agents.begin_create_or_update(
-            RG,
-            AGENT_SERVER,
-            AGENT,
-            {"location": "westus2", "sku": {"name": "JA100"}, "properties": {"databaseId": job_db}},
-            polling_interval=0.2,
-        ).result()
-        self.client.job_credentials.create_or_update(
-            RG, AGENT_SERVER, AGENT, "admin", {"properties": {"username": ADMIN, "password": PASSWORD}}
-        )
+        for sku, agent in AGENTS.items():
+            self.client.job_agents.begin_create_or_update(
+                RG,
+                AGENT_SERVER,
+                agent,
+                {"location": "westus2", "sku": {"name": sku}, "properties": {"databaseId": job_db}},
+                polling_interval=0.2,
+            ).result()
+            self.client.job_credentials.create_or_update(
+                RG, AGENT_SERVER, agent, "admin", {"properties": {"username": ADMIN, "password": PASSWORD}}
+            )
 
     def path(self, *segments: str) -> str:
         """ARM id in the benchmark's resource group."""
@@ -102,12 +114,12 @@ class Bench:
         started = time.perf_counter()
         self._server(server)
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: self._database(server, f"db{i:04d}"), range(size)))
+            list(pool.map(lambda i: self._database(server, f"db{i:05d}"), range(size)))
         return server, time.perf_counter() - started
 
-    def job(self, server: str, workload: str) -> str:
-        """A one-step job running ``workload`` on every database of ``server``."""
-        agent_path = self.path("servers", AGENT_SERVER, "jobAgents", AGENT)
+    def job(self, server: str, workload: str, agent: str = AGENTS["JA100"]) -> tuple[str, str]:
+        """A one-step job of ``agent`` running ``workload`` on every database of ``server``; (agent, job)."""
+        agent_path = self.path("servers", AGENT_SERVER, "jobAgents", agent)
         group = f"g-{server}"
         member = {
             "type": "SqlServer",
@@ -115,40 +127,45 @@ class Bench:
             "refreshCredential": f"{agent_path}/credentials/admin",
         }
         self.client.job_target_groups.create_or_update(
-            RG, AGENT_SERVER, AGENT, group, {"properties": {"members": [member]}}
+            RG, AGENT_SERVER, agent, group, {"properties": {"members": [member]}}
         )
         job = f"j-{server}-{workload}"
-        self.client.jobs.create_or_update(RG, AGENT_SERVER, AGENT, job, {"properties": {}})
+        self.client.jobs.create_or_update(RG, AGENT_SERVER, agent, job, {"properties": {}})
         step = {
             "targetGroup": f"{agent_path}/targetGroups/{group}",
             "credential": f"{agent_path}/credentials/admin",
             "action": {"type": "TSql", "source": "Inline", "value": WORKLOADS[workload]},
             "executionOptions": OPTIONS,
         }
-        self.client.job_steps.create_or_update(RG, AGENT_SERVER, AGENT, job, "step", {"properties": step})
-        return job
+        self.client.job_steps.create_or_update(RG, AGENT_SERVER, agent, job, "step", {"properties": step})
+        return agent, job
 
-    def run(self, job: str) -> tuple[float, dict[str, int]]:
-        """Start an execution and wait for it; return wall seconds and target lifecycles."""
+    def run(self, agent: str, job: str, *, count: bool = True) -> tuple[float, float, dict[str, int]]:
+        """Start an execution and wait for it; return wall and engine seconds and target lifecycles.
+
+        Without ``count`` the target executions are not listed (``{}``): listing 10,000 of them
+        through ARM paging takes minutes, and a warm-up run needs no check.
+        """
         started = time.perf_counter()
         execution = self.client.job_executions.begin_create(
-            RG, AGENT_SERVER, AGENT, job, polling=False
+            RG, AGENT_SERVER, agent, job, polling=False
         ).result()
         while True:
-            current = self.client.job_executions.get(RG, AGENT_SERVER, AGENT, job, execution.name)
+            current = self.client.job_executions.get(RG, AGENT_SERVER, agent, job, execution.name)
             if current.end_time is not None:
                 break
-            time.sleep(0.05)
+            time.sleep(POLL_S)
         wall = time.perf_counter() - started
-        counts: dict[str, int] = {}
-        targets = self.client.job_target_executions.list_by_job_execution(
-            RG, AGENT_SERVER, AGENT, job, execution.name
-        )
-        for target in targets:
-            counts[target.lifecycle] = counts.get(target.lifecycle, 0) + 1
+        engine = (current.end_time - current.start_time).total_seconds()
         if current.lifecycle != "Succeeded":
             raise RuntimeError(f"{job}: execution ended {current.lifecycle}: {current.last_message}")
-        return wall, counts
+        counts: dict[str, int] = {}
+        targets = self.client.job_target_executions.list_by_job_execution(
+            RG, AGENT_SERVER, agent, job, execution.name
+        )
+        for target in targets if count else []:
+            counts[target.lifecycle] = counts.get(target.lifecycle, 0) + 1
+        return wall, engine, counts
 
     def close(self) -> None:
         """Stop the emulator."""
@@ -177,38 +194,70 @@ def engine_only(size: int, state_dir: Path) -> float:
         store.close()
 
 
+def ideal_seconds(workload: str, targets: int, capacity: int) -> float | None:
+    """Capacity-bound ideal of a latency-bound step: ``ceil(targets / capacity)`` waves of one delay."""
+    return round(math.ceil(targets / capacity) * DELAY_S, 3) if workload == "wait" else None
+
+
+def measure(bench: Bench, mode: str, sku: str, size: int, server: str) -> list[dict[str, Any]]:
+    """One row per workload: a warm-up execution (creates the database files), then the measured one."""
+    capacity = 1 if mode == "serial" else SKU_CAPACITY[sku]
+    rows = []
+    for workload in WORKLOADS:
+        agent, job = bench.job(server, workload, AGENTS[sku])
+        bench.run(agent, job, count=False)
+        wall, engine, counts = bench.run(agent, job)
+        assert counts == {"Succeeded": size}, counts
+        ideal = ideal_seconds(workload, size, capacity)
+        rows.append(
+            {
+                "mode": mode,
+                "sku": sku,
+                "capacity": capacity,
+                "workload": workload,
+                "targets": size,
+                "wall_s": round(wall, 3),
+                "engine_s": round(engine, 3),
+                "ideal_s": ideal,
+                "wall_vs_ideal": None if ideal is None else round(wall / ideal, 2),
+                "per_target_ms": round(1000 * wall / size, 2),
+            }
+        )
+    return rows
+
+
+def setup_row(size: int, seconds: float) -> dict[str, Any]:
+    """The time creating ``size`` databases through ARM took."""
+    return {
+        "mode": "setup",
+        "workload": "create-databases",
+        "targets": size,
+        "wall_s": round(seconds, 2),
+        "per_target_ms": round(1000 * seconds / size, 2),
+    }
+
+
 def main() -> None:
     """Measure and report."""
     args = parse_args(__doc__.splitlines()[0])
-    sizes = [2, 5] if args.smoke else [10, 100, 1000]
-    serial_sizes = sizes if args.smoke else [10, 100]
+    sizes = [2, 5] if args.smoke else [100, 1000, 10000]
+    serial_sizes = sizes[:1] if args.smoke else [100]
+    ja800_sizes = sizes[-1:] if args.smoke else [1000, 10000]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
         parallel, serial = Bench(Path(tmp) / "parallel", None), Bench(Path(tmp) / "serial", 1)
         try:
             for size in sizes:
-                benches = [("parallel", parallel)] + ([("serial", serial)] if size in serial_sizes else [])
-                for mode, bench in benches:
-                    server, setup = bench.targets(size)
-                    for workload in WORKLOADS:
-                        job = bench.job(server, workload)
-                        bench.run(job)  # warm-up: creates the database files, first-time DDL
-                        wall, counts = bench.run(job)
-                        assert counts == {"Succeeded": size}, counts
-                        rows.append(
-                            {
-                                "mode": mode,
-                                "workload": workload,
-                                "targets": size,
-                                "wall_s": round(wall, 3),
-                                "per_target_ms": round(1000 * wall / size, 2),
-                                "db_setup_s": round(setup, 2),
-                            }
-                        )
+                server, setup = parallel.targets(size)
+                rows.append(setup_row(size, setup))
+                for sku in ["JA100"] + (["JA800"] if size in ja800_sizes else []):
+                    rows += measure(parallel, "parallel", sku, size, server)
+                if size in serial_sizes:
+                    rows += measure(serial, "serial", "JA100", size, serial.targets(size)[0])
         finally:
             parallel.close()
             serial.close()
-        for size in [*sizes, 10 * sizes[-1]]:
+        for size in sizes:
             wall = engine_only(size, Path(tmp))
             rows.append(
                 {
@@ -224,26 +273,48 @@ def main() -> None:
 
 
 def _summary(rows: list[dict[str, Any]], sizes: list[int], serial_sizes: list[int]) -> dict[str, Any]:
-    def wall(mode: str, workload: str, size: int) -> float:
+    def row(mode: str, workload: str, size: int, sku: str | None = None) -> dict[str, Any]:
         return next(
-            r["wall_s"] for r in rows if (r["mode"], r["workload"], r["targets"]) == (mode, workload, size)
+            r
+            for r in rows
+            if (r["mode"], r["workload"], r["targets"], r.get("sku")) == (mode, workload, size, sku)
         )
 
     summary: dict[str, Any] = {}
-    engine_sizes = [r["targets"] for r in rows if r["mode"] == "engine-only"]
-    for small, large in pairwise(engine_sizes):
-        growth = wall("engine-only", "noop", large) / wall("engine-only", "noop", small)
+    for small, large in pairwise(sizes):
+        growth = row("engine-only", "noop", large)["wall_s"] / row("engine-only", "noop", small)["wall_s"]
         summary[f"engine-only: wall growth {small}->{large} targets (x{large / small:g} targets)"] = round(
             growth, 2
         )
+    for sku in AGENTS:
+        measured = sorted({r["targets"] for r in rows if r["mode"] == "parallel" and r["sku"] == sku})
+        for size in measured:
+            wait = row("parallel", "wait", size, sku)
+            summary[f"wait {sku}: wall / ideal ({wait['ideal_s']:g} s) at {size} targets"] = wait[
+                "wall_vs_ideal"
+            ]
+        for small, large in pairwise(measured):
+            growth = (
+                row("parallel", "wait", large, sku)["wall_s"] / row("parallel", "wait", small, sku)["wall_s"]
+            )
+            summary[f"wait {sku}: wall growth {small}->{large} targets (x{large / small:g} targets)"] = round(
+                growth, 2
+            )
+    first = row("parallel", "ddl", sizes[0], "JA100")["per_target_ms"]
+    for size in sizes[1:]:
+        ratio = row("parallel", "ddl", size, "JA100")["per_target_ms"] / first
+        summary[f"ddl JA100: per-target cost at {size} / at {sizes[0]} targets"] = round(ratio, 2)
+    setups = [r for r in rows if r["mode"] == "setup"]
+    small, large = setups[0], setups[-1]
+    summary[f"create databases: per-database time at {large['targets']} / at {small['targets']}"] = round(
+        large["per_target_ms"] / small["per_target_ms"], 2
+    )
+    largest = max(serial_sizes)
     for workload in WORKLOADS:
-        for small, large in pairwise(sizes):
-            growth = wall("parallel", workload, large) / wall("parallel", workload, small)
-            summary[
-                f"{workload}: parallel wall growth {small}->{large} targets (x{large / small:g} targets)"
-            ] = round(growth, 2)
-        largest = max(serial_sizes)
-        ratio = wall("serial", workload, largest) / wall("parallel", workload, largest)
+        ratio = (
+            row("serial", workload, largest, "JA100")["wall_s"]
+            / row("parallel", workload, largest, "JA100")["wall_s"]
+        )
         summary[f"{workload}: serial/parallel wall ratio at {largest} targets"] = round(ratio, 2)
     return summary
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from elasticjobs_emulator.engine import lifecycle as lc
 from elasticjobs_emulator.engine.clock import to_iso
+from elasticjobs_emulator.engine.group_commit import GroupCommit
 from elasticjobs_emulator.engine.targets import Target
 from elasticjobs_emulator.store import Store, resource_key
 
@@ -184,10 +185,15 @@ ANY = ExecutionFilter()
 
 
 class ExecutionRecords:
-    """Write-through persistence of execution documents in the store."""
+    """Write-through persistence of execution documents in the store.
+
+    Saves from concurrent threads are group-committed (:mod:`group_commit`): one transaction per
+    batch, each save returning once its document is committed.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._commits: GroupCommit[dict[str, Any]] = GroupCommit(self.save_all)
 
     def save(self, doc: dict[str, Any]) -> None:
         """Persist one document (committed before this returns).
@@ -195,11 +201,23 @@ class ExecutionRecords:
         Nothing is written once the job is gone: deleting a job deletes its executions, and a
         still-running attempt must not bring them back.
         """
+        self._commits.commit(doc)
+
+    def save_all(self, docs: Iterable[dict[str, Any]]) -> None:
+        """Persist several documents in one transaction (those of deleted jobs are dropped)."""
+        jobs: dict[str, bool] = {}
+        with self._store.transaction():
+            for doc in docs:
+                job_id = doc[PRIVATE]["job_id"]
+                if job_id not in jobs:
+                    jobs[job_id] = self._store.exists(job_id)
+                if jobs[job_id]:
+                    self._put(doc)
+
+    def _put(self, doc: dict[str, Any]) -> None:
         private = doc[PRIVATE]
         props = doc["properties"]
         job_id = private["job_id"]
-        if not self._store.exists(job_id):
-            return
         self._store.put_execution(
             resource_key(doc["id"]),
             agent_id=agent_id_of(job_id),
@@ -212,12 +230,6 @@ class ExecutionRecords:
             active=props["lifecycle"] in lc.ACTIVE,
             doc=doc,
         )
-
-    def save_all(self, docs: Iterable[dict[str, Any]]) -> None:
-        """Persist several documents in one transaction."""
-        with self._store.transaction():
-            for doc in docs:
-                self.save(doc)
 
     def get(self, execution_resource_id: str) -> dict[str, Any] | None:
         """The stored document of an execution resource, or None."""

@@ -65,7 +65,9 @@ class Timers:
         handle = TimerHandle(callback)
         with self._lock:
             heapq.heappush(self._heap, (self._clock.now() + max(delay, 0.0), next(self._counter), handle))
-        self._wake.set()
+            earliest = self._heap[0][2] is handle
+        if earliest:  # the timer thread already wakes for an earlier deadline than this one
+            self._wake.set()
         return handle
 
     def _next_due(self) -> tuple[list[TimerHandle], float | None]:

@@ -1,8 +1,11 @@
 """SQLite-backed store for ARM resource documents, write-only secrets and executions.
 
 Every write is committed before the call returns (WAL journal), so the state survives a
-``kill -9`` of the emulator. ARM names are case-insensitive: rows are keyed by the lower-cased
-resource id, documents keep the casing the caller used.
+``kill -9`` of the emulator. Writes go through one connection under a lock; reads outside a
+transaction go through a small pool of read connections, so the many threads of a job fan-out
+read committed state side by side instead of queueing behind each other and behind writes.
+ARM names are case-insensitive: rows are keyed by the lower-cased resource id, documents keep
+the casing the caller used.
 
 Resource documents are the JSON bodies the ARM API returns (``id``, ``name``, ``type``,
 ``properties`` ...). Secrets (credential password digests, server admin password digests) live in
@@ -12,6 +15,7 @@ their own table and are never part of a document.
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import threading
 import time
@@ -19,6 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+#: Read connections shared by every thread (WAL lets them read while the writer commits).
+READ_CONNECTIONS = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -74,7 +81,7 @@ def split_resource_id(resource_id: str) -> tuple[str, str]:
 
 
 class Store:
-    """Thread-safe persistence for the emulator (one connection guarded by a lock)."""
+    """Thread-safe persistence for the emulator (one locked write connection, pooled readers)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +96,28 @@ class Store:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
         self._seq = self._load_seq()
+        self._writer: int | None = None  # thread id inside transaction(), whose reads must see its writes
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all_readers: list[sqlite3.Connection] = []
+        for _ in range(READ_CONNECTIONS):
+            reader = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._all_readers.append(reader)
+            self._readers.put(reader)
+
+    def _read(self, sql: str, params: Any = ()) -> list[Any]:
+        """Rows of one query of committed state (the writer's own view inside its transaction)."""
+        if self._writer == threading.get_ident():
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
+        reader = self._readers.get()
+        try:
+            return reader.execute(sql, params).fetchall()
+        finally:
+            self._readers.put(reader)
+
+    def _read_one(self, sql: str, params: Any = ()) -> Any:
+        rows = self._read(sql, params)
+        return rows[0] if rows else None
 
     def _load_seq(self) -> int:
         row = self._conn.execute(
@@ -109,30 +138,34 @@ class Store:
                 yield self._conn
                 return
             self._conn.execute("BEGIN IMMEDIATE")
+            self._writer = threading.get_ident()
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._writer = None
 
     def close(self) -> None:
         """Close the underlying connection."""
         with self._lock:
             self._conn.close()
+            for reader in self._all_readers:
+                reader.close()
 
     # -- resources -------------------------------------------------------------------------
     def get(self, resource_id: str) -> dict[str, Any] | None:
         """Return the stored document of a resource, or None."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT doc FROM resources WHERE key = ?", (resource_key(resource_id),)
-            ).fetchone()
+        row = self._read_one("SELECT doc FROM resources WHERE key = ?", (resource_key(resource_id),))
         return json.loads(row[0]) if row else None
 
     def exists(self, resource_id: str) -> bool:
-        """Whether a resource with this id exists."""
-        return self.get(resource_id) is not None
+        """Whether a resource with this id exists (a keyed lookup; the document is not decoded)."""
+        row = self._read_one("SELECT 1 FROM resources WHERE key = ?", (resource_key(resource_id),))
+        return row is not None
 
     def put(self, resource_id: str, doc: dict[str, Any]) -> bool:
         """Create or replace a resource document; return True when it was created."""
@@ -164,19 +197,25 @@ class Store:
 
     def children(self, parent_id: str, child_type: str) -> list[dict[str, Any]]:
         """Documents of the direct children of one type (e.g. ``jobs``), in creation order."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT doc FROM resources WHERE parent_key = ? AND child_type = ? ORDER BY seq",
-                (resource_key(parent_id), child_type.lower()),
-            ).fetchall()
+        rows = self._read(
+            "SELECT doc FROM resources WHERE parent_key = ? AND child_type = ? ORDER BY seq",
+            (resource_key(parent_id), child_type.lower()),
+        )
         return [json.loads(r[0]) for r in rows]
+
+    def sequence(self, resource_id: str) -> int | None:
+        """Creation sequence number of a resource (unique, increasing in creation order), or None.
+
+        One key lookup; it never changes when the document is replaced.
+        """
+        row = self._read_one("SELECT seq FROM resources WHERE key = ?", (resource_key(resource_id),))
+        return None if row is None else int(row[0])
 
     def resources_of_type(self, child_type: str) -> list[dict[str, Any]]:
         """Documents of every resource whose type segment is ``child_type`` (e.g. ``jobs``)."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT doc FROM resources WHERE child_type = ? ORDER BY seq", (child_type.lower(),)
-            ).fetchall()
+        rows = self._read(
+            "SELECT doc FROM resources WHERE child_type = ? ORDER BY seq", (child_type.lower(),)
+        )
         return [json.loads(r[0]) for r in rows]
 
     # -- secrets (write-only from the API's point of view) ---------------------------------
@@ -191,10 +230,7 @@ class Store:
 
     def get_secret(self, resource_id: str) -> str | None:
         """Return the stored secret digest of a resource, or None."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT value FROM secrets WHERE key = ?", (resource_key(resource_id),)
-            ).fetchone()
+        row = self._read_one("SELECT value FROM secrets WHERE key = ?", (resource_key(resource_id),))
         return row[0] if row else None
 
     # -- executions ------------------------------------------------------------------------
@@ -216,13 +252,13 @@ class Store:
 
         ``key`` is the lower-cased ARM id of the execution resource. Returns True when created.
         """
+        encoded = json.dumps(doc)
         with self.transaction() as conn:
-            row = conn.execute("SELECT seq FROM executions WHERE key = ?", (key,)).fetchone()
-            if row:
-                conn.execute(
-                    "UPDATE executions SET end_time = ?, active = ?, doc = ? WHERE key = ?",
-                    (end_time, int(active), json.dumps(doc), key),
-                )
+            updated = conn.execute(
+                "UPDATE executions SET end_time = ?, active = ?, doc = ? WHERE key = ?",
+                (end_time, int(active), encoded, key),
+            ).rowcount
+            if updated:
                 return False
             conn.execute(
                 "INSERT INTO executions(key, agent_key, job_key, execution_id, kind, step_name, seq,"
@@ -238,15 +274,14 @@ class Store:
                     create_time,
                     end_time,
                     int(active),
-                    json.dumps(doc),
+                    encoded,
                 ),
             )
             return True
 
     def get_execution(self, key: str) -> dict[str, Any] | None:
         """Return the document of one execution row by its key, or None."""
-        with self._lock:
-            row = self._conn.execute("SELECT doc FROM executions WHERE key = ?", (key,)).fetchone()
+        row = self._read_one("SELECT doc FROM executions WHERE key = ?", (key,))
         return json.loads(row[0]) if row else None
 
     def find_executions(
@@ -292,17 +327,13 @@ class Store:
             key = resource_key(under)
             conditions.append("(job_key = ? OR job_key LIKE ? ESCAPE '\\')")
             params.extend([key, _like_below(key)])
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT doc FROM executions WHERE {' AND '.join(conditions)} ORDER BY seq", params
-            ).fetchall()
+        rows = self._read(f"SELECT doc FROM executions WHERE {' AND '.join(conditions)} ORDER BY seq", params)
         return [json.loads(r[0]) for r in rows]
 
     # -- small key/value metadata (e.g. the emulator's secret key) -------------------------
     def get_meta(self, key: str) -> str | None:
         """Return a metadata value or None."""
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._read_one("SELECT value FROM meta WHERE key = ?", (key,))
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:

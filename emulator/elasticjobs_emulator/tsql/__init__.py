@@ -147,7 +147,7 @@ def execute_batch(
     if cancel is not None:
         conn.set_progress_handler(lambda: int(cancel.is_set()), 1000)
     try:
-        sysviews.install(session)
+        sysviews.install(session, views=sysviews.names_views(sql))
         Interpreter(session, batch).run()
     except TsqlError as error:
         error.messages = session.result.messages

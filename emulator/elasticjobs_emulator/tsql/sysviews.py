@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from elasticjobs_emulator.tsql import security
 from elasticjobs_emulator.tsql.errors import TsqlError
 from elasticjobs_emulator.tsql.lexer import TokenCursor, tokenize
-from elasticjobs_emulator.tsql.session import Session
+from elasticjobs_emulator.tsql.session import MASTER, Session
 
 P = security.INTERNAL_PREFIX
 _USER_TABLES = (
@@ -72,8 +72,12 @@ def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def install(s: Session) -> None:
-    """Register the functions and create the ``sys.*`` views on the batch's connection."""
+def install(s: Session, *, views: bool = True) -> None:
+    """Register the functions and (with ``views``) create the ``sys.*`` views on the batch's connection.
+
+    A batch whose text never names ``sys`` cannot read a view, and creating them is most of what
+    a short batch costs, so :func:`names_views` lets the caller skip them.
+    """
     conn, principal = s.conn, s.principal
 
     def table_exists(name: str) -> bool:
@@ -112,15 +116,41 @@ def install(s: Session) -> None:
     }
     for fname, (nargs, fn) in functions.items():
         conn.create_function(fname, nargs, fn)
+    if not views:
+        return
     for view, select in _VIEWS.items():
         conn.execute(f'CREATE TEMP VIEW "sys.{view}" AS {select}')
     conn.execute('CREATE TEMP TABLE "sys.databases" (name TEXT, database_id INTEGER, state INTEGER, '
                  "state_desc TEXT, collation_name TEXT)")  # fmt: skip
-    names = s.catalog.database_names()
-    visible = [n for n in names if s.is_master or n.lower() in ("master", s.database.lower())]
     conn.executemany(
         "INSERT INTO \"sys.databases\" VALUES (?, ?, 0, 'ONLINE', 'SQL_Latin1_General_CP1_CI_AS')",
-        [(name, 1 if name.lower() == "master" else names.index(name) + 5) for name in visible],
+        _visible_databases(s),
     )
     if s.is_master:
         conn.execute(f'CREATE TEMP VIEW "sys.sql_logins" AS {_SQL_LOGINS}')
+
+
+def names_views(sql: str) -> bool:
+    """Whether batch text could name a catalog view (any ``sys`` in it, bracketed or not)."""
+    return "sys" in sql.lower()
+
+
+def _visible_databases(s: Session) -> list[tuple[str, int]]:
+    """(name, database_id) rows of ``sys.databases``: ``master`` is 1, the others 5 + creation sequence.
+
+    Only ``master`` lists every database; elsewhere just ``master`` and the current one are
+    visible. Ids come from one keyed lookup each (the store's creation sequence, so they sort in
+    creation order and never change), not from a list of the server's databases: a batch costs
+    the same on a server of 10 or 10,000 databases.
+    """
+    names = s.catalog.database_names() if s.is_master else [MASTER, s.database]
+    rows = []
+    for name in names:
+        sequence = (
+            0
+            if name.lower() == MASTER
+            else s.catalog.store.sequence(f"{s.catalog.server_id}/databases/{name}")
+        )
+        if sequence is not None:
+            rows.append((name, 1 if name.lower() == MASTER else sequence + 5))
+    return rows
