@@ -21,6 +21,9 @@ from tests.support.emulator import EmulatorProcess, unique_name
 ADMIN = "sqladmin"
 ADMIN_PASSWORD = "Admin-Passw0rd!"
 JOB_PASSWORD = "password!123"
+#: What a step output's credential needs in the output database (docs/emulator-engine.md "Step output").
+OUTPUT_GRANTS = ("CREATE TABLE", "ALTER ON SCHEMA::dbo", "SELECT ON SCHEMA::dbo", "INSERT ON SCHEMA::dbo",
+                 "DELETE ON SCHEMA::dbo")  # fmt: skip
 TERMINAL = {"Succeeded", "SucceededWithSkipped", "Failed", "TimedOut", "Canceled", "Skipped"}
 TUTORIAL_SQL = (
     "IF NOT EXISTS (SELECT * FROM sys.tables WHERE object_id = object_id('{table}')) "
@@ -93,6 +96,20 @@ class World:
         self.sql(database, "CREATE USER jobuser FROM LOGIN jobuser")
         self.sql(database, "GRANT ALTER ON SCHEMA::dbo TO jobuser")
         self.sql(database, "GRANT CREATE TABLE TO jobuser")
+
+    def output_writer(self, login: str, database: str, grants: tuple[str, ...] = OUTPUT_GRANTS) -> None:
+        """A SQL login with a user and ``grants`` in ``database``, and a job credential of the same name."""
+        self.sql("master", f"CREATE LOGIN {login} WITH PASSWORD='{JOB_PASSWORD}'")
+        self.sql(database, f"CREATE USER {login} FROM LOGIN {login}")
+        for grant in grants:
+            self.sql(database, f"GRANT {grant} TO {login}")
+        self.client.job_credentials.create_or_update(
+            self.rg,
+            self.agent_server,
+            self.agent,
+            login,
+            {"properties": {"username": login, "password": JOB_PASSWORD}},
+        )
 
     def sql(
         self, database: str, batch: str, login: str = ADMIN, password: str = ADMIN_PASSWORD

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from elasticjobs_emulator.engine.records import internal_execution_id
-from tests.integration.executions_world import JOB_PASSWORD, World, fast_options
+from tests.integration.executions_world import JOB_PASSWORD, OUTPUT_GRANTS, World, fast_options
 from tests.support.emulator import unique_name
 
 pytestmark = pytest.mark.integration
@@ -20,8 +20,6 @@ pytestmark = pytest.mark.integration
 DATABASES = ("TargetDb1", "TargetDb2", "TargetDb3")
 RESULTS_DB = "ResultsDb"
 QUERY = "SELECT DB_NAME() AS database_name, COUNT(*) AS n FROM sys.objects"
-OUTPUT_GRANTS = ("CREATE TABLE", "ALTER ON SCHEMA::dbo", "SELECT ON SCHEMA::dbo", "INSERT ON SCHEMA::dbo",
-                 "DELETE ON SCHEMA::dbo")  # fmt: skip
 NO_INSERT_GRANTS = tuple(grant for grant in OUTPUT_GRANTS if not grant.startswith("INSERT"))
 
 
@@ -31,18 +29,8 @@ def world(emulator) -> Iterator[World]:
         world = World(emulator, client, unique_name("rg"), databases=DATABASES).build()
         world.sql("TargetDb2", "CREATE TABLE extra (id INT)")  # so the counts differ per database
         world.create_database(world.target_server, RESULTS_DB)
-        for login, grants in (("outputuser", OUTPUT_GRANTS), ("nowriter", NO_INSERT_GRANTS)):
-            world.sql("master", f"CREATE LOGIN {login} WITH PASSWORD='{JOB_PASSWORD}'")
-            world.sql(RESULTS_DB, f"CREATE USER {login} FROM LOGIN {login}")
-            for grant in grants:
-                world.sql(RESULTS_DB, f"GRANT {grant} TO {login}")
-            client.job_credentials.create_or_update(
-                world.rg,
-                world.agent_server,
-                world.agent,
-                login,
-                {"properties": {"username": login, "password": JOB_PASSWORD}},
-            )
+        world.output_writer("outputuser", RESULTS_DB)
+        world.output_writer("nowriter", RESULTS_DB, NO_INSERT_GRANTS)
         yield world
 
 

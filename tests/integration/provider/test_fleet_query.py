@@ -35,8 +35,6 @@ SMALL = FLEET[:5]
 NO_USER_DB = "NoJobUserDb"  # jobuser has no user here: its target fails (Msg 18456)
 RESULTS_DB = "ResultsDb"
 OUTPUT_CONN_ID = "fleet_output_sql"
-OUTPUT_GRANTS = ("CREATE TABLE", "ALTER ON SCHEMA::dbo", "SELECT ON SCHEMA::dbo", "INSERT ON SCHEMA::dbo",
-                 "DELETE ON SCHEMA::dbo")  # fmt: skip
 # Two rows per database (master and itself), values that differ per database and per run.
 QUERY = "SELECT name, database_id, (SELECT COUNT(*) FROM sys.tables) AS table_count FROM sys.databases"
 FAST_STEP = {"retry_attempts": 0, "timeout_seconds": 60}
@@ -49,17 +47,7 @@ def world(emulator, airflow_db) -> Iterator[World]:
         built = World(emulator, client, unique_name("rg"), databases=FLEET).build()
         for database in (RESULTS_DB, NO_USER_DB):
             built.create_database(built.target_server, database)
-        built.sql("master", f"CREATE LOGIN outputuser WITH PASSWORD='{JOB_PASSWORD}'")
-        built.sql(RESULTS_DB, "CREATE USER outputuser FROM LOGIN outputuser")
-        for grant in OUTPUT_GRANTS:
-            built.sql(RESULTS_DB, f"GRANT {grant} TO outputuser")
-        client.job_credentials.create_or_update(
-            built.rg,
-            built.agent_server,
-            built.agent,
-            "outputuser",
-            {"properties": {"username": "outputuser", "password": JOB_PASSWORD}},
-        )
+        built.output_writer("outputuser", RESULTS_DB)
         patch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", connection_json(built))
         patch.setenv(
             f"AIRFLOW_CONN_{OUTPUT_CONN_ID.upper()}",
