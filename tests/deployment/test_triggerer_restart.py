@@ -47,4 +47,7 @@ def test_a_triggerer_restart_mid_wait_cancels_nothing_and_the_task_succeeds(
     assert run["state"] == "success"
     assert RequestCounts.of(agent_world.emulator).since(before, CANCEL) == 0
     assert [(e.name, e.lifecycle) for e in executions(agent_world, job)] == [(execution_id, "Succeeded")]
-    assert len(trigger_log_files(stack, START_DAG, run_id, START_TASK_ID)) == 2  # one per triggerer job
+    # One log per triggerer job that ran the trigger: the stopped one and the one after the restart. On a
+    # busy machine a late heartbeat can move the trigger once more; that adds a log, never a cancel.
+    logs = trigger_log_files(stack, START_DAG, run_id, START_TASK_ID)
+    assert first.log in logs and again.log in logs and first.log != again.log
