@@ -298,13 +298,16 @@ class Store:
         create_time_max: str | None = None,
         end_time_min: str | None = None,
         end_time_max: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Documents of the execution rows of one ``kind`` matching every given filter, oldest first.
 
         ``job_id``/``agent_id`` match the owning job/agent, ``under`` matches executions of every job
         at or below that resource (a server, agent or job); ids and names compare case-insensitively.
         Times are ARM timestamps (``to_iso``), which sort like the times; an execution without an
-        ``endTime`` never matches an end-time bound.
+        ``endTime`` never matches an end-time bound. ``offset`` and ``limit`` select a slice of the
+        matches in SQL (one list page), so only that slice's documents are read and decoded.
         """
         conditions = ["kind = ?"]
         params: list[Any] = [kind]
@@ -327,7 +330,10 @@ class Store:
             key = resource_key(under)
             conditions.append("(job_key = ? OR job_key LIKE ? ESCAPE '\\')")
             params.extend([key, _like_below(key)])
-        rows = self._read(f"SELECT doc FROM executions WHERE {' AND '.join(conditions)} ORDER BY seq", params)
+        rows = self._read(
+            f"SELECT doc FROM executions WHERE {' AND '.join(conditions)} ORDER BY seq LIMIT ? OFFSET ?",
+            [*params, -1 if limit is None else limit, offset],
+        )
         return [json.loads(r[0]) for r in rows]
 
     # -- small key/value metadata (e.g. the emulator's secret key) -------------------------
