@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._waiting import WaitingAgent, percentile, quiet_logs
-from benchmarks.common import parse_args, report
+from benchmarks.common import load_average, parse_args, report
 from benchmarks.polling import TARGET_REQUESTS_PER_INTERVAL, classify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,6 +101,7 @@ def triggerer_process(spec_path: str) -> None:
             samples.append(_rss_mb())
             await asyncio.sleep(0.25)
         cpu_percent = 100 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
+        window_load = load_average()
         counters = (await http.get("/counters")).raise_for_status().json()["requests"]
         await http.aclose()
         print(WAITING, flush=True)
@@ -113,6 +114,7 @@ def triggerer_process(spec_path: str) -> None:
             "peak_rss_mb": max(samples),
             "mean_rss_mb": statistics.fmean(samples),
             "cpu_percent": cpu_percent,
+            "load_average": window_load,
             "counters": counters,
             "events": events,
         }
@@ -178,6 +180,7 @@ def run_fleet(
         "peak_rss_mb": result["peak_rss_mb"],
         "extra_rss_mb": result["peak_rss_mb"] - result["baseline_rss_mb"],
         "cpu_percent_of_core": result["cpu_percent"],
+        "load_average_in_window": result["load_average"],
         "arm_requests_per_agent_per_interval": sum(kinds.values()) / len(agents) / intervals,
         "agent_lists_per_agent_per_interval": kinds["list_agent"] / len(agents) / intervals,
         "target_lists_per_agent_per_interval": kinds["list_targets"] / len(agents) / intervals,
