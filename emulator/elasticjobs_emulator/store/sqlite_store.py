@@ -57,6 +57,9 @@ CREATE INDEX IF NOT EXISTS executions_agent ON executions(agent_key, kind, creat
 CREATE INDEX IF NOT EXISTS executions_job ON executions(job_key, kind, create_time);
 CREATE INDEX IF NOT EXISTS executions_root ON executions(execution_id, kind, seq);
 CREATE INDEX IF NOT EXISTS executions_active ON executions(active, kind);
+-- A page of an isActive list walks these in seq order and stops after the page (find_executions).
+CREATE INDEX IF NOT EXISTS executions_agent_pages ON executions(agent_key, kind, active, seq);
+CREATE INDEX IF NOT EXISTS executions_job_pages ON executions(job_key, kind, active, seq);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
