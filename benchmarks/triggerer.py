@@ -74,6 +74,9 @@ def triggerer_process(spec_path: str) -> None:
         base_url=controls["url"] + "/_emulator",
         verify=controls["verify"],
         headers={"Authorization": f"Bearer {controls['token']}"},
+        # A new connection per call: asked every 10 s, a kept-alive one can be closed by the server
+        # (its keep-alive timeout) just as the next request goes out.
+        limits=httpx.Limits(max_keepalive_connections=0),
     )
 
     def on_event(index: int, event: Any, _: float) -> None:
