@@ -20,13 +20,19 @@ def parse_args(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages (``/proc/loadavg``; other processes included)."""
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
 def machine() -> dict[str, Any]:
-    """Facts about the machine the figures were measured on."""
+    """Facts about the machine the figures were measured on (load average: when the report is written)."""
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "processor": platform.machine(),
+        "load_average": load_average(),
     }
 
 

@@ -44,7 +44,7 @@ from benchmarks._waiting import (
     stop_tasks,
     trigger_for,
 )
-from benchmarks.common import parse_args, report
+from benchmarks.common import load_average, parse_args, report
 
 SIZES = (10, 500, 10_000)
 SMOKE_SIZES = (10,)
@@ -139,6 +139,7 @@ async def measure(
         await asyncio.sleep(interval * intervals)
         counters = await asyncio.to_thread(agent.counters)
         by_poller = poller_requests() - before
+        window_load = load_average()
         if executions is not None:
             cancelled_at = time.monotonic()
             await asyncio.to_thread(agent.cancel_all, executions)
@@ -147,7 +148,10 @@ async def measure(
     finally:
         await stop_tasks(tasks)
     kinds = classify(counters)
-    result: dict[str, Any] = {"requests_per_interval": sum(kinds.values()) / intervals}
+    result: dict[str, Any] = {
+        "requests_per_interval": sum(kinds.values()) / intervals,
+        "load_average": window_load,
+    }
     result |= {f"{kind}_per_interval": count / intervals for kind, count in kinds.items()}
     result["polling_requests_per_interval"] = (kinds["list_agent"] + kinds["get_execution"]) / intervals
     for kind in ("list_active", "list_ended"):

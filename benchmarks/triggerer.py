@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._waiting import WaitingAgent, percentile, quiet_logs
-from benchmarks.common import parse_args, report
+from benchmarks.common import load_average, parse_args, report
 from benchmarks.polling import TARGET_REQUESTS_PER_INTERVAL, classify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +43,8 @@ WARMUP_INTERVALS = 2.5
 WAITING = "WAITING"
 #: Cancellations per second counted on when bounding the wait for every event (a slow emulator).
 CANCELS_PER_S = 5
+#: Tries of each request to the emulator's controls (counters) before the child gives up.
+CONTROL_ATTEMPTS = 5
 
 
 def _rss_mb() -> float:
@@ -56,6 +58,7 @@ def _rss_mb() -> float:
 def triggerer_process(spec_path: str) -> None:
     """Child process body: run the triggers, measure, wait for the events; write results JSON."""
     import asyncio
+    import contextlib
 
     import airflow.jobs.triggerer_job_runner  # noqa: F401  (what a real triggerer has loaded)
     import httpx
@@ -74,7 +77,20 @@ def triggerer_process(spec_path: str) -> None:
         base_url=controls["url"] + "/_emulator",
         verify=controls["verify"],
         headers={"Authorization": f"Bearer {controls['token']}"},
+        # A new connection per call: asked every 10 s, a kept-alive one can be closed by the server
+        # (its keep-alive timeout) just as the next request goes out. Like tests/support/emulator.py's
+        # controls, 30 s: 100 pollers' first sights keep a busy emulator from answering in 5 s.
+        limits=httpx.Limits(max_keepalive_connections=0),
+        timeout=30,
     )
+
+    async def control(method: str, path: str) -> httpx.Response:
+        """One control request, tried again while the busy emulator drops or times it out."""
+        for _ in range(CONTROL_ATTEMPTS - 1):
+            with contextlib.suppress(httpx.TransportError):
+                return (await http.request(method, path)).raise_for_status()
+            await asyncio.sleep(interval)
+        return (await http.request(method, path)).raise_for_status()
 
     def on_event(index: int, event: Any, _: float) -> None:
         events[index] = {"wall": time.time(), **event.payload}
@@ -84,24 +100,25 @@ def triggerer_process(spec_path: str) -> None:
             trigger_for(job, eid, hook_params=params, poll_interval=interval)
             for job, eid, params in executions
         ]
-        (await http.delete("/counters")).raise_for_status()
+        await control("DELETE", "/counters")
         tasks = run_triggers(triggers, on_event)
         # Steady state starts once every waiter's first-sight target list is fetched (a one-time cost).
         first_sights_by = time.monotonic() + spec["first_sight_timeout"]
         while time.monotonic() < first_sights_by:
-            counters = (await http.get("/counters")).raise_for_status().json()["requests"]
+            counters = (await control("GET", "/counters")).json()["requests"]
             if classify(counters)["list_targets"] >= len(executions):
                 break
             await asyncio.sleep(interval)
         await asyncio.sleep(interval * WARMUP_INTERVALS)
         samples = []
-        (await http.delete("/counters")).raise_for_status()
+        await control("DELETE", "/counters")
         cpu0, wall0 = time.process_time(), time.monotonic()
         while time.monotonic() - wall0 < spec["window"]:
             samples.append(_rss_mb())
             await asyncio.sleep(0.25)
         cpu_percent = 100 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
-        counters = (await http.get("/counters")).raise_for_status().json()["requests"]
+        window_load = load_average()
+        counters = (await control("GET", "/counters")).json()["requests"]
         await http.aclose()
         print(WAITING, flush=True)
         deadline = time.monotonic() + spec["event_timeout"]
@@ -113,6 +130,7 @@ def triggerer_process(spec_path: str) -> None:
             "peak_rss_mb": max(samples),
             "mean_rss_mb": statistics.fmean(samples),
             "cpu_percent": cpu_percent,
+            "load_average": window_load,
             "counters": counters,
             "events": events,
         }
@@ -178,6 +196,7 @@ def run_fleet(
         "peak_rss_mb": result["peak_rss_mb"],
         "extra_rss_mb": result["peak_rss_mb"] - result["baseline_rss_mb"],
         "cpu_percent_of_core": result["cpu_percent"],
+        "load_average_in_window": result["load_average"],
         "arm_requests_per_agent_per_interval": sum(kinds.values()) / len(agents) / intervals,
         "agent_lists_per_agent_per_interval": kinds["list_agent"] / len(agents) / intervals,
         "target_lists_per_agent_per_interval": kinds["list_targets"] / len(agents) / intervals,

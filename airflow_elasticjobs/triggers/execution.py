@@ -175,16 +175,11 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
     def _remaining(self) -> float | None:
         return None if self.end_time is None else self.end_time - time.time()
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Wait through the shared poller and yield exactly one event."""
+    async def _agent_key(self) -> AgentKey:
+        """The agent this trigger waits on, as the shared poller's registry names it."""
         settings = await self._hook().load_settings()
         agent = self.connection_args.agent(settings)
-        if self.execution_id is None:
-            event = await self._resolve_latest()
-            if event is not None:
-                yield event
-                return
-        key = AgentKey(
+        return AgentKey(
             self.elastic_jobs_conn_id,
             settings.endpoint,
             settings.subscription_id,
@@ -192,7 +187,21 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
             agent.server_name,
             agent.agent_name,
         )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait through the shared poller and yield exactly one event.
+
+        While it waits, its frame holds the shared poller and its watch only: the connection
+        settings it read (one parsed copy per trigger) are not kept for the whole wait.
+        """
+        key = await self._agent_key()
+        if self.execution_id is None:
+            event = await self._resolve_latest()
+            if event is not None:
+                yield event
+                return
         poller = shared_poller(key, self._hook)
+        del key  # the poller's own key is the one copy the wait keeps
         with poller.watching(
             self.job_name,
             self.execution_id,

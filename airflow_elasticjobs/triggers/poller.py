@@ -134,9 +134,54 @@ class Observation(NamedTuple):
     transient: str | None = None
 
 
-@dataclass(eq=False)
+class Mailbox:
+    """The observations not yet read by one waiter: ``asyncio.Queue``'s few methods the poller and
+    its tests use, at a fraction of its size (two slots instead of three deques and an event)."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Observation] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, observation: Observation) -> None:
+        """Add an observation; wakes the waiter."""
+        self._items.append(observation)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def empty(self) -> bool:
+        """Whether nothing is waiting to be read."""
+        return not self._items
+
+    def qsize(self) -> int:
+        """How many observations are waiting to be read."""
+        return len(self._items)
+
+    def get_nowait(self) -> Observation:
+        """The oldest observation; ``asyncio.QueueEmpty`` when there is none."""
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.pop(0)
+
+    async def get(self) -> Observation:
+        """Wait for the oldest observation."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+
+@dataclass(eq=False, slots=True)
 class Watch:
-    """One waiter's subscription to one execution; read updates with :meth:`next`."""
+    """One waiter's subscription to one execution; read updates with :meth:`next`.
+
+    Slotted and holding only its own state (10,000 of them wait in one triggerer): the execution
+    models the lists return are not kept, only the :func:`state_signature` of the last one.
+    """
 
     job_name: str
     execution_id: str
@@ -146,8 +191,10 @@ class Watch:
     budget: FaultBudget
     #: Whether running state changes are wanted within one interval (the active list every round).
     follow_running: bool = False
-    queue: asyncio.Queue[Observation] = field(default_factory=asyncio.Queue)
+    queue: Mailbox = field(default_factory=Mailbox)
     signature: tuple[Any, ...] | None = None
+    #: Whether a terminal state was seen (final in Elastic Jobs: nothing more to poll).
+    finished: bool = False
     #: When the current state's targets became wanted (a change not yet detailed); ``None``: not wanted.
     details_wanted_since: float | None = None
     #: Whether the current state was delivered (possibly without targets, when over budget).
@@ -155,11 +202,8 @@ class Watch:
     details_at: float = -math.inf
     #: Set once an error observation ended the watch; later rounds skip it.
     ended: bool = False
-
-    @property
-    def finished(self) -> bool:
-        """Whether a terminal state was seen (final in Elastic Jobs: nothing more to poll)."""
-        return self.signature is not None and is_terminal(self.signature[0])
+    #: Whether the last target list failed (its state rounds then do not refill the error budget).
+    details_failing: bool = False
 
     def deliver(self, observation: Observation) -> None:
         """Queue an observation for the waiter."""
@@ -266,6 +310,9 @@ class AgentPoller:
         self._rounds_since_active = math.inf
         self._previous_listing: datetime | None = None
         self._arm_lead: timedelta | None = None
+        #: Set by each state round: the details loop has work (see :meth:`poll_details`).
+        self._details_due = asyncio.Event()
+        self._fresh_hook = True
 
     @contextlib.contextmanager
     def watching(
@@ -302,10 +349,19 @@ class AgentPoller:
             self._watches.remove(watch)
 
     async def poll_once(self, source: ExecutionSource) -> None:
-        """One polling round for every watch: one agent-wide list, then only what changed, within budget.
+        """One whole round by hand: :meth:`poll_states`, then :meth:`poll_details` (in sequence).
 
-        A failure of the agent-wide lists is raised (it concerns every watch); a failure of one
-        execution's own requests is delivered to that watch alone.
+        The polling loop runs the two side by side instead (see :meth:`poll_details`).
+        """
+        await self.poll_states(source)
+        await self.poll_details(source)
+
+    async def poll_states(self, source: ExecutionSource) -> None:
+        """The states of every watch: one agent-wide list, then a ``GET`` for what it missed.
+
+        A terminal state is delivered at once; a running state change is announced by the next
+        :meth:`poll_details`, with its targets. A failure of the agent-wide lists is raised (it
+        concerns every watch); a failure of one execution's ``GET`` is delivered to that watch alone.
         """
         began = self._wall_clock()
         # A terminal state is final: its watch has nothing more to learn (its waiter is leaving).
@@ -333,8 +389,8 @@ class AgentPoller:
         for watch in watches:
             execution = seen.get(watch.execution_id.lower())
             if watch in failed:
-                continue
-            if execution is not None:
+                self._fail(watch, failed[watch], f"Polling execution {watch.execution_id} failed: ")
+            elif execution is not None:
                 self._note(watch, execution)
             elif watch in fetched:
                 self._end(
@@ -342,14 +398,11 @@ class AgentPoller:
                     f"Execution {watch.execution_id} of job {watch.job_name!r} does not exist on "
                     f"agent {self.key.agent_name!r}; check job_name and execution_id.",
                 )
-        failed |= await self._fetch_details(source, [w for w in watches if w.signature is not None])
-        for watch in watches:
-            if watch in failed:
-                self._fail(watch, failed[watch], f"Polling execution {watch.execution_id} failed: ")
-            else:
+            if watch not in failed and not watch.details_failing:
                 watch.budget.record_success()
         # The first ended list reaches back from the first round, not only from its own start.
         self._previous_listing = self._previous_listing or began
+        self._details_due.set()
 
     def _active_due(self, watches: list[Watch], unseen: list[Watch]) -> bool:
         """Whether this round reads the active list (amortized: one page per round on average).
@@ -397,20 +450,24 @@ class AgentPoller:
             return
         watch.signature = signature
         watch.announced = False
-        if is_terminal(signature[0]):
+        watch.finished = is_terminal(signature[0])
+        if watch.finished:
             watch.details_wanted_since = None
             self._announce(watch)
         elif watch.details_wanted_since is None:
             watch.details_wanted_since = self._clock()
 
-    async def _fetch_details(self, source: ExecutionSource, watches: list[Watch]) -> dict[Watch, Exception]:
+    async def poll_details(self, source: ExecutionSource) -> None:
         """Target lists for changed executions (oldest change first) and one due refresh, within budget.
 
-        Returns the watches whose target list failed; their state is announced without targets and
-        their targets are asked for again next round.
+        The polling loop runs this beside the state rounds (woken by each, at most once per
+        interval), so slow target lists (a burst of first sights) never hold back the next round
+        and the terminal states it finds. A watch whose target list failed is announced without
+        targets, charged against its error budget, and detailed again next time. A state that
+        changed while its targets were being read is detailed again too.
         """
         now = self._clock()
-        running = [w for w in watches if not is_terminal(w.signature[0])]
+        running = [w for w in self._watches if not w.ended and w.signature is not None and not w.finished]
         changed = sorted(
             (w for w in running if w.details_wanted_since is not None), key=lambda w: w.details_wanted_since
         )
@@ -422,18 +479,27 @@ class AgentPoller:
                 stalest = min(due, key=lambda w: w.details_at)
                 chosen.append(stalest)
                 self._next_refresh_at = now + min(w.progress_interval for w in refreshing)
+        if not changed and not chosen:
+            return
+        asked = {w: w.signature for w in chosen}
         found, failed = await _per_watch(
             chosen, lambda w: source.list_target_executions(w.job_name, w.execution_id), CONCURRENT_REQUESTS
         )
         self.requests["list_targets"] += len(chosen)
         for watch, targets in found.items():
+            watch.details_failing = False
+            watch.budget.record_success()
+            if watch.ended or watch.signature != asked[watch]:
+                continue  # ended, or changed meanwhile (a terminal state is already delivered)
             watch.details_wanted_since, watch.details_at = None, now
             watch.announced = False
             self._announce(watch, tuple(TargetResult.from_model(t) for t in targets))
         for watch in [*changed[len(chosen) :], *failed]:
-            if not watch.announced:
+            if not watch.announced and not watch.ended and not watch.finished:
                 self._announce(watch)
-        return failed
+        for watch, err in failed.items():
+            watch.details_failing = True
+            self._fail(watch, err, f"Polling execution {watch.execution_id} failed: ")
 
     @staticmethod
     def _announce(watch: Watch, targets: tuple[TargetResult, ...] | None = None) -> None:
@@ -442,22 +508,47 @@ class AgentPoller:
         watch.deliver(Observation(lifecycle=lifecycle, last_message=last_message, targets=targets))
         watch.announced = True
 
+    def _interval(self) -> float:
+        return min(w.poll_interval for w in self._watches)
+
+    async def _details_loop(self, source: ExecutionSource) -> None:
+        """:meth:`poll_details` after each state round, at most once per interval."""
+        while self._watches:
+            await self._details_due.wait()
+            self._details_due.clear()
+            began = self._clock()
+            await self.poll_details(source)
+            if self._watches:
+                await asyncio.sleep(max(0.0, began + self._interval() - self._clock()))
+
+    async def _rounds(self, source: ExecutionSource) -> None:
+        """State rounds at a fixed rate with the details loop beside them; a failure of either raises."""
+        details = asyncio.get_running_loop().create_task(self._details_loop(source))
+        try:
+            while self._watches:
+                round_ends = self._clock() + self._interval()
+                await self.poll_states(source)
+                self._fresh_hook = False
+                if details.done():
+                    details.result()  # its failure (an authentication error) concerns every watch
+                self._backoff.reset()
+                await asyncio.sleep(max(0.0, round_ends - self._clock()))
+        finally:
+            details.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await details
+
     async def _run(self) -> None:
         try:
             while self._watches:
-                fresh = True  # no round succeeded yet on this hook: its connection was just read
+                self._fresh_hook = True  # no round succeeded yet on this hook: its connection was just read
                 try:
                     async with self._open_hook() as source:
-                        while self._watches:
-                            round_ends = self._clock() + min(w.poll_interval for w in self._watches)
-                            await self.poll_once(source)
-                            fresh = False
-                            self._backoff.reset()
-                            await asyncio.sleep(max(0.0, round_ends - self._clock()))
+                        await self._rounds(source)
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:
-                    if is_rejected_identity(err) and not fresh:
+                    if is_rejected_identity(err) and not self._fresh_hook:
                         # E.g. a client secret rotated and the old one revoked: read the connection
                         # again and build a new credential before calling the rejection permanent.
                         log.warning(

@@ -73,6 +73,32 @@ def test_lists_page_with_filters_kept(world: World):
     world.client.job_executions.cancel(*args, running, active.name)
 
 
+def test_execution_pages_are_read_from_the_store_as_windows(world: World):
+    """The store reads one page's executions (``LIMIT``/``OFFSET``) instead of the whole list per page:
+    every ``$skip``/``$top`` window, the filters across pages, and executions started while a
+    listing is under way (they come after the ones already listed, none twice, none lost)."""
+    group = world.target_group("Both", [world.server_member()])
+    job = world.job("WindowJob", [("s", group, "SELECT 1", fast_options())])
+    args = (world.rg, world.agent_server, world.agent)
+    ops = world.client.job_executions
+    first = [world.wait(job, world.start(job).name).name for _ in range(3)]
+
+    pages = ops.list_by_job(*args, job).by_page()
+    listed = [e.name for e in next(pages)]
+    added = [world.wait(job, world.start(job).name).name for _ in range(2)]
+    listed += [e.name for page in pages for e in page]
+    assert listed == first + added
+
+    for skip in range(6):
+        for top in (None, 1, 2, 3, 5):
+            window = [e.name for e in ops.list_by_job(*args, job, skip=skip, top=top)]
+            assert window == listed[skip:][:top], (skip, top)
+    ended_since = ops.get(*args, job, first[1]).end_time
+    assert [e.name for e in ops.list_by_job(*args, job, end_time_min=ended_since, top=3)] == listed[1:4]
+    targets = world.client.job_target_executions.list_by_job_execution(*args, job, first[0], skip=1)
+    assert len(list(targets)) == 1
+
+
 def test_in_flight_execution_resumes_after_kill_9(world: World):
     group = world.target_group("Both", [world.server_member()])
     options = fast_options(retryAttempts=2, initialRetryIntervalSeconds=1, timeoutSeconds=60)

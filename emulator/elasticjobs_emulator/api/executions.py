@@ -11,13 +11,15 @@ default (real Azure sends no Retry-After on start).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.responses import JSONResponse
 
 from elasticjobs_emulator import errors
-from elasticjobs_emulator.api.arm import AGENT_PREFIX, JOB_PREFIX, ctx, list_answer, require
+from elasticjobs_emulator.api.arm import AGENT_PREFIX, JOB_PREFIX, ctx, require
+from elasticjobs_emulator.api.paging import PageWindow, page_body, window
 from elasticjobs_emulator.context import API_VERSION, EmulatorContext
 from elasticjobs_emulator.engine import (
     ROOT_TYPE,
@@ -60,8 +62,10 @@ def _location_headers(request: Request, execution_id: str) -> dict[str, str]:
     return {"Location": f"{base}{execution_id}?api-version={version}", "Retry-After": "1"}
 
 
-def _filters(request: Request) -> ExecutionFilter:
-    """The list filters of the request (``createTimeMin`` … ``isActive``), 400 naming a bad one."""
+def _filters(request: Request) -> tuple[ExecutionFilter, PageWindow]:
+    """The list filters of the request (``createTimeMin`` … ``isActive``), 400 naming a bad one,
+    with the page it asks for: the store reads only that page's executions (O(page), not O(list))."""
+    page = window(request, ctx(request).page_size)
     query = request.query_params
     times: dict[str, float] = {}
     for name, field in _TIME_FILTERS:
@@ -80,7 +84,13 @@ def _filters(request: Request) -> ExecutionFilter:
         if raw_active.lower() not in ("true", "false"):
             raise errors.invalid("isActive", f"'{raw_active}' is not a boolean; pass true or false.")
         is_active = raw_active.lower() == "true"
-    return ExecutionFilter(**times, is_active=is_active)
+    return ExecutionFilter(**times, is_active=is_active, skip=page.skip, limit=page.fetch), page
+
+
+def _page(request: Request, read: Callable[[ExecutionFilter], list[dict[str, Any]]]) -> dict[str, Any]:
+    """One ARM page of an execution list: ``read`` returns the matches of the filter's slice."""
+    where, page = _filters(request)
+    return page_body(request, page, read(where))
 
 
 def _execution(context: EmulatorContext, resource_id: str, resource_type: str) -> dict[str, Any]:
@@ -139,7 +149,7 @@ def cancel_execution(request: Request) -> Response:
 def list_job_executions(request: Request) -> dict[str, Any]:
     """Executions of one job, filtered and paged."""
     context, job = _job(request)
-    return list_answer(request, context.engine.job_executions(job["id"], _filters(request)))
+    return _page(request, lambda where: context.engine.job_executions(job["id"], where))
 
 
 @router.get(AGENT_PREFIX + "/executions")
@@ -147,15 +157,14 @@ def list_agent_executions(request: Request) -> dict[str, Any]:
     """Executions of every job of one agent, filtered and paged."""
     context = ctx(request)
     agent = require(context, _agent_id(request))
-    return list_answer(request, context.engine.agent_executions(agent["id"], _filters(request)))
+    return _page(request, lambda where: context.engine.agent_executions(agent["id"], where))
 
 
 @router.get(EXECUTION + "/steps")
 def list_step_executions(request: Request) -> dict[str, Any]:
     """Step executions of one job execution."""
     context, root = _root(request)
-    steps = context.engine.step_executions(_job_id(request), root["name"], _filters(request))
-    return list_answer(request, steps)
+    return _page(request, lambda where: context.engine.step_executions(_job_id(request), root["name"], where))
 
 
 @router.get(STEP)
@@ -170,8 +179,9 @@ def list_step_target_executions(request: Request, step: str) -> dict[str, Any]:
     """Target executions of one step of a job execution."""
     context, root = _root(request)
     _execution(context, f"{root['id']}/steps/{step}", STEP_TYPE)
-    targets = context.engine.target_executions(_job_id(request), root["name"], step, _filters(request))
-    return list_answer(request, targets)
+    return _page(
+        request, lambda where: context.engine.target_executions(_job_id(request), root["name"], step, where)
+    )
 
 
 @router.get(STEP + "/targets/{target_id}")
@@ -185,5 +195,6 @@ def get_target_execution(request: Request, step: str, target_id: str) -> dict[st
 def list_target_executions(request: Request) -> dict[str, Any]:
     """Target executions of every step of a job execution."""
     context, root = _root(request)
-    targets = context.engine.target_executions(_job_id(request), root["name"], where=_filters(request))
-    return list_answer(request, targets)
+    return _page(
+        request, lambda where: context.engine.target_executions(_job_id(request), root["name"], where=where)
+    )

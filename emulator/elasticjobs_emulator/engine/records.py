@@ -160,6 +160,7 @@ class ExecutionFilter:
     """The filters of ARM's execution lists (``createTimeMin`` … ``isActive``); None matches any.
 
     Times are epoch seconds; an execution that has not ended never matches an end-time bound.
+    ``skip`` and ``limit`` keep a slice of the matches, oldest first (one list page; ``None``: all).
     """
 
     create_time_min: float | None = None
@@ -167,6 +168,8 @@ class ExecutionFilter:
     end_time_min: float | None = None
     end_time_max: float | None = None
     is_active: bool | None = None
+    skip: int = 0
+    limit: int | None = None
 
     def store_arguments(self) -> dict[str, Any]:
         """Keyword arguments of ``Store.find_executions`` for these filters."""
@@ -178,7 +181,7 @@ class ExecutionFilter:
         }
         arguments: dict[str, Any] = {name: to_iso(t) for name, t in times.items() if t is not None}
         arguments["active"] = self.is_active
-        return arguments
+        return arguments | {"offset": self.skip, "limit": self.limit}
 
 
 ANY = ExecutionFilter()

@@ -57,6 +57,9 @@ CREATE INDEX IF NOT EXISTS executions_agent ON executions(agent_key, kind, creat
 CREATE INDEX IF NOT EXISTS executions_job ON executions(job_key, kind, create_time);
 CREATE INDEX IF NOT EXISTS executions_root ON executions(execution_id, kind, seq);
 CREATE INDEX IF NOT EXISTS executions_active ON executions(active, kind);
+-- A page of an isActive list walks these in seq order and stops after the page (find_executions).
+CREATE INDEX IF NOT EXISTS executions_agent_pages ON executions(agent_key, kind, active, seq);
+CREATE INDEX IF NOT EXISTS executions_job_pages ON executions(job_key, kind, active, seq);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -298,13 +301,16 @@ class Store:
         create_time_max: str | None = None,
         end_time_min: str | None = None,
         end_time_max: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Documents of the execution rows of one ``kind`` matching every given filter, oldest first.
 
         ``job_id``/``agent_id`` match the owning job/agent, ``under`` matches executions of every job
         at or below that resource (a server, agent or job); ids and names compare case-insensitively.
         Times are ARM timestamps (``to_iso``), which sort like the times; an execution without an
-        ``endTime`` never matches an end-time bound.
+        ``endTime`` never matches an end-time bound. ``offset`` and ``limit`` select a slice of the
+        matches in SQL (one list page), so only that slice's documents are read and decoded.
         """
         conditions = ["kind = ?"]
         params: list[Any] = [kind]
@@ -327,7 +333,10 @@ class Store:
             key = resource_key(under)
             conditions.append("(job_key = ? OR job_key LIKE ? ESCAPE '\\')")
             params.extend([key, _like_below(key)])
-        rows = self._read(f"SELECT doc FROM executions WHERE {' AND '.join(conditions)} ORDER BY seq", params)
+        rows = self._read(
+            f"SELECT doc FROM executions WHERE {' AND '.join(conditions)} ORDER BY seq LIMIT ? OFFSET ?",
+            [*params, -1 if limit is None else limit, offset],
+        )
         return [json.loads(r[0]) for r in rows]
 
     # -- small key/value metadata (e.g. the emulator's secret key) -------------------------

@@ -317,6 +317,59 @@ async def test_unknown_lifecycle_counts_as_active_and_is_logged_once(caplog):
     assert len(warnings) == 1 and "treating it as still active" in warnings[0].getMessage()
 
 
+class HangingTargets(FakeSource):
+    """A source whose target lists of some executions do not answer until released."""
+
+    def __init__(self, hanging: set[str]) -> None:
+        super().__init__()
+        self.hanging = hanging
+        self.released = asyncio.Event()
+        self.asked: list[str] = []
+
+    async def list_target_executions(self, job_name: str, execution_id: str):
+        self.asked.append(execution_id)
+        if execution_id in self.hanging:
+            await self.released.wait()
+        return await super().list_target_executions(job_name, execution_id)
+
+
+async def test_a_slow_first_sight_does_not_delay_another_waiters_end():
+    """Target lists run beside the state rounds: one that hangs (a burst of first sights on a slow
+    server) holds back neither the next rounds nor the terminal state they find for another watch."""
+    source = HangingTargets({"new"})
+    source.executions |= {"new": execution("new", "InProgress"), "old": execution("old", "InProgress")}
+    poller = AgentPoller(KEY, source.open)
+    with watch(poller, "old") as old:
+        assert (await asyncio.wait_for(old.next(), 5)).lifecycle == "InProgress"
+        with watch(poller, "new") as new:
+            while "new" not in source.asked:  # the new watch's first target list is under way
+                await asyncio.sleep(0.01)
+            source.executions["old"] = execution("old", "Canceled", end_time=datetime.now(UTC))
+            ended = await asyncio.wait_for(old.next(), 5)
+            assert (ended.lifecycle, new.queue.empty()) == ("Canceled", True)
+            source.released.set()
+            first = await asyncio.wait_for(new.next(), 5)
+    assert (first.lifecycle, first.targets) == ("InProgress", ())
+
+
+async def test_a_state_that_changed_while_its_targets_were_read_is_detailed_again():
+    source = HangingTargets({"e1"})
+    source.executions["e1"] = execution("e1", "Created")
+    poller = AgentPoller(KEY, never_opens)
+    with watch(poller, "e1") as w:
+        await poller.poll_states(source)
+        details = asyncio.ensure_future(poller.poll_details(source))
+        while not source.asked:
+            await asyncio.sleep(0)
+        source.executions["e1"] = execution("e1", "InProgress")
+        await poller.poll_states(source)
+        source.released.set()
+        await details
+        assert w.queue.empty()  # targets read for Created are not announced as InProgress's
+        await poller.poll_details(source)
+        assert w.queue.get_nowait().lifecycle == "InProgress" and source.calls["targets"] == 2
+
+
 def _rejected() -> ClientAuthenticationError:
     return ClientAuthenticationError("AADSTS7000215: Invalid client secret provided.")
 
