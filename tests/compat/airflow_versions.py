@@ -1,0 +1,36 @@
+"""The test harness's one home for what differs between the Airflow 3 minors the suite runs on.
+
+The provider's own differences live in ``airflow_elasticjobs/compat.py``; this module covers what
+only the tests touch (Airflow internals the harnesses drive directly). docs/compatibility.md lists
+both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import airflow
+from packaging.version import Version
+
+AIRFLOW_VERSION = Version(airflow.__version__).release[:2]
+"""The running Airflow's (major, minor)."""
+
+
+def trigger_event_payload(entry: Any) -> Any:
+    """The payload of one entry of ``TriggerRunner.events``.
+
+    Airflow 3.3 queues ``TriggerEventEntry(trigger_id, event, persist_seq)``; 3.0 to 3.2 queue
+    ``(trigger_id, event)`` tuples (``airflow/jobs/triggerer_job_runner.py``, ``run_trigger``).
+    """
+    event = entry[1] if isinstance(entry, tuple) else entry.event
+    return event.payload
+
+
+def task_deferred_class() -> type[BaseException]:
+    """``TaskDeferred``, raised by ``BaseOperator.defer``: ``airflow.sdk.exceptions`` from 3.2,
+    ``airflow.exceptions`` before (where 3.2+ keeps only a deprecated alias)."""
+    try:
+        from airflow.sdk.exceptions import TaskDeferred
+    except ImportError:
+        from airflow.exceptions import TaskDeferred
+    return TaskDeferred
