@@ -12,6 +12,13 @@ from typing import Any
 import airflow
 from packaging.version import Version
 
+try:  # Airflow >= 3.2 (where airflow.exceptions keeps only a deprecated alias)
+    from airflow.sdk.exceptions import TaskDeferred
+except ImportError:  # 3.0, 3.1
+    from airflow.exceptions import TaskDeferred
+
+__all__ = ["AIRFLOW_VERSION", "TaskDeferred", "trigger_event_payload"]
+
 AIRFLOW_VERSION = Version(airflow.__version__).release[:2]
 """The running Airflow's (major, minor)."""
 
@@ -24,13 +31,3 @@ def trigger_event_payload(entry: Any) -> Any:
     """
     event = entry[1] if isinstance(entry, tuple) else entry.event
     return event.payload
-
-
-def task_deferred_class() -> type[BaseException]:
-    """``TaskDeferred``, raised by ``BaseOperator.defer``: ``airflow.sdk.exceptions`` from 3.2,
-    ``airflow.exceptions`` before (where 3.2+ keeps only a deprecated alias)."""
-    try:
-        from airflow.sdk.exceptions import TaskDeferred
-    except ImportError:
-        from airflow.exceptions import TaskDeferred
-    return TaskDeferred

@@ -23,7 +23,7 @@ from airflow.utils.module_loading import import_string
 from airflow_elasticjobs import compat
 from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 from airflow_elasticjobs.task_instance_state import StateReading
-from tests.compat.airflow_versions import AIRFLOW_VERSION, task_deferred_class
+from tests.compat.airflow_versions import AIRFLOW_VERSION, TaskDeferred
 from tests.integration.provider.execution_support import CONN_ID, sql_job
 from tests.reliability.chaos_dag import wait_until
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts
@@ -40,7 +40,7 @@ def deferred_start_trigger(job: str, execution_id: str):
         task_id="start", elastic_jobs_conn_id=CONN_ID, job_name=job, deferrable=True, poll_interval=POLL
     )
     operator.execution_id = execution_id
-    with pytest.raises(task_deferred_class()) as deferred:
+    with pytest.raises(TaskDeferred) as deferred:
         operator._defer(end_time=None, earlier=False)
     classpath, kwargs = deferred.value.trigger.serialize()
     return import_string(classpath)(**kwargs)
