@@ -17,7 +17,21 @@ try:  # Airflow >= 3.2 (where airflow.exceptions keeps only a deprecated alias)
 except ImportError:  # 3.0, 3.1
     from airflow.exceptions import TaskDeferred
 
-__all__ = ["AIRFLOW_VERSION", "TaskDeferred", "trigger_event_payload"]
+try:  # Airflow >= 3.3 (the task SDK's own copies)
+    from airflow.sdk._shared.module_loading import import_string
+    from airflow.sdk.serde import deserialize, serialize
+except ImportError:  # 3.0 to 3.2
+    from airflow.serialization.serde import deserialize, serialize
+    from airflow.utils.module_loading import import_string
+
+__all__ = [
+    "AIRFLOW_VERSION",
+    "TaskDeferred",
+    "deserialize",
+    "import_string",
+    "serialize",
+    "trigger_event_payload",
+]
 
 AIRFLOW_VERSION = Version(airflow.__version__).release[:2]
 """The running Airflow's (major, minor)."""

@@ -18,12 +18,11 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
-from airflow.utils.module_loading import import_string
 
 from airflow_elasticjobs import compat
 from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 from airflow_elasticjobs.task_instance_state import StateReading
-from tests.compat.airflow_versions import AIRFLOW_VERSION, TaskDeferred
+from tests.compat.airflow_versions import AIRFLOW_VERSION, TaskDeferred, import_string
 from tests.integration.provider.execution_support import CONN_ID, sql_job
 from tests.reliability.chaos_dag import wait_until
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts
