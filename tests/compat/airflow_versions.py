@@ -7,6 +7,8 @@ both.
 
 from __future__ import annotations
 
+import inspect
+import json
 from typing import Any
 
 import airflow
@@ -17,6 +19,11 @@ try:  # Airflow >= 3.2 (where airflow.exceptions keeps only a deprecated alias)
 except ImportError:  # 3.0, 3.1
     from airflow.exceptions import TaskDeferred
 
+try:  # Airflow >= 3.2
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:  # 3.0, 3.1
+    from airflow.models.dagbag import DagBag
+
 try:  # Airflow >= 3.3 (the task SDK's own copies)
     from airflow.sdk._shared.module_loading import import_string
     from airflow.sdk.serde import deserialize, serialize
@@ -26,11 +33,14 @@ except ImportError:  # 3.0 to 3.2
 
 __all__ = [
     "AIRFLOW_VERSION",
+    "DagBag",
     "TaskDeferred",
+    "cli_json",
     "deserialize",
     "import_string",
     "serialize",
     "trigger_event_payload",
+    "write_dag_to_db",
 ]
 
 AIRFLOW_VERSION = Version(airflow.__version__).release[:2]
@@ -45,3 +55,39 @@ def trigger_event_payload(entry: Any) -> Any:
     """
     event = entry[1] if isinstance(entry, tuple) else entry.event
     return event.payload
+
+
+def cli_json(stdout: str) -> Any:
+    """The JSON an ``airflow … --output json`` command printed.
+
+    Airflow 3.0 also logs INFO lines (alembic's plugin setup) to stdout before it; the JSON starts
+    on the first line that opens an array or an object.
+    """
+    lines = stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(("[", "{")) and "] {" not in line), 0)
+    return json.loads("\n".join(lines[start:]))
+
+
+def write_dag_to_db(dag: Any, bundle_name: str = "dags-folder") -> None:
+    """Write a DAG into the metadata DB as the DAG processor does (``dag.test()`` needs it there).
+
+    ``update_dag_parsing_results_in_db`` gained ``parse_duration`` in 3.1 (and keyword-only
+    arguments later; ``airflow/dag_processing/collection.py``), so it is called by keyword.
+    """
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+    from airflow.utils.session import create_session
+
+    DagBundlesManager().sync_bundles_to_db()
+    arguments: dict[str, Any] = {
+        "bundle_name": bundle_name,
+        "bundle_version": None,
+        "dags": [LazyDeserializedDAG.from_dag(dag)],
+        "import_errors": {},
+        "warnings": set(),
+    }
+    if "parse_duration" in inspect.signature(update_dag_parsing_results_in_db).parameters:
+        arguments["parse_duration"] = None
+    with create_session() as session:
+        update_dag_parsing_results_in_db(**arguments, session=session)

@@ -27,7 +27,7 @@ EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 
 def load_example_dag(dag_id: str) -> Any:
     """Parse ``example_dags/<dag_id>.py`` with a ``DagBag``; fail on any import error."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.compat.airflow_versions import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS / f"{dag_id}.py"))
     assert not bag.import_errors, bag.import_errors

@@ -44,7 +44,7 @@ EXAMPLE_DAG_IDS = {
 # Parse in a fresh interpreter so nothing a test imported earlier hides an import at parse time.
 _PARSE_SCRIPT = """
 import json, sys, time
-from airflow.dag_processing.dagbag import DagBag
+from tests.compat.airflow_versions import DagBag
 started = time.monotonic()
 bag = DagBag(dag_folder=sys.argv[1])
 print(json.dumps({
@@ -243,10 +243,11 @@ def test_job1_asset_events_queue_the_follow_up_dag_of_each_database(
     world: TutorialWorld, monkeypatch
 ) -> None:
     """The producer's per-database events land in the metadata DB and queue each database's consumer."""
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
+
+    from tests.compat.airflow_versions import DagBag
 
     monkeypatch.setenv("ELASTIC_JOBS_TARGET_SERVER", world.names.target_server)
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS / f"{ASSET_DAGS}.py"))
