@@ -19,6 +19,11 @@ try:  # Airflow >= 3.2 (where airflow.exceptions keeps only a deprecated alias)
 except ImportError:  # 3.0, 3.1
     from airflow.exceptions import TaskDeferred
 
+try:  # Airflow >= 3.1
+    from airflow.sdk import timezone
+except ImportError:  # 3.0
+    from airflow.utils import timezone
+
 try:  # Airflow >= 3.2
     from airflow.dag_processing.dagbag import DagBag
 except ImportError:  # 3.0, 3.1
@@ -39,6 +44,7 @@ __all__ = [
     "deserialize",
     "import_string",
     "serialize",
+    "timezone",
     "trigger_event_payload",
     "write_dag_to_db",
 ]
@@ -83,7 +89,8 @@ def write_dag_to_db(dag: Any, bundle_name: str = "dags-folder") -> None:
     arguments: dict[str, Any] = {
         "bundle_name": bundle_name,
         "bundle_version": None,
-        "dags": [LazyDeserializedDAG.from_dag(dag)],
+        # 3.0 takes the DAG itself (MaybeSerializedDAG) and has no LazyDeserializedDAG.from_dag.
+        "dags": [LazyDeserializedDAG.from_dag(dag) if hasattr(LazyDeserializedDAG, "from_dag") else dag],
         "import_errors": {},
         "warnings": set(),
     }

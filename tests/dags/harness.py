@@ -40,7 +40,7 @@ def run_dag(dag: Any, conf: dict[str, Any] | None = None, logical_date: Any = No
     The logical date defaults to now: an earlier date than the DAG's ``start_date`` would give a run
     in which no task is scheduled at all (and that counts as a success).
     """
-    from airflow.sdk import timezone
+    from tests.compat.airflow_versions import timezone
 
     serialize_dag(dag)
     return dag.test(run_conf=conf, logical_date=logical_date or timezone.utcnow())

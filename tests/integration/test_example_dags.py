@@ -192,7 +192,7 @@ def test_monitor_dag_reports_the_latest_run_of_the_agent_scheduled_job(world: Tu
 
 def test_monitor_dag_fails_when_no_run_appears_in_time(world: TutorialWorld) -> None:
     """No execution created after the interval start before the timeout: the run fails (alerting)."""
-    from airflow.sdk import timezone
+    from tests.compat.airflow_versions import timezone
 
     dag_run = run_dag(
         _monitor_dag(timeout=3), world.names.dag_conf(), logical_date=timezone.utcnow() + timedelta(minutes=5)

@@ -139,6 +139,6 @@ def unique_logical_date() -> datetime:
     """A logical date no other test run uses (dag.test clears runs of the same date)."""
     import random
 
-    from airflow.sdk import timezone
+    from tests.compat.airflow_versions import timezone
 
     return timezone.utcnow().replace(microsecond=0) - timedelta(days=random.randint(1, 10_000))
