@@ -82,15 +82,13 @@ def write_dag_to_db(dag: Any, bundle_name: str = "dags-folder") -> None:
     """
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.collection import update_dag_parsing_results_in_db
-    from airflow.serialization.serialized_objects import LazyDeserializedDAG
     from airflow.utils.session import create_session
 
     DagBundlesManager().sync_bundles_to_db()
     arguments: dict[str, Any] = {
         "bundle_name": bundle_name,
         "bundle_version": None,
-        # 3.0 takes the DAG itself (MaybeSerializedDAG) and has no LazyDeserializedDAG.from_dag.
-        "dags": [LazyDeserializedDAG.from_dag(dag) if hasattr(LazyDeserializedDAG, "from_dag") else dag],
+        "dags": [_lazy_serialized(dag)],
         "import_errors": {},
         "warnings": set(),
     }
@@ -98,3 +96,13 @@ def write_dag_to_db(dag: Any, bundle_name: str = "dags-folder") -> None:
         arguments["parse_duration"] = None
     with create_session() as session:
         update_dag_parsing_results_in_db(**arguments, session=session)
+
+
+def _lazy_serialized(dag: Any) -> Any:
+    """The DAG as the DAG processor hands it over; 3.0 has no ``LazyDeserializedDAG.from_dag`` and
+    builds it from ``SerializedDAG.to_dict`` (``airflow/dag_processing/processor.py``)."""
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG, SerializedDAG
+
+    if hasattr(LazyDeserializedDAG, "from_dag"):
+        return LazyDeserializedDAG.from_dag(dag)
+    return LazyDeserializedDAG(data=SerializedDAG.to_dict(dag))
