@@ -28,7 +28,8 @@ from tests.reliability.chaos_dag import wait_until
 from tests.reliability.chaos_emulator import CANCEL, RequestCounts
 from tests.reliability.chaos_triggerer import TriggerHarness
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+# 300 s: the first test also pays for the session's `airflow db migrate` (slow on a loaded machine).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 POLL = 1.0
 
