@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from pathlib import Path
 from typing import Any
 
 import airflow
@@ -105,4 +106,7 @@ def _lazy_serialized(dag: Any) -> Any:
 
     if hasattr(LazyDeserializedDAG, "from_dag"):
         return LazyDeserializedDAG.from_dag(dag)
-    return LazyDeserializedDAG(data=SerializedDAG.to_dict(dag))
+    data = SerializedDAG.to_dict(dag)
+    # 3.0's DagBag sets it from the bundle path; a DAG built in a test has none (its file is no DAG file).
+    data["dag"].setdefault("relative_fileloc", Path(dag.fileloc).name)
+    return LazyDeserializedDAG(data=data)
