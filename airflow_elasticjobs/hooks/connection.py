@@ -350,9 +350,7 @@ def get_connection(field: str, conn_id: str) -> Any:
 
     :param field: the operator/hook argument that named the connection, e.g. ``credential_conn_id``.
     """
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
+    from airflow_elasticjobs.compat import AirflowNotFoundException, BaseHook
     from airflow_elasticjobs.validation import invalid
 
     try:

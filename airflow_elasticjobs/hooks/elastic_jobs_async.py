@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_elasticjobs.compat import aget_connection
 from airflow_elasticjobs.hooks.base import ElasticJobsHookBase
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
 from airflow_elasticjobs.hooks.credentials import build_async_credential
@@ -84,7 +85,7 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
     async def load_settings(self) -> ElasticJobsConnectionSettings:
         """Read and parse the connection once (async-safe in the triggerer)."""
         if self._settings is None:
-            conn = await self.aget_connection(self.elastic_jobs_conn_id)
+            conn = await aget_connection(self.elastic_jobs_conn_id)
             self._settings = ElasticJobsConnectionSettings.from_connection(conn)
         return self._settings
 

@@ -75,8 +75,9 @@ class ElasticJobsBaseOperator(ConnectionArgsAttributes, BaseOperator):
         :func:`describe_error`'s short, secret-free text naming what to fix and the connection id;
         the original is chained. The hook is closed on the way out.
         """
-        from airflow.sdk.exceptions import AirflowException
         from azure.core.exceptions import AzureError
+
+        from airflow_elasticjobs.compat import AirflowException
 
         try:
             yield

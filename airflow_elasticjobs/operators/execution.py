@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import AssetAlias, conf
-from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout
+from airflow.sdk import AssetAlias
 
 from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
+from airflow_elasticjobs.compat import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout, conf
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY, ExecutionKey, attempt_execution_id
 from airflow_elasticjobs.execution_state import (
     DEFAULT_FAIL_ON,

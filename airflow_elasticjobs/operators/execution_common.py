@@ -6,8 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
-
+from airflow_elasticjobs.compat import AirflowException, AirflowTaskTimeout
 from airflow_elasticjobs.execution_state import TERMINAL, Lifecycle
 from airflow_elasticjobs.validation import invalid, is_templated
 

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException
-
+from airflow_elasticjobs.compat import AirflowException
 from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 from airflow_elasticjobs.validation import (
     check_conn_id,

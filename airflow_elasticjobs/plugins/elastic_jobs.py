@@ -7,6 +7,8 @@ installing the provider is enough: no file is copied to ``$AIRFLOW_HOME/plugins`
 - an "Elastic Jobs" tab on every task instance page (an external view with destination
   ``task_instance``) showing the execution the task started or watched. Airflow cannot restrict a
   tab to some operators, so on other tasks the tab says the task has no Elastic Jobs execution.
+
+Both need Airflow 3.1 or later (docs/compatibility.md); on 3.0 the plugin registers nothing.
 """
 
 from __future__ import annotations
@@ -43,8 +45,14 @@ class ElasticJobsPlugin(AirflowPlugin):
         """The app, built on first use: only the api-server asks for it.
 
         Every Airflow process loads plugins; building the app imports the api-server's security
-        modules (about half a second), which schedulers and workers never need.
+        modules (about half a second), which schedulers and workers never need. None on Airflow 3.0:
+        its UI has no plugin tabs (``external_views``) to show the page in, and its api-server's DAG
+        bag is not the versioned one the app reads task definitions from (docs/compatibility.md).
         """
+        from airflow_elasticjobs.compat import has_plugin_external_views
+
+        if not has_plugin_external_views():
+            return []
         from airflow_elasticjobs.plugins.api import create_app
 
         return [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Azure SQL Elastic Jobs"}]

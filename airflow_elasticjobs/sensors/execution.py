@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import AssetAlias, BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+from airflow.sdk import AssetAlias, BaseSensorOperator, PokeReturnValue
 
 from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
+from airflow_elasticjobs.compat import AirflowException, AirflowSensorTimeout, conf
 from airflow_elasticjobs.connection_args import ConnectionArgs, ConnectionArgsAttributes
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY
 from airflow_elasticjobs.execution_state import (

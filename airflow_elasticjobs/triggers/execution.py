@@ -18,7 +18,9 @@ Every event carries ``execution_id``, ``job_name``, ``lifecycle`` (last seen, ma
 it: after a user action (mark failed / success, clear) but also when the trigger moved to another
 triggerer. :meth:`on_kill` therefore reads the task instance's state and cancels (``cancel_on_kill``)
 only when it is no longer deferred. Triggerer shutdown or restart does not call it at all, so a
-redeploy never cancels a running job.
+redeploy never cancels a running job. Airflow 3.0 to 3.2 have no ``on_kill``: their triggerer
+cancels :meth:`run` in all three cases, and the same state-checked decision runs on that
+``CancelledError`` (still ``deferred`` after a move or a shutdown: nothing is cancelled).
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow.sdk import conf
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_elasticjobs import waiting
+from airflow_elasticjobs import compat, waiting
 from airflow_elasticjobs.connection_args import OVERRIDES, ConnectionArgs
 from airflow_elasticjobs.execution_state import Lifecycle, ProgressTracker
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
@@ -54,7 +55,7 @@ def kill_budget(on_kill_timeout: float | None = None) -> float:
     margin so the outcome is still logged.
     """
     if on_kill_timeout is None:
-        on_kill_timeout = conf.getfloat("triggerer", "on_kill_timeout", fallback=30.0)
+        on_kill_timeout = compat.conf.getfloat("triggerer", "on_kill_timeout", fallback=30.0)
     return on_kill_timeout - min(max(2.0, on_kill_timeout * 0.1), on_kill_timeout / 2)
 
 
@@ -175,6 +176,25 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
     def _remaining(self) -> float | None:
         return None if self.end_time is None else self.end_time - time.time()
 
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait through the shared poller and yield exactly one event.
+
+        Before Airflow 3.3 the triggerer has no ``on_kill``: it cancels this coroutine when the
+        trigger is no longer assigned to it (a user ended the task, or the trigger moved) and when
+        it stops. There the ``CancelledError`` applies the same state-checked decision as
+        :meth:`on_kill` before it propagates (:func:`~airflow_elasticjobs.compat.trigger_has_on_kill`).
+        """
+        if compat.trigger_has_on_kill():
+            async for event in self._watch():
+                yield event
+            return
+        try:
+            async for event in self._watch():
+                yield event
+        except asyncio.CancelledError:
+            await self._cancel_if_user_ended()
+            raise
+
     async def _agent_key(self) -> AgentKey:
         """The agent this trigger waits on, as the shared poller's registry names it."""
         settings = await self._hook().load_settings()
@@ -188,8 +208,8 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
             agent.agent_name,
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Wait through the shared poller and yield exactly one event.
+    async def _watch(self) -> AsyncIterator[TriggerEvent]:
+        """The wait itself: one event, from the shared poller.
 
         While it waits, its frame holds the shared poller and its watch only: the connection
         settings it read (one parsed copy per trigger) are not kept for the whole wait.
@@ -307,6 +327,10 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
         any other state (failed, success, cleared, …) means a user ended the wait. When the state
         cannot be read, nothing is cancelled. State read and cancel fit in :func:`kill_budget`.
         """
+        await self._cancel_if_user_ended()
+
+    async def _cancel_if_user_ended(self) -> None:
+        """The kill decision of :meth:`on_kill` (Airflow 3.3+) and of a cancelled :meth:`run` (before)."""
         if not self.cancel_on_kill or self.execution_id is None:
             return
         deadline = time.monotonic() + kill_budget()

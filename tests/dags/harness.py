@@ -27,7 +27,7 @@ EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 
 def load_example_dag(dag_id: str) -> Any:
     """Parse ``example_dags/<dag_id>.py`` with a ``DagBag``; fail on any import error."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.compat.airflow_versions import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS / f"{dag_id}.py"))
     assert not bag.import_errors, bag.import_errors
@@ -40,7 +40,7 @@ def run_dag(dag: Any, conf: dict[str, Any] | None = None, logical_date: Any = No
     The logical date defaults to now: an earlier date than the DAG's ``start_date`` would give a run
     in which no task is scheduled at all (and that counts as a success).
     """
-    from airflow.sdk import timezone
+    from tests.compat.airflow_versions import timezone
 
     serialize_dag(dag)
     return dag.test(run_conf=conf, logical_date=logical_date or timezone.utcnow())

@@ -167,7 +167,7 @@ def test_compose_connections_cover_the_example_dags_and_match_the_tutorial_defau
     compose: list[str],
 ) -> None:
     """Every connection the example DAGs use is preconfigured, pointing at the tutorial's default servers."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.compat.airflow_versions import DagBag
 
     env = json.loads(_config(compose).stdout)["services"]["airflow-scheduler"]["environment"]
     bag = DagBag(dag_folder=str(ROOT / "example_dags"))

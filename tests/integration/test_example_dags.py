@@ -44,7 +44,7 @@ EXAMPLE_DAG_IDS = {
 # Parse in a fresh interpreter so nothing a test imported earlier hides an import at parse time.
 _PARSE_SCRIPT = """
 import json, sys, time
-from airflow.dag_processing.dagbag import DagBag
+from tests.compat.airflow_versions import DagBag
 started = time.monotonic()
 bag = DagBag(dag_folder=sys.argv[1])
 print(json.dumps({
@@ -192,7 +192,7 @@ def test_monitor_dag_reports_the_latest_run_of_the_agent_scheduled_job(world: Tu
 
 def test_monitor_dag_fails_when_no_run_appears_in_time(world: TutorialWorld) -> None:
     """No execution created after the interval start before the timeout: the run fails (alerting)."""
-    from airflow.sdk import timezone
+    from tests.compat.airflow_versions import timezone
 
     dag_run = run_dag(
         _monitor_dag(timeout=3), world.names.dag_conf(), logical_date=timezone.utcnow() + timedelta(minutes=5)
@@ -243,10 +243,11 @@ def test_job1_asset_events_queue_the_follow_up_dag_of_each_database(
     world: TutorialWorld, monkeypatch
 ) -> None:
     """The producer's per-database events land in the metadata DB and queue each database's consumer."""
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
+
+    from tests.compat.airflow_versions import DagBag
 
     monkeypatch.setenv("ELASTIC_JOBS_TARGET_SERVER", world.names.target_server)
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS / f"{ASSET_DAGS}.py"))

@@ -175,8 +175,7 @@ def _emulator_sql_connection(server: Server, conn_id: str) -> None:
 
 
 def test_hook_reaches_each_database_through_get_hook(server: Server) -> None:
-    from airflow.sdk import BaseHook
-
+    from airflow_elasticjobs.compat import BaseHook
     from elasticjobs_emulator.hooks.emulator_sql import ElasticJobsEmulatorSqlHook
 
     _emulator_sql_connection(server, "sqlplane_admin")

@@ -261,8 +261,7 @@ def outcomes(
 
 def _parse_outcomes(folder: Path) -> dict[str, Outcome]:
     """Write one DAG file per parse case, import them all with a ``DagBag``, read its import errors."""
-    from airflow.dag_processing.dagbag import DagBag
-
+    from tests.compat.airflow_versions import DagBag
     from tests.reliability.bad_input_cases import STEP
 
     for case in PARSE_CASES:

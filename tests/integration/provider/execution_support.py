@@ -71,18 +71,12 @@ def serialize_dag(dag: Any) -> None:
     """Write a DAG defined in a test into the metadata DB, as the DAG processor would.
 
     ``dag.test()`` in Airflow 3 needs a serialized version of the DAG; a DAG built inside a test is
-    in no DAG bundle, so it is written under the ``dags-folder`` bundle here.
+    in no DAG bundle, so it is written under the ``dags-folder`` bundle here (the call differs per
+    Airflow version: tests/compat/airflow_versions.py).
     """
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
-    from airflow.serialization.serialized_objects import LazyDeserializedDAG
-    from airflow.utils.session import create_session
+    from tests.compat.airflow_versions import write_dag_to_db
 
-    DagBundlesManager().sync_bundles_to_db()
-    with create_session() as session:
-        update_dag_parsing_results_in_db(
-            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
-        )
+    write_dag_to_db(dag)
 
 
 def run_dag(dag: Any, logical_date: datetime | None = None) -> Any:
@@ -145,6 +139,6 @@ def unique_logical_date() -> datetime:
     """A logical date no other test run uses (dag.test clears runs of the same date)."""
     import random
 
-    from airflow.sdk import timezone
+    from tests.compat.airflow_versions import timezone
 
     return timezone.utcnow().replace(microsecond=0) - timedelta(days=random.randint(1, 10_000))

@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
 from azure.core.exceptions import ResourceNotFoundError
 
+from airflow_elasticjobs.compat import AirflowException
 from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 from airflow_elasticjobs.operators.credential import ElasticJobsCredentialOperator

@@ -116,14 +116,14 @@ def test_end_time_is_the_earlier_of_timeout_and_execution_timeout():
 
 @pytest.mark.parametrize("event", [None, {}, {"status": "weird"}, "done"])
 def test_unexpected_trigger_events_are_rejected(event):
-    from airflow.sdk.exceptions import AirflowException
+    from airflow_elasticjobs.compat import AirflowException
 
     with pytest.raises(AirflowException, match="Unexpected trigger event"):
         check_event(event)
 
 
 def test_trigger_events_raise_with_their_message():
-    from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, AirflowTaskTimeout
+    from airflow_elasticjobs.compat import AirflowException, AirflowSensorTimeout, AirflowTaskTimeout
 
     with pytest.raises(AirflowTaskTimeout, match="did not finish"):
         check_event({"status": "timeout", "execution_id": "e", "message": "did not finish"})

@@ -7,10 +7,10 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
 from azure.core.exceptions import HttpResponseError
 
 import airflow_elasticjobs.operators.execution as execution_module
+from airflow_elasticjobs.compat import AirflowException
 from airflow_elasticjobs.execution_id import ExecutionKey, attempt_execution_id
 from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 from airflow_elasticjobs.task_instance_state import (
@@ -236,7 +236,7 @@ def test_an_earlier_execution_that_was_cancelled_is_followed_by_this_clears_own(
 
 
 def test_deferred_resume_after_an_earlier_execution_failed_starts_this_clears_own():
-    from airflow.sdk.exceptions import TaskDeferred
+    from tests.compat.airflow_versions import TaskDeferred
 
     earlier, own = ids(0, 0)[0], ids(1, 0)[0]
     hook = Hook({earlier: "Canceled"})

@@ -89,7 +89,7 @@ def test_transient_errors_are_retried_with_backoff_and_the_job_is_not_cancelled(
 
 def test_an_outage_past_the_error_budget_fails_without_cancelling(clock):
     hook = FakeHook(["InProgress"] + [ServiceRequestError("down")] * 100)
-    from airflow.sdk.exceptions import AirflowException
+    from airflow_elasticjobs.compat import AirflowException
 
     with pytest.raises(AirflowException, match=r"No successful status check .* not cancelled"):
         operator(hook, error_budget=120)._poll(end_time=None)
@@ -105,7 +105,7 @@ def test_permanent_errors_are_raised_at_once(clock):
 
 
 def test_deadline_raises_timeout_without_sleeping_past_it(clock):
-    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow_elasticjobs.compat import AirflowTaskTimeout
 
     hook = FakeHook(["InProgress"] * 10)
     with pytest.raises(AirflowTaskTimeout, match="did not finish in time"):
@@ -115,7 +115,7 @@ def test_deadline_raises_timeout_without_sleeping_past_it(clock):
 
 def test_deadline_is_kept_while_every_poll_fails(clock):
     """A failing poll used to ``continue`` past the deadline until the error budget ran out."""
-    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow_elasticjobs.compat import AirflowTaskTimeout
 
     hook = FakeHook([ServiceRequestError("down")] * 100)
     with pytest.raises(AirflowTaskTimeout):
@@ -126,7 +126,7 @@ def test_deadline_is_kept_while_every_poll_fails(clock):
 def test_a_time_limit_anywhere_in_run_cancels_then_fails_and_on_kill_does_not_cancel_again():
     """``execution_timeout`` arrives as AirflowTaskTimeout by signal, wherever ``run`` is; Airflow then
     calls on_kill (task instance still running), which must not be what cancels."""
-    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow_elasticjobs.compat import AirflowTaskTimeout
 
     hook = FakeHook([])
     op = operator(hook)
@@ -146,7 +146,8 @@ def test_a_time_limit_anywhere_in_run_cancels_then_fails_and_on_kill_does_not_ca
 
 def test_deferral_timeout_cancels_the_execution_from_xcom():
     from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
-    from airflow.sdk.exceptions import TaskDeferralTimeout
+
+    from airflow_elasticjobs.compat import TaskDeferralTimeout
 
     hook = FakeHook([])
     op = operator(hook)

@@ -3,7 +3,6 @@ connection type, every connection form field, the field behaviour and the extra 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_elasticjobs.hooks.connection_form import CONN_FIELDS
+from tests.compat.airflow_versions import cli_json
 
 HOOK = "airflow_elasticjobs.hooks.elastic_jobs.ElasticJobsHook"
 COMMANDS = ("list", "hooks", "widgets", "behaviours", "links")
@@ -34,7 +34,7 @@ def _run_all(home: str) -> dict[str, Any]:
     for command, process in processes.items():
         stdout, _ = process.communicate(timeout=180)
         assert process.returncode == 0, f"airflow providers {command} failed"
-        outputs[command] = json.loads(stdout)
+        outputs[command] = cli_json(stdout)
     return outputs
 
 

@@ -6,9 +6,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_elasticjobs.sensors.execution import ElasticJobsExecutionSensor
+from tests.compat.airflow_versions import TaskDeferred
 
 
 def test_deferral_gets_the_rest_of_the_sensor_timeout(monkeypatch):

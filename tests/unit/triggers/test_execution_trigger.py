@@ -39,7 +39,7 @@ def test_serialize_round_trip_keeps_every_argument():
     )
     path, kwargs = trigger.serialize()
     assert path == "airflow_elasticjobs.triggers.execution.ElasticJobsExecutionTrigger"
-    from airflow.sdk._shared.module_loading import import_string
+    from tests.compat.airflow_versions import import_string
 
     rebuilt = import_string(path)(**kwargs)
     assert rebuilt.serialize() == (path, kwargs)
@@ -71,7 +71,7 @@ PREVIOUS_FORM = {
 
 def test_a_trigger_serialized_by_the_previous_version_is_rebuilt_with_the_same_agent():
     """Triggers persist in the metadata database across an upgrade: the old kwargs still build one."""
-    from airflow.sdk.serde import deserialize, serialize
+    from tests.compat.airflow_versions import deserialize, serialize
 
     trigger = ElasticJobsExecutionTrigger(**deserialize(serialize(PREVIOUS_FORM)))
     _, kwargs = trigger.serialize()
@@ -89,7 +89,7 @@ def test_unknown_hook_params_and_keyword_arguments_are_named():
 
 
 def test_serialized_kwargs_survive_airflow_serde():
-    from airflow.sdk.serde import deserialize, serialize
+    from tests.compat.airflow_versions import deserialize, serialize
 
     _, kwargs = make(end_time=time.time()).serialize()
     assert deserialize(serialize(kwargs)) == kwargs
