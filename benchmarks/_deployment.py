@@ -1,9 +1,9 @@
 """Benchmarks on the local deployment: ``scripts/stack``'s ``LocalStack``, DAG runs through its REST API.
 
-:func:`deployment` starts the stack (PostgreSQL, the emulator, api-server, scheduler with the
-LocalExecutor, dag-processor, triggerers) with ``benchmarks/dags`` as a second DAG bundle and waits
-until the api-server lists the DAGs asked for. :func:`timed_run` triggers one DAG run through the
-REST API and measures it from the outside:
+:func:`start` starts the stack (PostgreSQL, the emulator, api-server, scheduler with the
+LocalExecutor, dag-processor, triggerers) with ``benchmarks/dags`` as a second DAG bundle;
+:func:`api_listing` waits until its api-server lists the DAGs asked for. :func:`timed_run`
+triggers one DAG run through the REST API and measures it from the outside:
 
 - ``wall_s``: from the trigger request until the client sees the run finished (polled every 0.2 s);
 - ``task_instances``, ``failed_task_instances`` (any end state but success) from the REST API;
@@ -21,16 +21,13 @@ REST API and measures it from the outside:
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scripts.stack import LocalStack
-from scripts.stack.postgres import DATABASE, USER, PostgresUnavailable, find_bindir, run_as
+from scripts.stack.postgres import DATABASE, USER
 from tests.deployment.client import FINISHED, DeploymentApi, wait_until
 
 DAGS = Path(__file__).parent / "dags"
@@ -40,29 +37,16 @@ POLL_S = 0.2
 STATE_MISMATCH = "state mismatch"
 
 
-def postgres_missing() -> str | None:
-    """Why the stack cannot run here (no PostgreSQL binaries), or ``None``; under CI that is an error."""
-    try:
-        find_bindir()
-        run_as()
-    except PostgresUnavailable as missing:
-        if os.environ.get("CI"):
-            raise
-        return str(missing)
-    return None
+def start(state_dir: Path, triggerers: int = 1) -> LocalStack:
+    """Start the stack with ``benchmarks/dags`` as a second DAG bundle (stopped again on failure)."""
+    return LocalStack(state_dir, dag_folders=[DAGS], triggerers=triggerers).start()
 
 
-@contextmanager
-def deployment(
-    state_dir: Path, dag_ids: list[str], triggerers: int = 1
-) -> Iterator[tuple[LocalStack, DeploymentApi]]:
-    """The running stack with ``benchmarks/dags``, once the api-server lists every DAG of ``dag_ids``."""
-    with (
-        LocalStack(state_dir, dag_folders=[DAGS], triggerers=triggerers) as stack,
-        DeploymentApi(stack.api_url, *stack.login) as api,
-    ):
-        wait_until(lambda: set(dag_ids) <= set(api.dag_ids()), 120, f"the DAGs {dag_ids} to be listed", 1)
-        yield stack, api
+def api_listing(stack: LocalStack, dag_ids: list[str]) -> DeploymentApi:
+    """The stack's REST API, once the api-server lists every DAG of ``dag_ids``."""
+    api = DeploymentApi(stack.api_url, *stack.login)
+    wait_until(lambda: set(dag_ids) <= set(api.dag_ids()), 120, f"the DAGs {dag_ids} to be listed", 1)
+    return api
 
 
 def table_rows(stack: LocalStack) -> dict[str, int]:

@@ -17,13 +17,14 @@ Two modes, each against its own emulator process and its own world (N databases)
 - ``dag.test()`` (N = 100; smoke: 5, without the warm-up run): the in-slot elastic DAG and the
   mapped DAG in this process, with a throw-away SQLite metadata database; task instances run one
   after another;
-- ``deployment`` (N = 100 and 1,000, ``--sizes``; smoke: 5): the local deployment of
-  ``scripts/stack.sh`` (PostgreSQL, scheduler with the LocalExecutor, a triggerer, api-server,
-  dag-processor; ``benchmarks/_deployment.py``), one stack for every size and approach, each DAG
-  run triggered through the REST API; the elastic job both deferred and in its slot. Besides wall
-  time and task instances: task-instance seconds and the metadata-database rows written (see
-  ``benchmarks/_deployment.py``). Skipped, with the reason, where PostgreSQL is not installed
-  (outside CI).
+- ``deployment`` (N = 100 and 1,000, ``--sizes``; smoke: 5, the elastic job deferred only, the
+  stack starting while ``dag.test()`` runs): the local deployment of ``scripts/stack.sh``
+  (PostgreSQL, scheduler with the LocalExecutor, a triggerer, api-server, dag-processor;
+  ``benchmarks/_deployment.py``), one stack for every size and approach, each DAG run triggered
+  through the REST API; the elastic job both deferred and in its slot, after warm-up runs over
+  one database. Besides wall time and task instances: task-instance seconds, the metadata-database
+  rows written and the scheduler's "state mismatch" failures (see ``benchmarks/_deployment.py``).
+  Skipped, with the reason, where PostgreSQL is not installed (outside CI).
 
 Afterwards every database is checked to hold each approach's table, so no figure comes from a run
 that silently did less; a failed task instance is counted and reported, not retried.
@@ -39,6 +40,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,12 +49,18 @@ from typing import TYPE_CHECKING, Any
 from benchmarks.common import parse_args, report
 
 if TYPE_CHECKING:
+    from scripts.stack import LocalStack
     from tests.integration.executions_world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 ELASTIC_IN_SLOT = "elastic job, waiting in its slot (one task)"
 ELASTIC_DEFERRED = "elastic job, deferred (one task)"
 MAPPED = "mapped tasks, one per database (baseline)"
+#: The elastic arm deferred (``True``) or in its slot: its approach and the table its job creates.
+ELASTIC_VARIANTS = {
+    True: (ELASTIC_DEFERRED, "FanoutElasticDeferred"),
+    False: (ELASTIC_IN_SLOT, "FanoutElasticInSlot"),
+}
 DAG_TEST = "dag.test()"
 DEPLOYMENT = "deployment"
 SMOKE_SIZE = 5
@@ -93,20 +102,17 @@ def connections(world: World) -> dict[str, str]:
     return {ELASTIC_CONN_ID: connection_json(world), SQL_CONN_ID: sql}
 
 
-def arms(world: World, *, deferred: bool) -> list[Arm]:
-    """The elastic job in its slot (and ``deferred`` too), then the mapped baseline, over ``world``."""
+def arms(world: World, deferrable: tuple[bool, ...]) -> list[Arm]:
+    """The elastic job, deferred and/or in its slot (``deferrable``), then the mapped baseline."""
     from benchmarks.dags.fanout_vs_mapped import ELASTIC_DAGS, MAPPED_DAG
     from tests.integration.executions_world import TUTORIAL_SQL, fast_options
 
     group = world.target_group("WholeServer", [world.server_member()])
-
-    def elastic(approach: str, deferrable: bool, table: str) -> Arm:
+    chosen = []
+    for deferred in deferrable:
+        approach, table = ELASTIC_VARIANTS[deferred]
         job = world.job(table, [("Step1", group, TUTORIAL_SQL.format(table=table), fast_options())])
-        return Arm(approach, ELASTIC_DAGS[deferrable], {"job_name": job}, table)
-
-    chosen = [elastic(ELASTIC_IN_SLOT, False, "FanoutElasticInSlot")]
-    if deferred:
-        chosen.insert(0, elastic(ELASTIC_DEFERRED, True, "FanoutElasticDeferred"))
+        chosen.append(Arm(approach, ELASTIC_DAGS[deferred], {"job_name": job}, table))
     mapped_conf = {"databases": list(world.databases), "sql": TUTORIAL_SQL.format(table="FanoutMapped")}
     return [*chosen, Arm(MAPPED, MAPPED_DAG, mapped_conf, "FanoutMapped")]
 
@@ -186,7 +192,7 @@ def dag_test_rows(count: int, *, warm_up: bool) -> list[dict[str, Any]]:
             world = build_world(emulator, count)
             for conn_id, connection in connections(world).items():
                 os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection
-            chosen = arms(world, deferred=False)
+            chosen = arms(world, (False,))
             for dag in DAGS.values():
                 serialize_dag(dag)
 
@@ -209,27 +215,25 @@ def dag_test_rows(count: int, *, warm_up: bool) -> list[dict[str, Any]]:
             emulator.stop()
 
 
-def deployment_rows(sizes: list[int], *, warm_up: bool) -> list[dict[str, Any]]:
-    """Every approach on one local deployment, for each size; ``[]`` (with a note) without PostgreSQL."""
+def deployment_rows(
+    stack: LocalStack, sizes: list[int], deferrable: tuple[bool, ...], *, warm_up: bool
+) -> list[dict[str, Any]]:
+    """Every approach on the running deployment ``stack``, for each size (one world each).
+
+    :param deferrable: the elastic variants to run: deferred (``True``) and/or in the worker slot.
+    :param warm_up: first run the deferred elastic and the mapped DAG over one database.
+    """
     from benchmarks import _deployment
     from benchmarks.dags.fanout_vs_mapped import DAGS
 
-    missing = _deployment.postgres_missing()
-    if missing:
-        print(f"deployment mode skipped: {missing}", flush=True)
-        return []
     rows: list[dict[str, Any]] = []
-    with (
-        tempfile.TemporaryDirectory(prefix="elasticjobs-fanout-stack-") as tmp,
-        _deployment.deployment(Path(tmp), list(DAGS)) as (stack, api),
-    ):
-        print(f"deployment up: {stack.timings}", flush=True)
+    with _deployment.api_listing(stack, list(DAGS)) as api:
         for count in sizes:
             world = build_world(stack.emulator, count)
             for conn_id, connection in connections(world).items():
                 api.request("DELETE", f"connections/{conn_id}")
                 api.add_connection(conn_id, connection)
-            chosen = arms(world, deferred=True)
+            chosen = arms(world, deferrable)
             timeout = 120 + 2 * count
 
             def timed(arm: Arm) -> dict[str, Any]:
@@ -258,10 +262,10 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 figures[f"{prefix}_metadata_rows_mapped_over_elastic_{suffix}"] = (
                     mapped["metadata_rows_added"] / elastic["metadata_rows_added"]
                 )
-        figures[f"{prefix}_task_instances_mapped_over_elastic"] = (
-            mapped["task_instances"] / by[ELASTIC_IN_SLOT]["task_instances"]
-        )
-        if "task_instance_s" in mapped:
+        elastic = by.get(ELASTIC_IN_SLOT) or by[ELASTIC_DEFERRED]
+        ratio = mapped["task_instances"] / elastic["task_instances"]
+        figures[f"{prefix}_task_instances_mapped_over_elastic"] = ratio
+        if "task_instance_s" in mapped and ELASTIC_IN_SLOT in by:
             figures[f"{prefix}_task_instance_seconds_mapped_over_elastic_in_slot"] = (
                 mapped["task_instance_s"] / by[ELASTIC_IN_SLOT]["task_instance_s"]
             )
@@ -275,12 +279,34 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Measure and report."""
+    """Measure and report: ``dag.test()``, then the deployment (skipped, with the reason, without
+    PostgreSQL). In smoke size the stack starts while ``dag.test()`` runs, and the elastic job runs
+    deferred only (the in-slot variant is the ``dag.test()`` one); in full size the stack starts
+    after, so it does not load the machine during the ``dag.test()`` figures."""
+    from benchmarks import _deployment
+    from scripts.stack.postgres import unavailable
+
     args = parse_args(__doc__.splitlines()[0], sizes=DEPLOYMENT_SIZES)
-    if args.smoke:
-        rows = dag_test_rows(SMOKE_SIZE, warm_up=False) + deployment_rows([SMOKE_SIZE], warm_up=False)
-    else:
-        rows = dag_test_rows(DAG_TEST_SIZE, warm_up=True) + deployment_rows(args.sizes, warm_up=True)
+    missing = unavailable()
+    if missing:
+        print(f"deployment mode skipped: {missing}", flush=True)
+    with ExitStack() as running, ThreadPoolExecutor(1) as background:
+        state_dir = running.enter_context(tempfile.TemporaryDirectory(prefix="elasticjobs-fanout-stack-"))
+
+        def start_stack() -> LocalStack:
+            stack = _deployment.start(Path(state_dir))
+            running.callback(stack.stop)
+            return stack
+
+        starting = background.submit(start_stack) if args.smoke and not missing else None
+        rows = dag_test_rows(SMOKE_SIZE if args.smoke else DAG_TEST_SIZE, warm_up=not args.smoke)
+        if not missing:
+            stack = starting.result() if starting else start_stack()
+            print(f"deployment up: {stack.timings}", flush=True)
+            if args.smoke:
+                rows += deployment_rows(stack, [SMOKE_SIZE], (True,), warm_up=False)
+            else:
+                rows += deployment_rows(stack, args.sizes, (True, False), warm_up=True)
     report("fanout_vs_mapped", rows, summary(rows), smoke=args.smoke, output=args.output)
 
 
