@@ -8,7 +8,8 @@ triggers one DAG run through the REST API and measures it from the outside:
 - ``wall_s``: from the trigger request until the client sees the run finished (polled every 0.2 s);
 - ``task_instances``, ``failed_task_instances`` (any end state but success) from the REST API;
 - ``state_mismatch_events``: ``log`` rows of the scheduler failing a task instance because its
-  executor reported an end the task instance's state does not match (:data:`STATE_MISMATCH`);
+  executor reported an end the task instance's state does not match (:data:`STATE_MISMATCH`),
+  with the first five messages in ``state_mismatch_messages``;
 - ``task_instance_s``: the sum over task instances of ``end_date - start_date`` (for a task that
   deferred, this includes its time in the triggerer, where it held no worker slot);
 - ``metadata_rows_added``: rows the Airflow database holds after the run minus before (an exact
@@ -49,24 +50,33 @@ def api_listing(stack: LocalStack, dag_ids: list[str]) -> DeploymentApi:
     return api
 
 
-def table_rows(stack: LocalStack) -> dict[str, int]:
-    """Rows per table of the Airflow database (``public`` schema), counted; under the key
-    :data:`STATE_MISMATCH` the ``log`` rows of that event."""
+def _query(stack: LocalStack, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` answers in the Airflow database."""
     import psycopg2
 
     connection = psycopg2.connect(host="127.0.0.1", port=stack.postgres.port, user=USER, dbname=DATABASE)
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
-            tables = [name for (name,) in cursor.fetchall()]
-            counts = " UNION ALL ".join(f'SELECT %s, count(*) FROM public."{name}"' for name in tables)
-            cursor.execute(counts, tables)
-            rows = dict(cursor.fetchall())
-            cursor.execute("SELECT count(*) FROM log WHERE event = %s", (STATE_MISMATCH,))
-            (mismatches,) = cursor.fetchone()
-            return {**rows, STATE_MISMATCH: mismatches}
+            cursor.execute(sql, parameters)
+            return cursor.fetchall()
     finally:
         connection.close()
+
+
+def table_rows(stack: LocalStack) -> dict[str, int]:
+    """Rows per table of the Airflow database (``public`` schema), counted."""
+    tables = [
+        name for (name,) in _query(stack, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    ]
+    counts = " UNION ALL ".join(f'SELECT %s, count(*) FROM public."{name}"' for name in tables)
+    return dict(_query(stack, counts, tuple(tables)))
+
+
+def state_mismatches(stack: LocalStack) -> dict[int, str]:
+    """The scheduler's :data:`STATE_MISMATCH` ``log`` rows so far: id and message (which executor
+    state met which task-instance state)."""
+    rows = _query(stack, "SELECT id, extra FROM log WHERE event = %s", (STATE_MISMATCH,))
+    return {row_id: extra or "" for row_id, extra in rows}
 
 
 def _seconds(ti: dict[str, Any]) -> float:
@@ -79,7 +89,7 @@ def timed_run(
     stack: LocalStack, api: DeploymentApi, dag_id: str, conf: dict[str, Any], timeout: float
 ) -> dict[str, Any]:
     """Trigger one run of ``dag_id`` with ``conf`` and measure it (see the module docstring)."""
-    before = table_rows(stack)
+    before, mismatched_before = table_rows(stack), state_mismatches(stack)
     started = time.perf_counter()
     run_id = api.trigger(dag_id, conf)
     run = wait_until(
@@ -90,15 +100,18 @@ def timed_run(
     )
     wall = time.perf_counter() - started
     after = table_rows(stack)
+    mismatches = [
+        text for row_id, text in sorted(state_mismatches(stack).items()) if row_id not in mismatched_before
+    ]
     instances = api.task_instances(dag_id, run_id)
-    mismatches = after.pop(STATE_MISMATCH) - before.pop(STATE_MISMATCH)
     added = {table: rows - before.get(table, 0) for table, rows in after.items()}
     return {
         "wall_s": wall,
         "dag_run_state": run["state"],
         "task_instances": len(instances),
         "failed_task_instances": sum(1 for ti in instances if ti["state"] != "success"),
-        "state_mismatch_events": mismatches,
+        "state_mismatch_events": len(mismatches),
+        "state_mismatch_messages": [text[:400] for text in mismatches[:5]],
         "task_instance_s": sum(_seconds(ti) for ti in instances),
         "metadata_rows_added": sum(added.values()),
         "rows_added_by_table": {table: rows for table, rows in added.items() if rows},
