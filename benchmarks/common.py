@@ -12,11 +12,16 @@ from typing import Any
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
-def parse_args(description: str) -> argparse.Namespace:
-    """Parse the options every benchmark takes (``--smoke`` for the small CI size)."""
+def parse_args(description: str, sizes: tuple[int, ...] | None = None) -> argparse.Namespace:
+    """Parse the options every benchmark takes (``--smoke`` for the small CI size); with ``sizes``,
+    also ``--sizes`` (those by default) for a benchmark that measures several sizes."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI)")
     parser.add_argument("--output", type=Path, default=None, help="JSON file to write")
+    if sizes is not None:
+        parser.add_argument(
+            "--sizes", type=int, nargs="+", default=list(sizes), help=f"full sizes (default {sizes})"
+        )
     return parser.parse_args()
 
 

@@ -55,6 +55,20 @@ def run_as() -> pwd.struct_passwd | None:
         ) from None
 
 
+def unavailable() -> str | None:
+    """Why this machine cannot run the stack's PostgreSQL (no binaries, or no account to run them as
+    root), or ``None``. Under CI (``CI`` set) that raises :class:`PostgresUnavailable` instead:
+    ``scripts/test.sh`` installs PostgreSQL there."""
+    try:
+        find_bindir()
+        run_as()
+    except PostgresUnavailable as missing:
+        if os.environ.get("CI"):
+            raise
+        return str(missing)
+    return None
+
+
 class PostgresServer:
     """``initdb`` into a fresh directory, run ``postgres`` on 127.0.0.1:``port``, create the database."""
 

@@ -6,6 +6,7 @@ the REST API spells them; a task of a mapped operator is addressed with its ``ma
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -39,8 +40,28 @@ def _log_text(line: Any) -> str:
     return "\n".join([str(line.get("event", line)), *errors])
 
 
+def connection_body(connection_json: str, conn_id: str) -> dict[str, Any]:
+    """Airflow's JSON connection form (an ``AIRFLOW_CONN_*`` value) as a ``/connections`` request body."""
+    connection = json.loads(connection_json)
+    extra = connection.get("extra")
+    return {
+        "connection_id": conn_id,
+        "conn_type": connection["conn_type"],
+        "host": connection.get("host"),
+        "login": connection.get("login"),
+        "password": connection.get("password"),
+        "port": connection.get("port"),
+        "schema": connection.get("schema"),
+        "extra": json.dumps(extra) if isinstance(extra, dict) else extra,
+    }
+
+
 class DeploymentApi(AirflowApi):
     """:class:`AirflowApi` plus the calls scenario tests need."""
+
+    def add_connection(self, conn_id: str, connection_json: str) -> None:
+        """``POST /connections``: the connection ``conn_id`` from its ``AIRFLOW_CONN_*`` JSON form."""
+        self.call("POST", "connections", json=connection_body(connection_json, conn_id))
 
     # -- DAGs and runs -----------------------------------------------------------------------------
     def unpause(self, dag_id: str) -> None:
@@ -92,10 +113,15 @@ class DeploymentApi(AirflowApi):
         return f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}{suffix}"
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        """Every task instance of the run (``task_id``, ``map_index``, ``state``, ``try_number``, ``pid``)."""
-        return self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})[
-            "task_instances"
-        ]
+        """Every task instance of the run (``task_id``, ``map_index``, ``state``, ``try_number``, ``pid``),
+        page after page (the api-server caps a page at ``[api] maximum_page_limit``)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            params = {"limit": 1000, "offset": len(found), "order_by": "id"}
+            page = self.call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params=params)
+            found += page["task_instances"]
+            if not page["task_instances"] or len(found) >= page["total_entries"]:
+                return found
 
     def task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict[str, Any]:
         """One task instance: ``state``, ``try_number``, ``pid`` (its task process), ``hostname``..."""

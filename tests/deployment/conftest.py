@@ -7,7 +7,6 @@ except under CI (``CI`` set), where that is a failure: scripts/test.sh installs 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from scripts.stack import LocalStack
-from scripts.stack.postgres import PostgresUnavailable, find_bindir, run_as
+from scripts.stack.postgres import unavailable
 from tests.dags.harness import TutorialWorld
 from tests.deployment.client import DeploymentApi
 from tests.integration.executions_world import World
@@ -54,12 +53,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The running deployment: PostgreSQL, emulator, api-server, scheduler, dag-processor, 2 triggerers."""
-    try:
-        find_bindir()
-        run_as()
-    except PostgresUnavailable as missing:
-        if os.environ.get("CI"):
-            raise
+    missing = unavailable()
+    if missing:
         pytest.skip(f"deployment tests need PostgreSQL: {missing}")
     # DAGs stay paused until a test triggers them (DeploymentApi.trigger unpauses): the example DAGs'
     # schedules would otherwise run against names this session never created.

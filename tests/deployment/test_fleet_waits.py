@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from scripts.stack.local_stack import LocalStack
-from tests.deployment.client import DeploymentApi, wait_until
+from tests.deployment.client import DeploymentApi, connection_body, wait_until
 from tests.deployment.processes import trigger_log_files
 from tests.deployment.scenario import MAPPED_START_DAG, START_TASK_ID, executions, start_conf, waiting_job
 from tests.integration.executions_world import World
@@ -73,20 +72,6 @@ def test_a_deleted_job_fails_only_its_own_task_among_50_deferred(
             assert _only_execution(agent_world, job)[1] == "Succeeded", job
 
 
-def _connection_body(connection_json: str, conn_id: str) -> dict:
-    """Airflow's JSON connection form as a ``POST /connections`` body."""
-    connection = json.loads(connection_json)
-    extra = connection.get("extra")
-    return {
-        "connection_id": conn_id,
-        "conn_type": connection["conn_type"],
-        "host": connection.get("host"),
-        "login": connection.get("login"),
-        "password": connection.get("password"),
-        "extra": json.dumps(extra) if isinstance(extra, dict) else extra,
-    }
-
-
 def _deployment_logs(stack: LocalStack) -> list[Path]:
     assert stack.settings is not None
     return [*stack.logs.glob("*.log"), *(stack.settings.home / "logs").glob("**/*.log")]
@@ -104,7 +89,7 @@ def test_waiting_tasks_survive_a_client_secret_rotation(
         as_json = emulator.service_principal_connection_json(
             client_id, secret, agent_world.rg, agent_world.agent_server, agent_world.agent, **FAST_RETRIES
         )
-        return _connection_body(as_json, conn_id)
+        return connection_body(as_json, conn_id)
 
     emulator.register_principal(client_id, old_secret, lifetime_seconds=5)
     airflow_api.call("POST", "connections", json=connection(old_secret))
