@@ -7,11 +7,28 @@ created on first use. :meth:`ServerCatalog.from_store` is the one place that lay
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from elasticjobs_emulator.passwords import PasswordHasher
 from elasticjobs_emulator.store import Store
+
+# Database files this process has opened and prepared (WAL journal mode, which the file keeps, and
+# the security catalog): later opens skip both. Forgotten when the file is dropped.
+_prepared: set[str] = set()
+_prepared_lock = threading.Lock()
+
+
+def is_prepared(path: Path) -> bool:
+    """Whether database file ``path`` was prepared by this process and not dropped since."""
+    return str(path) in _prepared
+
+
+def mark_prepared(path: Path) -> None:
+    """Record that database file ``path`` is in WAL mode with its security catalog in place."""
+    with _prepared_lock:
+        _prepared.add(str(path))
 
 
 def _server_name(server_id: str) -> str:
@@ -33,6 +50,8 @@ class ServerCatalog:
     store: Store
     hasher: PasswordHasher
     directory: Path
+    #: (admin login, admin password digest) read once by :meth:`pinned`; None: read at each use.
+    admin: tuple[str | None, str | None] | None = field(default=None, compare=False)
 
     @classmethod
     def from_store(
@@ -41,6 +60,11 @@ class ServerCatalog:
         """Build the catalog of the server with ARM id ``server_id`` whose state is in ``state_dir``."""
         name = _server_name(server_id)
         return cls(server_id, name, store, hasher, state_dir / "databases" / name.lower())
+
+    def pinned(self) -> ServerCatalog:
+        """This catalog with the admin login and password digest read now and kept (one job step's
+        fan-out logs in with them on every target; a later change applies to the next step)."""
+        return replace(self, admin=(self._read_admin_login(), self.store.get_secret(self.server_id)))
 
     def database_names(self) -> list[str]:
         """Names of the server's databases (including ``master``), in creation order."""
@@ -54,15 +78,20 @@ class ServerCatalog:
     def drop_database_file(self, name: str) -> None:
         """Delete the SQLite file of database ``name`` (and its WAL side files) if it exists."""
         base = self.directory / f"{name.lower()}.sqlite"
+        with _prepared_lock:
+            _prepared.discard(str(base))
         for path in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
             path.unlink(missing_ok=True)
 
     @property
     def admin_login(self) -> str | None:
         """The server admin login (``properties.administratorLogin``), or None without a server."""
+        return self._read_admin_login() if self.admin is None else self.admin[0]
+
+    def _read_admin_login(self) -> str | None:
         doc = self.store.get(self.server_id)
         return None if doc is None else doc.get("properties", {}).get("administratorLogin")
 
     def admin_password_digest(self) -> str | None:
         """Digest of the server admin password (kept in the store's secrets), or None."""
-        return self.store.get_secret(self.server_id)
+        return self.store.get_secret(self.server_id) if self.admin is None else self.admin[1]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from elasticjobs_emulator.catalog import ServerCatalog
+from elasticjobs_emulator.catalog import ServerCatalog, is_prepared, mark_prepared
 from elasticjobs_emulator.tsql import security
 from elasticjobs_emulator.tsql.errors import canceled
 
@@ -55,16 +55,23 @@ class BatchResult:
 
 
 def open_database(path: Path, *, master: bool) -> sqlite3.Connection:
-    """Open one database file in autocommit mode with its security catalog in place."""
+    """Open one database file in autocommit mode with its security catalog in place.
+
+    Switching the journal to WAL and checking the catalog cost more than opening the file; a file
+    this process already prepared (:func:`catalog.is_prepared`) is opened without them.
+    """
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
+    if is_prepared(path):
+        return conn
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         security.ensure_schema(conn, master=master)
     except BaseException:
         conn.close()
         raise
+    mark_prepared(path)
     return conn
 
 
