@@ -72,8 +72,10 @@ class ServerCatalog:
 
     def database_file(self, name: str) -> Path:
         """SQLite file of database ``name`` (its directory is created on demand)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return self.directory / f"{name.lower()}.sqlite"
+        path = self.directory / f"{name.lower()}.sqlite"
+        if not is_prepared(path):
+            self.directory.mkdir(parents=True, exist_ok=True)
+        return path
 
     def drop_database_file(self, name: str) -> None:
         """Delete the SQLite file of database ``name`` (and its WAL side files) if it exists."""

@@ -384,6 +384,8 @@ class Runner:
     def _target_done(
         self, run: Run, doc: dict[str, Any], target: Target, outcome: str, error: str | None
     ) -> None:
+        """End a target execution. The thread goes on at once; the step learns of the end only
+        after it is committed (it may be the step's last target)."""
         step_id = doc["properties"]["stepId"]
         doc[rec.PRIVATE].pop("retry_at", None)
         rec.transition(
@@ -392,7 +394,9 @@ class Runner:
             self.clock.now(),
             lc.target_message(step_id, outcome, target.server, target.database, error),
         )
-        self.records.save(doc)
+        self.records.save_then(doc, lambda: self._guard(self._target_saved, run, doc, target, outcome))
+
+    def _target_saved(self, run: Run, doc: dict[str, Any], target: Target, outcome: str) -> None:
         self._release(run, doc["properties"]["stepName"], target)
         with run.lock:
             run.results.append(outcome)

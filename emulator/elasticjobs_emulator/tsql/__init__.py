@@ -62,8 +62,7 @@ __all__ = [
 def _canonical_database(catalog: ServerCatalog, database: str) -> str | None:
     # One keyed lookup (store keys are case-insensitive), not a scan of every database: a job
     # step fanning out over N databases would otherwise cost O(N^2).
-    doc = catalog.store.get(f"{catalog.server_id}/databases/{database}")
-    return str(doc["name"]) if doc else None
+    return catalog.store.name_of(f"{catalog.server_id}/databases/{database}")
 
 
 def connect(catalog: ServerCatalog, database: str, login: str, password_digest: str | None) -> Principal:
