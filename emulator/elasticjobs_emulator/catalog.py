@@ -7,7 +7,9 @@ created on first use. :meth:`ServerCatalog.from_store` is the one place that lay
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +19,13 @@ from elasticjobs_emulator.store import Store
 # Database files this process has opened and prepared (WAL journal mode, which the file keeps, and
 # the security catalog): later opens skip both. Forgotten when the file is dropped.
 _prepared: set[str] = set()
-_prepared_lock = threading.Lock()
+# Idle connections to prepared files by file, the file least recently handed one back first.
+_idle: OrderedDict[str, list[sqlite3.Connection]] = OrderedDict()
+_idle_count = 0
+_files_lock = threading.Lock()
+#: Idle database connections kept for reuse, over every database of every server (3 file
+#: descriptors each: the file, its WAL and its shared-memory index).
+IDLE_CONNECTIONS = 1024
 
 
 def is_prepared(path: Path) -> bool:
@@ -27,8 +35,59 @@ def is_prepared(path: Path) -> bool:
 
 def mark_prepared(path: Path) -> None:
     """Record that database file ``path`` is in WAL mode with its security catalog in place."""
-    with _prepared_lock:
+    with _files_lock:
         _prepared.add(str(path))
+
+
+def take_idle(path: Path) -> sqlite3.Connection | None:
+    """An idle connection to ``path`` handed back by :func:`give_back`, now the caller's; or None."""
+    global _idle_count
+    with _files_lock:
+        conns = _idle.get(str(path))
+        if not conns:
+            return None
+        conn = conns.pop()
+        if not conns:
+            del _idle[str(path)]
+        _idle_count -= 1
+        return conn
+
+
+def give_back(path: Path, conn: sqlite3.Connection) -> None:
+    """Keep ``conn`` (autocommit, nothing temporary in it) for the next :func:`take_idle` of ``path``.
+
+    Beyond :data:`IDLE_CONNECTIONS` a connection of the file least recently handed one back is
+    closed; ``conn`` itself is closed when ``path`` was dropped meanwhile.
+    """
+    global _idle_count
+    evicted = []
+    with _files_lock:
+        name = str(path)
+        if name not in _prepared:
+            evicted.append(conn)
+        else:
+            _idle.setdefault(name, []).append(conn)
+            _idle.move_to_end(name)
+            _idle_count += 1
+            while _idle_count > IDLE_CONNECTIONS:
+                oldest, conns = next(iter(_idle.items()))
+                evicted.append(conns.pop(0))
+                if not conns:
+                    del _idle[oldest]
+                _idle_count -= 1
+    for old in evicted:
+        old.close()
+
+
+def _forget(path: Path) -> None:
+    """Forget that ``path`` was prepared and close its idle connections (the file is being dropped)."""
+    global _idle_count
+    with _files_lock:
+        _prepared.discard(str(path))
+        conns = _idle.pop(str(path), [])
+        _idle_count -= len(conns)
+    for conn in conns:
+        conn.close()
 
 
 def _server_name(server_id: str) -> str:
@@ -80,8 +139,7 @@ class ServerCatalog:
     def drop_database_file(self, name: str) -> None:
         """Delete the SQLite file of database ``name`` (and its WAL side files) if it exists."""
         base = self.directory / f"{name.lower()}.sqlite"
-        with _prepared_lock:
-            _prepared.discard(str(base))
+        _forget(base)
         for path in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
             path.unlink(missing_ok=True)
 

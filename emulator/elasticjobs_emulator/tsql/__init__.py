@@ -39,6 +39,8 @@ from elasticjobs_emulator.tsql.session import (
     Principal,
     ResultSet,
     Session,
+    checkin,
+    checkout,
     open_database,
 )
 
@@ -141,7 +143,8 @@ def execute_batch(
     canonical = _canonical_database(catalog, database)
     if canonical is None:
         raise cannot_open_database(database)
-    conn = open_database(catalog.database_file(canonical), master=canonical.lower() == MASTER)
+    path = catalog.database_file(canonical)
+    conn = checkout(path, master=canonical.lower() == MASTER)
     session = Session(catalog, canonical, principal, conn, cancel)
     if cancel is not None:
         conn.set_progress_handler(lambda: int(cancel.is_set()), 1000)
@@ -152,7 +155,7 @@ def execute_batch(
         error.messages = session.result.messages
         raise
     finally:
-        conn.close()
+        checkin(path, conn)
     return session.result
 
 

@@ -1,8 +1,9 @@
 """One batch run: the principal, its SQLite connection, the cancel flag and what was produced.
 
-A connection is opened per batch (busy timeout, WAL journal, autocommit: every statement commits
-on its own as in SQL Server's autocommit mode) and closed afterwards, so batches from many
-engine threads can run against the same database file.
+A batch runs on a connection of its own (busy timeout, WAL journal, autocommit: every statement
+commits on its own as in SQL Server's autocommit mode), so batches from many engine threads can run
+against the same database file. Afterwards the connection is kept for the next batch on that file
+when nothing of the batch is left in it (:func:`checkin`), else closed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from elasticjobs_emulator.catalog import ServerCatalog, is_prepared, mark_prepared
+from elasticjobs_emulator.catalog import ServerCatalog, give_back, is_prepared, mark_prepared, take_idle
 from elasticjobs_emulator.tsql import security
 from elasticjobs_emulator.tsql.errors import canceled
 
@@ -73,6 +74,34 @@ def open_database(path: Path, *, master: bool) -> sqlite3.Connection:
         raise
     mark_prepared(path)
     return conn
+
+
+def checkout(path: Path, *, master: bool) -> sqlite3.Connection:
+    """A connection to a database file for one batch: an idle one when there is, else a new one.
+
+    Hand it back with :func:`checkin`.
+    """
+    conn = take_idle(path)
+    return conn if conn is not None else open_database(path, master=master)
+
+
+def checkin(path: Path, conn: sqlite3.Connection) -> None:
+    """Keep a batch's connection for the next batch on the same file, or close it.
+
+    Only a connection in the state of a new one is kept: no open transaction and nothing in its
+    temporary schema (``#temp`` tables, the ``sys.*`` views of a batch that named them).
+    """
+    try:
+        conn.set_progress_handler(None, 0)
+        reusable = (
+            not conn.in_transaction and conn.execute("SELECT 1 FROM temp.sqlite_master").fetchone() is None
+        )
+    except sqlite3.Error:
+        reusable = False
+    if reusable:
+        give_back(path, conn)
+    else:
+        conn.close()
 
 
 @dataclass

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from elasticjobs_emulator import tsql
 from elasticjobs_emulator.catalog import ServerCatalog
 from elasticjobs_emulator.engine import Engine
@@ -81,3 +83,21 @@ def test_a_dropped_and_recreated_database_file_gets_its_catalog_again(store: Sto
     )
     assert result.result_sets[0].rows[0][0] > 0
     assert result.result_sets[1].rows == [[0]]
+
+
+def test_a_reused_connection_keeps_nothing_of_the_batch_before(store: Store, tmp_path: Path) -> None:
+    hasher = PasswordHasher(b"k")
+    _server(store, hasher)
+    catalog = ServerCatalog.from_store(store, hasher, tmp_path, SERVER)
+    admin = tsql.connect(catalog, "db1", "jobuser", hasher.digest("right"))
+    scratch = "CREATE TABLE #scratch (id int); INSERT INTO #scratch VALUES (1)"
+    tsql.execute_batch(catalog, "db1", admin, scratch)
+    with pytest.raises(tsql.TsqlError):
+        tsql.execute_batch(catalog, "db1", admin, "SELECT COUNT(*) FROM #scratch")
+    tsql.execute_batch(catalog, "db1", admin, "SELECT name FROM sys.tables")
+    plain = "SELECT COUNT(*) FROM T1"
+    tsql.execute_batch(catalog, "db1", admin, "CREATE TABLE T1 (id int); INSERT INTO T1 VALUES (1)")
+    assert tsql.execute_batch(catalog, "db1", admin, plain).result_sets[0].rows == [[1]]
+    catalog.drop_database_file("db1")  # its idle connection goes with it
+    with pytest.raises(tsql.TsqlError):
+        tsql.execute_batch(catalog, "db1", admin, plain)
