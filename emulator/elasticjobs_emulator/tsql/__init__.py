@@ -149,13 +149,15 @@ def execute_batch(
     if cancel is not None:
         conn.set_progress_handler(lambda: int(cancel.is_set()), 1000)
     try:
-        sysviews.install(session, views=sysviews.names_views(sql))
+        views = sysviews.names_views(sql)
+        sysviews.install(session, views=views)
         Interpreter(session, batch).run()
     except TsqlError as error:
         error.messages = session.result.messages
         raise
     finally:
-        checkin(path, conn)
+        # The catalog views, or a #temp table (any "#" in the text), would stay in the connection.
+        checkin(path, conn, reusable=not views and "#" not in sql)
     return session.result
 
 

@@ -85,20 +85,20 @@ def checkout(path: Path, *, master: bool) -> sqlite3.Connection:
     return conn if conn is not None else open_database(path, master=master)
 
 
-def checkin(path: Path, conn: sqlite3.Connection) -> None:
+def checkin(path: Path, conn: sqlite3.Connection, *, reusable: bool) -> None:
     """Keep a batch's connection for the next batch on the same file, or close it.
 
-    Only a connection in the state of a new one is kept: no open transaction and nothing in its
-    temporary schema (``#temp`` tables, the ``sys.*`` views of a batch that named them).
+    Only a connection in the state of a new one is kept: the caller says whether the batch could
+    have left anything in its temporary schema (``#temp`` tables, the ``sys.*`` views of a batch that
+    named them; checking the schema itself costs more than a new connection), and a connection with
+    an open transaction is closed.
     """
     try:
         conn.set_progress_handler(None, 0)
-        reusable = (
-            not conn.in_transaction and conn.execute("SELECT 1 FROM temp.sqlite_master").fetchone() is None
-        )
+        keep = reusable and not conn.in_transaction
     except sqlite3.Error:
-        reusable = False
-    if reusable:
+        keep = False
+    if keep:
         give_back(path, conn)
     else:
         conn.close()
