@@ -140,12 +140,20 @@ class Bench:
         self.client.job_steps.create_or_update(RG, AGENT_SERVER, agent, job, "step", {"properties": step})
         return agent, job
 
-    def run(self, agent: str, job: str, *, count: bool = True) -> tuple[float, float, dict[str, int]]:
-        """Start an execution and wait for it; return wall and engine seconds and target lifecycles.
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the emulator process has used so far."""
+        pid = self.emulator.pid
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def run(self, agent: str, job: str, *, count: bool = True) -> tuple[float, float, float, dict[str, int]]:
+        """Start an execution and wait for it; return wall, engine and emulator CPU seconds and
+        target lifecycles.
 
         Without ``count`` the target executions are not listed (``{}``): listing 10,000 of them
         through ARM paging takes minutes, and a warm-up run needs no check.
         """
+        cpu_before = self.cpu_seconds()
         started = time.perf_counter()
         execution = self.client.job_executions.begin_create(
             RG, AGENT_SERVER, agent, job, polling=False
@@ -156,6 +164,7 @@ class Bench:
                 break
             time.sleep(POLL_S)
         wall = time.perf_counter() - started
+        cpu = self.cpu_seconds() - cpu_before
         engine = (current.end_time - current.start_time).total_seconds()
         if current.lifecycle != "Succeeded":
             raise RuntimeError(f"{job}: execution ended {current.lifecycle}: {current.last_message}")
@@ -165,7 +174,7 @@ class Bench:
         )
         for target in targets if count else []:
             counts[target.lifecycle] = counts.get(target.lifecycle, 0) + 1
-        return wall, engine, counts
+        return wall, engine, cpu, counts
 
     def close(self) -> None:
         """Stop the emulator."""
@@ -206,7 +215,8 @@ def measure(bench: Bench, mode: str, sku: str, size: int, server: str) -> list[d
     for workload in WORKLOADS:
         agent, job = bench.job(server, workload, AGENTS[sku])
         bench.run(agent, job, count=False)
-        wall, engine, counts = bench.run(agent, job)
+        load = load_average()
+        wall, engine, cpu, counts = bench.run(agent, job)
         assert counts == {"Succeeded": size}, counts
         ideal = ideal_seconds(workload, size, capacity)
         rows.append(
@@ -221,9 +231,16 @@ def measure(bench: Bench, mode: str, sku: str, size: int, server: str) -> list[d
                 "ideal_s": ideal,
                 "wall_vs_ideal": None if ideal is None else round(wall / ideal, 2),
                 "per_target_ms": round(1000 * wall / size, 2),
+                "cpu_ms_per_target": round(1000 * cpu / size, 3),
+                "load_1min": load,
             }
         )
     return rows
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (``/proc/loadavg``): how many processes shared the cores."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def setup_row(size: int, seconds: float) -> dict[str, Any]:
@@ -244,6 +261,7 @@ def main() -> None:
     serial_sizes = sizes[:1] if args.smoke else [100]
     ja800_sizes = sizes[-1:] if args.smoke else [1000, 10000]
     rows: list[dict[str, Any]] = []
+    loads = [Path("/proc/loadavg").read_text().strip()]
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
         parallel, serial = Bench(Path(tmp) / "parallel", None), Bench(Path(tmp) / "serial", 1)
         try:
@@ -268,7 +286,9 @@ def main() -> None:
                     "per_target_ms": round(1000 * wall / size, 2),
                 }
             )
+    loads.append(Path("/proc/loadavg").read_text().strip())
     summary = _summary(rows, sizes, serial_sizes)
+    summary["/proc/loadavg at start, at end"] = loads
     report("emulator_fanout", rows, summary, smoke=args.smoke, output=args.output)
 
 
@@ -293,6 +313,7 @@ def _summary(rows: list[dict[str, Any]], sizes: list[int], serial_sizes: list[in
             summary[f"wait {sku}: wall / ideal ({wait['ideal_s']:g} s) at {size} targets"] = wait[
                 "wall_vs_ideal"
             ]
+            summary[f"wait {sku}: emulator CPU ms per target at {size} targets"] = wait["cpu_ms_per_target"]
         for small, large in pairwise(measured):
             growth = (
                 row("parallel", "wait", large, sku)["wall_s"] / row("parallel", "wait", small, sku)["wall_s"]

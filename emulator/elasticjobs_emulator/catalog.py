@@ -7,11 +7,87 @@ created on first use. :meth:`ServerCatalog.from_store` is the one place that lay
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from elasticjobs_emulator.passwords import PasswordHasher
 from elasticjobs_emulator.store import Store
+
+# Database files this process has opened and prepared (WAL journal mode, which the file keeps, and
+# the security catalog): later opens skip both. Forgotten when the file is dropped.
+_prepared: set[str] = set()
+# Idle connections to prepared files by file, the file least recently handed one back first.
+_idle: OrderedDict[str, list[sqlite3.Connection]] = OrderedDict()
+_idle_count = 0
+_files_lock = threading.Lock()
+#: Idle database connections kept for reuse, over every database of every server (3 file
+#: descriptors each: the file, its WAL and its shared-memory index).
+IDLE_CONNECTIONS = 1024
+
+
+def is_prepared(path: Path) -> bool:
+    """Whether database file ``path`` was prepared by this process and not dropped since."""
+    return str(path) in _prepared
+
+
+def mark_prepared(path: Path) -> None:
+    """Record that database file ``path`` is in WAL mode with its security catalog in place."""
+    with _files_lock:
+        _prepared.add(str(path))
+
+
+def take_idle(path: Path) -> sqlite3.Connection | None:
+    """An idle connection to ``path`` handed back by :func:`give_back`, now the caller's; or None."""
+    global _idle_count
+    with _files_lock:
+        conns = _idle.get(str(path))
+        if not conns:
+            return None
+        conn = conns.pop()
+        if not conns:
+            del _idle[str(path)]
+        _idle_count -= 1
+        return conn
+
+
+def give_back(path: Path, conn: sqlite3.Connection) -> None:
+    """Keep ``conn`` (autocommit, nothing temporary in it) for the next :func:`take_idle` of ``path``.
+
+    Beyond :data:`IDLE_CONNECTIONS` a connection of the file least recently handed one back is
+    closed; ``conn`` itself is closed when ``path`` was dropped meanwhile.
+    """
+    global _idle_count
+    evicted = []
+    with _files_lock:
+        name = str(path)
+        if name not in _prepared:
+            evicted.append(conn)
+        else:
+            _idle.setdefault(name, []).append(conn)
+            _idle.move_to_end(name)
+            _idle_count += 1
+            while _idle_count > IDLE_CONNECTIONS:
+                oldest, conns = next(iter(_idle.items()))
+                evicted.append(conns.pop(0))
+                if not conns:
+                    del _idle[oldest]
+                _idle_count -= 1
+    for old in evicted:
+        old.close()
+
+
+def _forget(path: Path) -> None:
+    """Forget that ``path`` was prepared and close its idle connections (the file is being dropped)."""
+    global _idle_count
+    with _files_lock:
+        _prepared.discard(str(path))
+        conns = _idle.pop(str(path), [])
+        _idle_count -= len(conns)
+    for conn in conns:
+        conn.close()
 
 
 def _server_name(server_id: str) -> str:
@@ -33,6 +109,8 @@ class ServerCatalog:
     store: Store
     hasher: PasswordHasher
     directory: Path
+    #: (admin login, admin password digest) read once by :meth:`pinned`; None: read at each use.
+    admin: tuple[str | None, str | None] | None = field(default=None, compare=False)
 
     @classmethod
     def from_store(
@@ -42,27 +120,38 @@ class ServerCatalog:
         name = _server_name(server_id)
         return cls(server_id, name, store, hasher, state_dir / "databases" / name.lower())
 
+    def pinned(self) -> ServerCatalog:
+        """This catalog with the admin login and password digest read now and kept (one job step's
+        fan-out logs in with them on every target; a later change applies to the next step)."""
+        return replace(self, admin=(self._read_admin_login(), self.store.get_secret(self.server_id)))
+
     def database_names(self) -> list[str]:
         """Names of the server's databases (including ``master``), in creation order."""
         return [doc["name"] for doc in self.store.children(self.server_id, "databases")]
 
     def database_file(self, name: str) -> Path:
         """SQLite file of database ``name`` (its directory is created on demand)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return self.directory / f"{name.lower()}.sqlite"
+        path = self.directory / f"{name.lower()}.sqlite"
+        if not is_prepared(path):
+            self.directory.mkdir(parents=True, exist_ok=True)
+        return path
 
     def drop_database_file(self, name: str) -> None:
         """Delete the SQLite file of database ``name`` (and its WAL side files) if it exists."""
         base = self.directory / f"{name.lower()}.sqlite"
+        _forget(base)
         for path in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
             path.unlink(missing_ok=True)
 
     @property
     def admin_login(self) -> str | None:
         """The server admin login (``properties.administratorLogin``), or None without a server."""
+        return self._read_admin_login() if self.admin is None else self.admin[0]
+
+    def _read_admin_login(self) -> str | None:
         doc = self.store.get(self.server_id)
         return None if doc is None else doc.get("properties", {}).get("administratorLogin")
 
     def admin_password_digest(self) -> str | None:
         """Digest of the server admin password (kept in the store's secrets), or None."""
-        return self.store.get_secret(self.server_id)
+        return self.store.get_secret(self.server_id) if self.admin is None else self.admin[1]

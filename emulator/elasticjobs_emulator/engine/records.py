@@ -9,7 +9,7 @@ terminal, no property ever null.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from elasticjobs_emulator.engine import lifecycle as lc
 from elasticjobs_emulator.engine.clock import to_iso
 from elasticjobs_emulator.engine.group_commit import GroupCommit
 from elasticjobs_emulator.engine.targets import Target
-from elasticjobs_emulator.store import Store, resource_key
+from elasticjobs_emulator.store import ExecutionRow, Store, resource_key
 
 ROOT_TYPE = "Microsoft.Sql/servers/jobAgents/jobs/executions"
 STEP_TYPE = "Microsoft.Sql/servers/jobAgents/jobs/executions/steps"
@@ -187,6 +187,24 @@ class ExecutionFilter:
 ANY = ExecutionFilter()
 
 
+def _row(doc: dict[str, Any]) -> ExecutionRow:
+    private = doc[PRIVATE]
+    props = doc["properties"]
+    job_id = private["job_id"]
+    return ExecutionRow(
+        key=resource_key(doc["id"]),
+        agent_id=agent_id_of(job_id),
+        job_id=job_id,
+        execution_id=props["jobExecutionId"],
+        kind=private["kind"],
+        step_name=props.get("stepName"),
+        create_time=props["createTime"],
+        end_time=props.get("endTime"),
+        active=props["lifecycle"] in lc.ACTIVE,
+        doc=doc,
+    )
+
+
 class ExecutionRecords:
     """Write-through persistence of execution documents in the store.
 
@@ -206,33 +224,23 @@ class ExecutionRecords:
         """
         self._commits.commit(doc)
 
+    def save_then(self, doc: dict[str, Any], then: Callable[[], None]) -> None:
+        """Persist one document without waiting; ``then()`` runs once it is committed (see
+        :meth:`GroupCommit.submit`: not at all when the write fails)."""
+        self._commits.submit(doc, then)
+
     def save_all(self, docs: Iterable[dict[str, Any]]) -> None:
         """Persist several documents in one transaction (those of deleted jobs are dropped)."""
         jobs: dict[str, bool] = {}
         with self._store.transaction():
+            rows = []
             for doc in docs:
                 job_id = doc[PRIVATE]["job_id"]
                 if job_id not in jobs:
                     jobs[job_id] = self._store.exists(job_id)
                 if jobs[job_id]:
-                    self._put(doc)
-
-    def _put(self, doc: dict[str, Any]) -> None:
-        private = doc[PRIVATE]
-        props = doc["properties"]
-        job_id = private["job_id"]
-        self._store.put_execution(
-            resource_key(doc["id"]),
-            agent_id=agent_id_of(job_id),
-            job_id=job_id,
-            execution_id=props["jobExecutionId"],
-            kind=private["kind"],
-            step_name=props.get("stepName"),
-            create_time=props["createTime"],
-            end_time=props.get("endTime"),
-            active=props["lifecycle"] in lc.ACTIVE,
-            doc=doc,
-        )
+                    rows.append(_row(doc))
+            self._store.put_executions(rows)
 
     def get(self, execution_resource_id: str) -> dict[str, Any] | None:
         """The stored document of an execution resource, or None."""

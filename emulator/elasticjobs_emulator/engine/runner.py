@@ -54,6 +54,8 @@ class Run:
     step_results: list[str] = field(default_factory=list)
     attempts: dict[str, Attempt] = field(default_factory=dict)
     retries: dict[str, Callable[[], None]] = field(default_factory=dict)
+    #: The current step's accessor for first attempts (:meth:`SqlAccess.for_step`).
+    step_sql: SqlAccess | None = None
 
     @property
     def job_id(self) -> str:
@@ -226,6 +228,7 @@ class Runner:
         if not runnable:
             self._control.submit(self._guard, self._finish_step, run)
             return
+        run.step_sql = self.sql.for_step()
         pool = self._pool(run)
         for doc, target in runnable:
             pool.submit(self._guard, self._attempt, run, doc, target)
@@ -287,10 +290,14 @@ class Runner:
             attempt.event.set()
         deadline = self.timers.call_later(options.timeout_seconds, lambda: self._time_out(attempt))
         error: str | None = None
+        # A step's first attempts share what does not depend on the target; a retry resolves
+        # server, login and credential again (they may have been fixed meanwhile).
+        first = doc["properties"]["currentAttempts"] == 1
+        sql = run.step_sql if first and run.step_sql is not None else self.sql
         try:
             props = step_doc["properties"]
             agent_id = rec.agent_id_of(run.job_id)
-            result = self.sql.run(
+            result = sql.run(
                 agent_id,
                 target.server,
                 str(target.database),
@@ -302,7 +309,7 @@ class Runner:
             )
             if props.get("output") and result is not None:
                 internal_id = rec.internal_execution_id(doc)
-                self.sql.write_output(agent_id, props["output"], internal_id, result, attempt.event)
+                sql.write_output(agent_id, props["output"], internal_id, result, attempt.event)
         except AttemptError as exc:
             error = str(exc)
         finally:
@@ -377,6 +384,8 @@ class Runner:
     def _target_done(
         self, run: Run, doc: dict[str, Any], target: Target, outcome: str, error: str | None
     ) -> None:
+        """End a target execution. The thread goes on at once; the step learns of the end only
+        after it is committed (it may be the step's last target)."""
         step_id = doc["properties"]["stepId"]
         doc[rec.PRIVATE].pop("retry_at", None)
         rec.transition(
@@ -385,7 +394,9 @@ class Runner:
             self.clock.now(),
             lc.target_message(step_id, outcome, target.server, target.database, error),
         )
-        self.records.save(doc)
+        self.records.save_then(doc, lambda: self._guard(self._target_saved, run, doc, target, outcome))
+
+    def _target_saved(self, run: Run, doc: dict[str, Any], target: Target, outcome: str) -> None:
         self._release(run, doc["properties"]["stepName"], target)
         with run.lock:
             run.results.append(outcome)

@@ -13,14 +13,17 @@ has a user for the identity's name (``CREATE USER [name] FROM EXTERNAL PROVIDER`
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from elasticjobs_emulator import tsql
 from elasticjobs_emulator.catalog import ServerCatalog
 from elasticjobs_emulator.engine.targets import MemberError, ServerView
 from elasticjobs_emulator.passwords import PasswordHasher
 from elasticjobs_emulator.store import Store
+
+_T = TypeVar("_T")
 
 
 class AttemptError(Exception):
@@ -51,6 +54,13 @@ class SqlAccess(Protocol):
     def server_view(self, agent_id: str) -> ServerView:
         """What target enumeration may see of the servers next to ``agent_id``."""
 
+    def for_step(self) -> SqlAccess:
+        """An accessor for the first attempts of one step's targets.
+
+        What does not depend on the target (the server's id and admin login, the credential, the
+        agent's identity) may be resolved once and reused for every target it runs on.
+        """
+
 
 def server_id_for(store: Store, agent_id: str, server_name: str) -> str | None:
     """ARM id of the server named ``server_name`` (the agent's resource group first), or None."""
@@ -66,10 +76,25 @@ def server_id_for(store: Store, agent_id: str, server_name: str) -> str | None:
 class TsqlAccess:
     """:class:`SqlAccess` over the emulator's T-SQL interpreter and store."""
 
-    def __init__(self, store: Store, state_dir: Path, hasher: PasswordHasher) -> None:
+    def __init__(self, store: Store, state_dir: Path, hasher: PasswordHasher, *, memo: bool = False) -> None:
         self._store = store
         self._state_dir = state_dir
         self._hasher = hasher
+        # With ``memo`` (one step's first attempts, see :meth:`for_step`): lookups that succeeded,
+        # by their arguments. Failures are not kept: each target reports its own.
+        self._memo: dict[tuple[str, ...], Any] | None = {} if memo else None
+
+    def for_step(self) -> TsqlAccess:
+        """An accessor that resolves server, admin login, credential and identity once (see
+        :meth:`SqlAccess.for_step`); a target's database, login mapping and batch stay per target."""
+        return TsqlAccess(self._store, self._state_dir, self._hasher, memo=True)
+
+    def _remember(self, key: tuple[str, ...], lookup: Callable[[], _T]) -> _T:
+        if self._memo is None:
+            return lookup()
+        if key not in self._memo:
+            self._memo[key] = lookup()
+        return cast(_T, self._memo[key])
 
     def _server_id(self, agent_id: str, server: str) -> str:
         server_id = server_id_for(self._store, agent_id, server)
@@ -81,11 +106,18 @@ class TsqlAccess:
         return server_id
 
     def _catalog(self, agent_id: str, server: str) -> ServerCatalog:
-        return ServerCatalog.from_store(
-            self._store, self._hasher, self._state_dir, self._server_id(agent_id, server)
-        )
+        def build() -> ServerCatalog:
+            catalog = ServerCatalog.from_store(
+                self._store, self._hasher, self._state_dir, self._server_id(agent_id, server)
+            )
+            return catalog if self._memo is None else catalog.pinned()
+
+        return self._remember(("catalog", agent_id, server.lower()), build)
 
     def _identity_name(self, agent_id: str) -> str:
+        return self._remember(("identity", agent_id), lambda: self._read_identity_name(agent_id))
+
+    def _read_identity_name(self, agent_id: str) -> str:
         """Name of the agent's user-assigned managed identity (the last segment of its resource id)."""
         agent = self._store.get(agent_id) or {}
         assigned = (agent.get("identity") or {}).get("userAssignedIdentities") or {}
@@ -111,6 +143,9 @@ class TsqlAccess:
         return tsql.connect(catalog, database, username, digest)
 
     def _credential(self, credential_id: str) -> tuple[str, str | None]:
+        return self._remember(("credential", credential_id), lambda: self._read_credential(credential_id))
+
+    def _read_credential(self, credential_id: str) -> tuple[str, str | None]:
         doc = self._store.get(credential_id) if credential_id else None
         if doc is None:
             name = credential_id.rsplit("/", 1)[-1] or "(none)"

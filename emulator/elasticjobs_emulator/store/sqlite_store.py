@@ -19,10 +19,10 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Read connections shared by every thread (WAL lets them read while the writer commits).
 READ_CONNECTIONS = 4
@@ -65,6 +65,21 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 """
+
+
+class ExecutionRow(NamedTuple):
+    """One execution document with its indexed columns (``key``: the lower-cased ARM id)."""
+
+    key: str
+    agent_id: str
+    job_id: str
+    execution_id: str
+    kind: str  # job, step or target
+    step_name: str | None
+    create_time: str
+    end_time: str | None
+    active: bool
+    doc: dict[str, Any]
 
 
 def resource_key(resource_id: str) -> str:
@@ -206,6 +221,16 @@ class Store:
         )
         return [json.loads(r[0]) for r in rows]
 
+    def name_of(self, resource_id: str) -> str | None:
+        """The ``name`` of a resource's document, or None when it does not exist.
+
+        One key lookup; the document is not decoded in Python.
+        """
+        row = self._read_one(
+            "SELECT json_extract(doc, '$.name') FROM resources WHERE key = ?", (resource_key(resource_id),)
+        )
+        return None if row is None else str(row[0])
+
     def sequence(self, resource_id: str) -> int | None:
         """Creation sequence number of a resource (unique, increasing in creation order), or None.
 
@@ -237,50 +262,36 @@ class Store:
         return row[0] if row else None
 
     # -- executions ------------------------------------------------------------------------
-    def put_execution(
-        self,
-        key: str,
-        *,
-        agent_id: str,
-        job_id: str,
-        execution_id: str,
-        kind: str,
-        step_name: str | None,
-        create_time: str,
-        end_time: str | None,
-        active: bool,
-        doc: dict[str, Any],
-    ) -> bool:
-        """Create or replace one execution row (kind: ``job``, ``step`` or ``target``).
+    def put_executions(self, rows: Iterable[ExecutionRow]) -> None:
+        """Create or replace execution rows in one transaction (one statement for all of them).
 
-        ``key`` is the lower-cased ARM id of the execution resource. Returns True when created.
+        A replaced row keeps its creation sequence; only ``end_time``, ``active`` and ``doc`` change.
         """
-        encoded = json.dumps(doc)
-        with self.transaction() as conn:
-            updated = conn.execute(
-                "UPDATE executions SET end_time = ?, active = ?, doc = ? WHERE key = ?",
-                (end_time, int(active), encoded, key),
-            ).rowcount
-            if updated:
-                return False
-            conn.execute(
-                "INSERT INTO executions(key, agent_key, job_key, execution_id, kind, step_name, seq,"
-                " create_time, end_time, active, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    resource_key(agent_id),
-                    resource_key(job_id),
-                    execution_id.lower(),
-                    kind,
-                    step_name.lower() if step_name else None,
-                    self._next_seq(),
-                    create_time,
-                    end_time,
-                    int(active),
-                    encoded,
-                ),
+        params = [
+            (
+                row.key,
+                resource_key(row.agent_id),
+                resource_key(row.job_id),
+                row.execution_id.lower(),
+                row.kind,
+                row.step_name.lower() if row.step_name else None,
+                row.create_time,
+                row.end_time,
+                int(row.active),
+                json.dumps(row.doc),
             )
-            return True
+            for row in rows
+        ]
+        with self.transaction() as conn:
+            # Every row takes a sequence number; a replaced row keeps its own (gaps only order rows).
+            numbered = [(*p[:6], self._next_seq(), *p[6:]) for p in params]
+            conn.executemany(
+                "INSERT INTO executions(key, agent_key, job_key, execution_id, kind, step_name, seq,"
+                " create_time, end_time, active, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET end_time = excluded.end_time, active = excluded.active,"
+                " doc = excluded.doc",
+                numbered,
+            )
 
     def get_execution(self, key: str) -> dict[str, Any] | None:
         """Return the document of one execution row by its key, or None."""

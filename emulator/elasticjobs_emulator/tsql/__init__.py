@@ -39,6 +39,8 @@ from elasticjobs_emulator.tsql.session import (
     Principal,
     ResultSet,
     Session,
+    checkin,
+    checkout,
     open_database,
 )
 
@@ -62,8 +64,7 @@ __all__ = [
 def _canonical_database(catalog: ServerCatalog, database: str) -> str | None:
     # One keyed lookup (store keys are case-insensitive), not a scan of every database: a job
     # step fanning out over N databases would otherwise cost O(N^2).
-    doc = catalog.store.get(f"{catalog.server_id}/databases/{database}")
-    return str(doc["name"]) if doc else None
+    return catalog.store.name_of(f"{catalog.server_id}/databases/{database}")
 
 
 def connect(catalog: ServerCatalog, database: str, login: str, password_digest: str | None) -> Principal:
@@ -142,18 +143,21 @@ def execute_batch(
     canonical = _canonical_database(catalog, database)
     if canonical is None:
         raise cannot_open_database(database)
-    conn = open_database(catalog.database_file(canonical), master=canonical.lower() == MASTER)
+    path = catalog.database_file(canonical)
+    conn = checkout(path, master=canonical.lower() == MASTER)
     session = Session(catalog, canonical, principal, conn, cancel)
     if cancel is not None:
         conn.set_progress_handler(lambda: int(cancel.is_set()), 1000)
     try:
-        sysviews.install(session, views=sysviews.names_views(sql))
+        views = sysviews.names_views(sql)
+        sysviews.install(session, views=views)
         Interpreter(session, batch).run()
     except TsqlError as error:
         error.messages = session.result.messages
         raise
     finally:
-        conn.close()
+        # The catalog views, or a #temp table (any "#" in the text), would stay in the connection.
+        checkin(path, conn, reusable=not views and "#" not in sql)
     return session.result
 
 

@@ -1,8 +1,9 @@
 """One batch run: the principal, its SQLite connection, the cancel flag and what was produced.
 
-A connection is opened per batch (busy timeout, WAL journal, autocommit: every statement commits
-on its own as in SQL Server's autocommit mode) and closed afterwards, so batches from many
-engine threads can run against the same database file.
+A batch runs on a connection of its own (busy timeout, WAL journal, autocommit: every statement
+commits on its own as in SQL Server's autocommit mode), so batches from many engine threads can run
+against the same database file. Afterwards the connection is kept for the next batch on that file
+when nothing of the batch is left in it (:func:`checkin`), else closed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from elasticjobs_emulator.catalog import ServerCatalog
+from elasticjobs_emulator.catalog import ServerCatalog, give_back, is_prepared, mark_prepared, take_idle
 from elasticjobs_emulator.tsql import security
 from elasticjobs_emulator.tsql.errors import canceled
 
@@ -55,17 +56,52 @@ class BatchResult:
 
 
 def open_database(path: Path, *, master: bool) -> sqlite3.Connection:
-    """Open one database file in autocommit mode with its security catalog in place."""
+    """Open one database file in autocommit mode with its security catalog in place.
+
+    Switching the journal to WAL and checking the catalog cost more than opening the file; a file
+    this process already prepared (:func:`catalog.is_prepared`) is opened without them.
+    """
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
+    if is_prepared(path):
+        return conn
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         security.ensure_schema(conn, master=master)
     except BaseException:
         conn.close()
         raise
+    mark_prepared(path)
     return conn
+
+
+def checkout(path: Path, *, master: bool) -> sqlite3.Connection:
+    """A connection to a database file for one batch: an idle one when there is, else a new one.
+
+    Hand it back with :func:`checkin`.
+    """
+    conn = take_idle(path)
+    return conn if conn is not None else open_database(path, master=master)
+
+
+def checkin(path: Path, conn: sqlite3.Connection, *, reusable: bool) -> None:
+    """Keep a batch's connection for the next batch on the same file, or close it.
+
+    Only a connection in the state of a new one is kept: the caller says whether the batch could
+    have left anything in its temporary schema (``#temp`` tables, the ``sys.*`` views of a batch that
+    named them; checking the schema itself costs more than a new connection), and a connection with
+    an open transaction is closed.
+    """
+    try:
+        conn.set_progress_handler(None, 0)
+        keep = reusable and not conn.in_transaction
+    except sqlite3.Error:
+        keep = False
+    if keep:
+        give_back(path, conn)
+    else:
+        conn.close()
 
 
 @dataclass

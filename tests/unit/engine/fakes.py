@@ -49,6 +49,10 @@ class FakeSql:
         self.behaviour(server, database, attempt, cancel)
         return tsql.ResultSet(["database_name"], [[database]]) if self.results else None
 
+    def for_step(self) -> FakeSql:
+        """The same fake: it resolves nothing."""
+        return self
+
     def write_output(
         self,
         agent_id: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -105,3 +106,43 @@ def test_concurrent_saves_of_many_targets_are_all_in_the_store(tmp_path: Path):
         assert len(store.find_executions("job", job_id=JOB)) == 201
     finally:
         store.close()
+
+
+def test_a_submitted_item_is_followed_up_only_after_it_is_written_and_nobody_waits_for_it():
+    written: list[str] = []
+    followed: list[tuple[str, bool]] = []
+    gate = threading.Event()
+
+    def write(items: list[str]) -> None:
+        if "first" in items:
+            gate.wait(5)  # hold the first batch so the submitted items pile up behind it
+        written.extend(items)
+
+    commits: GroupCommit[str] = GroupCommit(write)
+    leader = threading.Thread(target=commits.commit, args=("first",))
+    leader.start()
+    time.sleep(0.05)
+    for name in ("a", "b"):
+        commits.submit(name, lambda name=name: followed.append((name, name in written)))
+    assert followed == []  # returned at once, nothing written yet
+    gate.set()
+    leader.join(5)
+    # The leader wrote the batch nobody waited for before it returned.
+    assert written == ["first", "a", "b"]
+    assert followed == [("a", True), ("b", True)]
+
+
+def test_a_failed_submitted_write_skips_its_follow_up_and_the_next_one_still_commits():
+    calls: list[list[str]] = []
+    followed: list[str] = []
+
+    def write(items: list[str]) -> None:
+        calls.append(list(items))
+        if "bad" in items:
+            raise OSError("disk full")
+
+    commits: GroupCommit[str] = GroupCommit(write)
+    commits.submit("bad", lambda: followed.append("bad"))
+    commits.submit("good", lambda: followed.append("good"))
+    assert calls == [["bad"], ["good"]]
+    assert followed == ["good"]
