@@ -51,7 +51,9 @@ PROVIDER = Distribution(
     "airflow_elasticjobs",
     ("py.typed", "plugins/**/*.js", "plugins/**/*.css", "plugins/**/*.html"),
 )
-EMULATOR = Distribution("airflow_elasticjobs_emulator", ROOT / "emulator", "elasticjobs_emulator", ("*.json",))
+EMULATOR = Distribution(
+    "airflow_elasticjobs_emulator", ROOT / "emulator", "elasticjobs_emulator", ("*.json",)
+)
 
 
 def wheel_problems(distribution: Distribution, names: list[str]) -> list[str]:

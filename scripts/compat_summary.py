@@ -27,8 +27,8 @@ def counts_per_file(junit_xml: Path) -> dict[str, Counter[str]]:
     """Outcome counts keyed by the test file (``classname`` up to the module, as a path)."""
     per_file: dict[str, Counter[str]] = defaultdict(Counter)
     for testcase in ElementTree.parse(junit_xml).iter("testcase"):
-        module = testcase.get("classname", "")
-        parts = module.split(".")
+        # A module that failed to import is one testcase named after the module, with no classname.
+        parts = (testcase.get("classname") or testcase.get("name", "")).split(".")
         # pytest's classname is the module's dotted path, then the class (if any): keep up to test_*.
         cut = next((i for i, part in enumerate(parts) if part.startswith("test_")), len(parts) - 1)
         per_file["/".join(parts[: cut + 1]) + ".py"][outcome(testcase)] += 1
