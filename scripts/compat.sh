@@ -77,7 +77,8 @@ install_venv() {
     sed 's/^/  /' "$WORK/lowest-constraints.txt"
   fi
   uv venv --quiet --python "$BASE_PY" "$venv" &&
-    uv pip install --quiet --python "$venv/bin/python" --find-links "$DIST" "${constraints[@]}" \
+    uv pip install --quiet --compile-bytecode --python "$venv/bin/python" --find-links "$DIST" \
+      "${constraints[@]}" \
       "apache-airflow==$version" \
       "airflow-elasticjobs[emulator,openlineage] @ $(uri "$DIST"/airflow_elasticjobs-*.whl)" \
       "airflow-elasticjobs-emulator[airflow] @ $(uri "$DIST"/airflow_elasticjobs_emulator-*.whl)" \
@@ -99,7 +100,7 @@ providers_list() {
 run_subset() {
   local version="$1" venv="$2" status=0
   (cd "$TREE" && ELASTICJOBS_COMPAT_AIRFLOW="$version" timeout 900 "$venv/bin/python" -m pytest -q \
-    -p no:cacheprovider --continue-on-collection-errors --junitxml="$WORK/junit-$version.xml" "${SUBSET[@]}") || status=$?
+    -p no:cacheprovider --continue-on-collection-errors --durations=5 --junitxml="$WORK/junit-$version.xml" "${SUBSET[@]}") || status=$?
   [ -f "$WORK/junit-$version.xml" ] && "$PY" scripts/compat_summary.py "$WORK/junit-$version.xml"
   return "$status"
 }
