@@ -26,10 +26,11 @@ DOC = ROOT / "docs" / "compatibility-ci.md"
 RESOLUTIONS = ("lowest", "highest")
 
 
-def matrix() -> list[tuple[str, str]]:
-    """``(version, resolution)`` rows of scripts/compat_versions.txt."""
+def matrix() -> list[tuple[str, str, str]]:
+    """``(version, resolution, cutoff or "")`` rows of scripts/compat_versions.txt."""
     lines = (line.strip() for line in VERSIONS_FILE.read_text().splitlines())
-    return [tuple(line.split()) for line in lines if line and not line.startswith("#")]  # type: ignore[misc]
+    rows = [line.split() for line in lines if line and not line.startswith(("#", "exempt "))]
+    return [(row[0], row[1], row[2] if len(row) > 2 else "") for row in rows]
 
 
 def airflow_requirement(pyproject: Path, extra: str | None = None) -> Requirement:
@@ -42,16 +43,23 @@ def airflow_requirement(pyproject: Path, extra: str | None = None) -> Requiremen
 def test_rows_are_versions_with_a_resolution_and_only_the_oldest_is_lowest() -> None:
     rows = matrix()
     assert rows, f"{VERSIONS_FILE} lists no version"
-    versions = [Version(v) for v, _ in rows]
+    versions = [Version(v) for v, _, _ in rows]
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
-    assert [resolution for _, resolution in rows] == ["lowest"] + ["highest"] * (len(rows) - 1)
+    assert [resolution for _, resolution, _ in rows] == ["lowest"] + ["highest"] * (len(rows) - 1)
+
+
+def test_every_row_but_the_newest_has_a_cutoff_and_cutoffs_follow_the_releases() -> None:
+    cutoffs = [cutoff for _, _, cutoff in matrix()]
+    assert cutoffs[-1] == "", "the newest row tests today's releases, as the main venv does"
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", c) for c in cutoffs[:-1]), cutoffs
+    assert cutoffs[:-1] == sorted(set(cutoffs[:-1])), "an older Airflow release cannot have a later cutoff"
 
 
 def test_one_release_per_minor_from_the_lower_bound_of_the_airflow_range() -> None:
     provider = airflow_requirement(ROOT / "pyproject.toml")
     emulator = airflow_requirement(ROOT / "emulator" / "pyproject.toml", extra="airflow")
     assert provider.specifier == emulator.specifier, "the emulator's [airflow] extra must match the provider"
-    versions = [Version(v) for v, _ in matrix()]
+    versions = [Version(v) for v, _, _ in matrix()]
     assert all(provider.specifier.contains(v) for v in versions), f"{provider} excludes one of {versions}"
     (lower,) = (Version(s.version) for s in provider.specifier if s.operator == ">=")
     minors = [(v.major, v.minor) for v in versions]
@@ -65,7 +73,10 @@ def test_the_newest_row_is_the_main_venvs_airflow() -> None:
 
 
 def test_the_doc_table_shows_the_same_rows() -> None:
-    table = re.findall(r"^\| (\d+\.\d+\.\d+) +\| (\w+) ", DOC.read_text(), flags=re.MULTILINE)
+    table = re.findall(
+        r"^\| (\d+\.\d+\.\d+) +\| (\w+) +\| (\d{4}-\d{2}-\d{2}|none) ", DOC.read_text(), flags=re.MULTILINE
+    )
+    table = [(v, resolution, "" if cutoff == "none" else cutoff) for v, resolution, cutoff in table]
     assert table == matrix(), f"{DOC.name}'s table differs from {VERSIONS_FILE.name}"
 
 
