@@ -10,7 +10,8 @@
 # The oldest version is installed with the provider's requirements pinned to their lower bounds
 # (scripts/compat_constraints.py). Every version runs even after another failed; the script exits 1
 # naming each failed version and stage. Called last by scripts/test.sh; needs `uv`, `build`, `twine`
-# (the [test] extra). COMPAT_WORK=DIR keeps the venvs and logs there (default: a new temp folder).
+# (the [test] extra). COMPAT_WORK=DIR keeps the venvs and logs there (default: a new temporary
+# folder, removed when every version passed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -151,3 +152,8 @@ if [ "${#FAILED[@]}" -gt 0 ]; then
   exit 1
 fi
 echo "compat: the built provider passed its compatibility subset on Airflow ${VERSIONS[*]%% *}"
+if [ -z "${COMPAT_WORK:-}" ]; then  # a temporary work folder (four venvs, ~2.5 GB) is kept only on failure
+  closing_table
+  trap - EXIT
+  rm -rf "$WORK"
+fi
