@@ -62,6 +62,11 @@ check_dists() {
   "$PY" -m twine --no-color check --strict "$DIST"/* && "$PY" scripts/compat_check_dist.py "$DIST"
 }
 
+# The provider's requirements pinned to their lower bounds, for the "lowest" row.
+lower_bounds() {
+  "$PY" scripts/compat_constraints.py "$DIST"/airflow_elasticjobs-*.whl >"$WORK/lowest-constraints.txt"
+}
+
 # The tests, their DAGs and the files they read, without the packages: pytest's rootdir is this copy.
 copy_tests() {
   rm -rf "$TREE" && mkdir -p "$TREE" &&
@@ -135,7 +140,7 @@ uv() { "$PY" -m uv "$@"; }
 trap closing_table EXIT
 run_stage dist build build_dists || exit 1
 run_stage dist check check_dists || exit 1
-"$PY" scripts/compat_constraints.py "$DIST"/airflow_elasticjobs-*.whl >"$WORK/lowest-constraints.txt"
+run_stage dist bounds lower_bounds || exit 1
 copy_tests
 
 # --- each Airflow version ------------------------------------------------------------------------
@@ -148,7 +153,7 @@ for row in "${VERSIONS[@]}"; do
 done
 
 if [ "${#FAILED[@]}" -gt 0 ]; then
-  echo "compat: FAILED on ${FAILED[*]}" >&2
+  echo "compat: FAILED on Airflow $(printf '%s, ' "${FAILED[@]}" | sed 's/, $//')" >&2
   exit 1
 fi
 echo "compat: the built provider passed its compatibility subset on Airflow ${VERSIONS[*]%% *}"
