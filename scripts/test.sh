@@ -21,3 +21,4 @@ ruff format --check .
 lint-imports
 python -m pytest "$@"
 python -m benchmarks --smoke
+bash scripts/compat.sh

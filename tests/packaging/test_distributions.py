@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tomllib
-import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
+from scripts.compat_constraints import wheel_requirements
 from tests.support.emulator import TESTED_EMULATOR_VERSION
 
 pytestmark = pytest.mark.packaging
@@ -68,18 +68,6 @@ def _run(command: list[str], *, cwd: Path | None = None) -> subprocess.Completed
         f"{' '.join(command)} failed ({completed.returncode}):\n{completed.stderr[-4000:]}"
     )
     return completed
-
-
-def _wheel_requirements(wheel: Path) -> list[Requirement]:
-    """``Requires-Dist`` of a built wheel's METADATA."""
-    with zipfile.ZipFile(wheel) as archive:
-        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
-        metadata = archive.read(name).decode()
-    return [
-        Requirement(line.split(":", 1)[1])
-        for line in metadata.splitlines()
-        if line.startswith("Requires-Dist:")
-    ]
 
 
 def _name(requirement: Requirement) -> str:
@@ -155,7 +143,7 @@ def _resolve(python: Path, requirement: str, *extra_args: str) -> dict[str, dict
 
 
 def test_provider_wheel_requires_nothing_only_the_emulator_needs(wheels: dict[str, Path]) -> None:
-    requirements = _wheel_requirements(wheels[PROVIDER])
+    requirements = wheel_requirements(wheels[PROVIDER])
     base = {_name(r) for r in requirements if r.marker is None}
     assert "apache-airflow" in base  # the metadata was read at all
     assert not base & EMULATOR_ONLY, f"the provider's base install requires {sorted(base & EMULATOR_ONLY)}"
