@@ -110,3 +110,13 @@ def _lazy_serialized(dag: Any) -> Any:
     # 3.0's DagBag sets it from the bundle path; a DAG built in a test has none (its file is no DAG file).
     data["dag"].setdefault("relative_fileloc", Path(dag.fileloc).name)
     return LazyDeserializedDAG(data=data)
+
+
+def serialized_copy(dag: Any) -> Any:
+    """The DAG as the api-server's DAG bag holds it: serialized and read back (``DagSerialization``
+    from 3.2, ``SerializedDAG`` before, ``airflow/serialization/serialized_objects.py``)."""
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization as serializer
+    except ImportError:  # Airflow < 3.2
+        from airflow.serialization.serialized_objects import SerializedDAG as serializer
+    return serializer.from_dict(serializer.to_dict(dag))

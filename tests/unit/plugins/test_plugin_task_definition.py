@@ -17,6 +17,7 @@ from airflow_elasticjobs.plugins.task_definition import (
     execution_id_from_xcom,
     resolve,
 )
+from tests.compat.airflow_versions import serialized_copy
 
 EXECUTION_ID = "6b1c5e0e-0000-4000-8000-000000000001"
 #: How Airflow stores the template fields a task left unset in its rendered fields.
@@ -27,7 +28,6 @@ _UNSET = {"resource_group_name": None, "server_name": None, "agent_name": None}
 def tasks() -> Any:
     """The serialized DAG (what the api-server's DAG bag holds)."""
     from airflow.sdk import DAG, task
-    from airflow.serialization.serialized_objects import DagSerialization
 
     from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
     from airflow_elasticjobs.sensors.execution import ElasticJobsExecutionSensor
@@ -53,7 +53,7 @@ def tasks() -> Any:
             """Not an Elastic Jobs task."""
 
         plain()
-    return DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    return serialized_copy(dag)
 
 
 def test_literal_fields_come_from_the_definition_and_ignore_rendered_values(tasks: Any) -> None:
