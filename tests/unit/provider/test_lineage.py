@@ -43,7 +43,11 @@ def test_three_part_and_bracketed_names_keep_their_database_and_schema():
 )
 def test_statements_hiding_their_tables_are_unparsed(sql):
     parsed = parse_step("hidden", sql)
-    assert (parsed.inputs, parsed.outputs, parsed.unparsed) == ((), (), lineage.NO_TABLE)
+    assert (parsed.inputs, parsed.outputs) == ((), ())
+    # openlineage-sql 1.54 parses these and finds no table; older releases report a parse error
+    # instead (1.37, as of Airflow 3.0.6's release: all three; 1.45: WAITFOR). Either way the step
+    # says why it has no tables (docs/lineage.md).
+    assert parsed.unparsed == lineage.NO_TABLE or parsed.unparsed.startswith("statement 1: ")
 
 
 def test_a_parse_error_names_the_statement_and_the_parser_message():
