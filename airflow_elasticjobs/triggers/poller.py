@@ -2,7 +2,9 @@
 
 However many deferred tasks wait on executions of the same agent, the triggerer polls for all of
 them together (all on one open client, so one connection pool), and the cost per interval does not
-grow with the number of waiters. Each round (every poll interval) reads **one** of two lists:
+grow with the number of waiters. Each round (every poll interval) reads the first of two lists and,
+when due, starts a read of the second **beside** the rounds (at most one under way per agent), so a
+long active list never delays the ends the ended list delivers:
 
 1. the **ended list**, ``GET …/jobAgents/{agent}/executions?endTimeMin=<cursor>`` (all pages): every
    root execution that ended since the cursor (``endTimeMin`` filters ``JobExecutions_ListByAgent``
@@ -14,16 +16,20 @@ grow with the number of waiters. Each round (every poll interval) reads **one** 
    :data:`ENDED_LOOKBACK`. Executions seen again in the overlap are deduplicated by id (a state
    already delivered is not delivered twice);
 2. the **active list**, ``GET …/executions?isActive=true`` (all pages), only when due: once every as
-   many rounds as it had pages last time (so it costs at most one request per interval on average),
-   every round while a watch asks to follow running states (``stop_on``), and at once when more
-   watches are unseen than the list has pages. It notices what the ended list cannot: running
-   state changes, executions that vanish, and watches whose execution never appears. In a round
-   that reads it, the ended list is read only if watched executions left it (they are found there).
+   many rounds as it had pages last time, and at least :data:`ACTIVE_MIN_ROUNDS` rounds apart (so
+   it costs at most one request per interval on average, a third of one for a one-page list),
+   every round (once the previous read finished) while a watch asks to follow running states
+   (``stop_on``), and at once when more watches are unseen than the list has pages. It notices
+   what the ended list cannot: running state changes (announced when it is read: up to
+   :data:`ACTIVE_MIN_ROUNDS` intervals, or its page count, after they happen), executions that
+   vanish, and watches whose execution never appears. The watches it did not list are accounted
+   for by the next round's ended list.
 
-Then: a ``GET`` for each watch the lists could not account for (first seen already ended, not seen
-yet while the active list is not due, or vanished from the active list), a few at a time
-concurrently; a missing execution ends its watch with an error. Finally target-execution lists
-(progress) for at most ``details_per_poll`` executions, taken in turn:
+Then: a ``GET`` for each watch the lists could not account for (left the active list but not in
+the ended list: first seen already ended, or vanished; not seen yet while no active read will cover
+it soon), a few at a time concurrently; a missing execution ends its watch with an error.
+:meth:`AgentPoller.poll_states` is the same round by hand, in sequence (one of the two lists).
+Finally target-execution lists (progress) for at most ``details_per_poll`` executions, taken in turn:
 first those whose root state changed (lifecycle, last message, attempts, start times), oldest
 change first; then, only for watches that opted in with a ``progress_interval`` (default: none,
 details on state changes only), when the agent's refresh is due, the running execution whose
@@ -216,6 +222,9 @@ class Watch:
 
 #: Target lists fetched per agent per poll round (state changes first, then one progress refresh).
 DETAILS_PER_POLL = 25
+#: Rounds of the polling loop between two reads of the active list, at least (a short list, one page,
+#: is not read every round: the ended list finds the ends; running state changes wait for it).
+ACTIVE_MIN_ROUNDS = 3
 #: Concurrent requests of one round (target lists, GETs of executions missing from every list).
 CONCURRENT_REQUESTS = 8
 #: How far before the previous listing the ended list reaches while the ARM clock's lead is unknown.
@@ -313,6 +322,11 @@ class AgentPoller:
         #: Set by each state round: the details loop has work (see :meth:`poll_details`).
         self._details_due = asyncio.Event()
         self._fresh_hook = True
+        #: The polling loop's active-list read under way (at most one), and the watches it covers.
+        self._active_read: asyncio.Task[None] | None = None
+        self._active_covers: set[Watch] = set()
+        #: Watches the last active-list read did not list: the next ended round accounts for them.
+        self._left: set[Watch] = set()
 
     @contextlib.contextmanager
     def watching(
@@ -357,7 +371,11 @@ class AgentPoller:
         await self.poll_details(source)
 
     async def poll_states(self, source: ExecutionSource) -> None:
-        """The states of every watch: one agent-wide list, then a ``GET`` for what it missed.
+        """The states of every watch by hand: one agent-wide list, then a ``GET`` for what it missed.
+
+        The polling loop instead reads the ended list every round and the active list beside the
+        rounds (:meth:`_ended_round`); this sequential round reads one or the other, so tests and
+        callers driving rounds by hand see each list's effect in the round that reads it.
 
         A terminal state is delivered at once; a running state change is announced by the next
         :meth:`poll_details`, with its targets. A failure of the agent-wide lists is raised (it
@@ -379,6 +397,16 @@ class AgentPoller:
             self._rounds_since_active += 1
             seen = await self._list_ended(source)
             lookup = [w for w in unseen if w.execution_id.lower() not in seen]
+        await self._settle(source, watches, seen, lookup)
+        # The first ended list reaches back from the first round, not only from its own start.
+        self._previous_listing = self._previous_listing or began
+        self._details_due.set()
+
+    async def _settle(
+        self, source: ExecutionSource, watches: list[Watch], seen: dict[str, Any], lookup: list[Watch]
+    ) -> None:
+        """``GET`` the ``lookup`` watches, then note what ``seen`` and those ``GET`` requests show for
+        every watch (a missing execution ends its watch; a failed ``GET`` is charged to its watch)."""
         fetched, failed = await _per_watch(
             lookup, lambda w: source.get_execution(w.job_name, w.execution_id), CONCURRENT_REQUESTS
         )
@@ -400,18 +428,69 @@ class AgentPoller:
                 )
             if watch not in failed and not watch.details_failing:
                 watch.budget.record_success()
-        # The first ended list reaches back from the first round, not only from its own start.
+
+    async def _ended_round(self, source: ExecutionSource) -> None:
+        """The polling loop's state round: the ended list every round, the active list beside it.
+
+        Starts the active-list read (:meth:`_read_active`) when due, none is under way and the hook
+        has answered a round, and does not wait for it, so a long active list (many pages) never
+        delays the ends this round finds.
+        Then ``GET`` requests for the watches neither list accounts for: those the last active read
+        did not list and the ended list does not either (vanished, or ended before this cursor), and
+        unseen watches no active read will cover soon (fewer than its pages, as :meth:`_active_due`).
+        """
+        began = self._wall_clock()
+        watches = [w for w in self._watches if not w.ended and not w.finished]
+        unseen = [w for w in watches if w.signature is None]
+        # Not on a hook that has not answered yet (the first round, or after a fault): a round that
+        # fails then costs one request per backoff, not two.
+        idle = not self._fresh_hook and (self._active_read is None or self._active_read.done())
+        if idle and self._active_due(watches, unseen, ACTIVE_MIN_ROUNDS):
+            self._active_covers = set(watches)
+            self._rounds_since_active = 0
+            self._active_read = asyncio.get_running_loop().create_task(self._read_active(source, watches))
+        self._rounds_since_active += 1
+        seen = await self._list_ended(source)
+        left, self._left = self._left, set()  # including a read started this round, if done already
+        uncovered = [w for w in unseen if w not in self._active_covers and w.execution_id.lower() not in seen]
+        lookup = [w for w in watches if w in left and w.execution_id.lower() not in seen]
+        if len(uncovered) < self._active_pages:
+            lookup += [w for w in uncovered if w not in left]
+        await self._settle(source, watches, seen, lookup)
         self._previous_listing = self._previous_listing or began
         self._details_due.set()
 
-    def _active_due(self, watches: list[Watch], unseen: list[Watch]) -> bool:
+    async def _read_active(self, source: ExecutionSource, watches: list[Watch]) -> None:
+        """Read the active list (all pages) and note the running states it shows for ``watches``.
+
+        Watches it does not list (ended, or vanished) are left to the next ended round. A watch
+        whose end was delivered while the list was read is skipped (the list predates the end).
+        """
+        try:
+            seen, pages = await _read_list(source.list_executions(is_active=True))
+        finally:
+            self._active_covers = set()
+        self.requests["list_active"] += pages
+        self._active_pages = pages
+        for watch in watches:
+            if watch.ended or watch.finished or watch not in self._watches:
+                continue
+            execution = seen.get(watch.execution_id.lower())
+            if execution is None:
+                self._left.add(watch)
+            else:
+                self._note(watch, execution)
+        self._details_due.set()
+
+    def _active_due(self, watches: list[Watch], unseen: list[Watch], min_rounds: int = 1) -> bool:
         """Whether this round reads the active list (amortized: one page per round on average).
 
-        Due after as many rounds as it had pages, every round for a watch following running
-        states, and when unseen watches would cost at least as many ``GET`` requests as its pages.
+        Due after as many rounds as it had pages (at least ``min_rounds``), every round for a watch
+        following running states, and when unseen watches would cost at least as many ``GET``
+        requests as its pages.
         """
         return (
-            self._rounds_since_active >= self._active_pages
+            self._rounds_since_active >= max(self._active_pages, min_rounds)
             or any(w.follow_running for w in watches)
             or len(unseen) >= self._active_pages
         )
@@ -527,16 +606,19 @@ class AgentPoller:
         try:
             while self._watches:
                 round_ends = self._clock() + self._interval()
-                await self.poll_states(source)
+                await self._ended_round(source)
                 self._fresh_hook = False
-                if details.done():
-                    details.result()  # its failure (an authentication error) concerns every watch
+                for beside in (details, self._active_read):
+                    if beside is not None and beside.done():
+                        beside.result()  # its failure (agent list, authentication) concerns every watch
                 self._backoff.reset()
                 await asyncio.sleep(max(0.0, round_ends - self._clock()))
         finally:
-            details.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await details
+            besides = [task for task in (details, self._active_read) if task is not None]
+            for task in besides:
+                task.cancel()
+            await asyncio.gather(*besides, return_exceptions=True)  # a failure was raised above
+            self._active_read = None
 
     async def _run(self) -> None:
         try:

@@ -68,8 +68,8 @@ async def test_many_waiting_triggers_share_one_poll_per_agent(world):
     assert {e["lifecycle"] for e in events} == {"Succeeded"}
     counts = world.emulator.counters()
     lists = counts.get(AGENT_LIST, 0)
-    # One active list per interval for all six, plus one ended-executions list in a round where some
-    # left the active list (same path, other filter).
+    # One ended-executions list per interval for all six, plus the active list (same path, other
+    # filter) read beside the rounds every third round.
     assert 1 <= lists <= elapsed / 0.5 + 2 + len(executions)
     rounds = lists
     # Ended executions are found by that list, never by one GET each; targets only on change.
@@ -82,12 +82,13 @@ async def test_many_waiting_triggers_share_one_poll_per_agent(world):
 async def test_transient_faults_neither_fail_the_wait_nor_cancel_the_job(world, capsys):
     job = sql_job(world, "FaultyJob", "WAITFOR DELAY '00:00:02';")
     execution_id = start(world, job)
-    # Each rule outlasts the SDK's own retries (retry_total=2), so whole polls fail and back off.
+    # Each rule outlasts the SDK's own retries (retry_total=2) of both agent lists a round may have in
+    # flight (the ended list, and the active list read beside it), so whole polls fail and back off.
     world.emulator.set_faults(
         [
-            {"kind": "drop", "path": "/executions", "method": "GET", "max_count": 3},
-            {"kind": "429", "path": "/executions", "method": "GET", "max_count": 3, "retry_after": 1},
-            {"kind": "500", "path": "/executions", "method": "GET", "max_count": 3},
+            {"kind": "drop", "path": "/executions", "method": "GET", "max_count": 6},
+            {"kind": "429", "path": "/executions", "method": "GET", "max_count": 6, "retry_after": 1},
+            {"kind": "500", "path": "/executions", "method": "GET", "max_count": 6},
         ]
     )
     try:
@@ -98,7 +99,7 @@ async def test_transient_faults_neither_fail_the_wait_nor_cancel_the_job(world, 
 
     assert (event["status"], event["lifecycle"]) == ("done", "Succeeded")
     assert world.get(job, execution_id).lifecycle == "Succeeded"
-    assert [rule["hits"] for rule in faults["rules"]] == [3, 3, 3]
+    assert [rule["hits"] for rule in faults["rules"]] == [6, 6, 6]
     retried = [line for line in capsys.readouterr().out.splitlines() if "failed, retrying" in line]
     assert len(retried) >= 2  # whole polls failed after the SDK's retries, and were retried by the poller
 

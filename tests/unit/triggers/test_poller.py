@@ -352,6 +352,56 @@ async def test_a_slow_first_sight_does_not_delay_another_waiters_end():
     assert (first.lifecycle, first.targets) == ("InProgress", ())
 
 
+class SlowActiveList(FakeSource):
+    """A source whose active list, once ``slow`` is set, does not answer until ``released``
+    (a list of many pages that takes several intervals to read)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow = False
+        self.reading = asyncio.Event()
+        self.released = asyncio.Event()
+
+    def list_executions(self, job_name=None, *, is_active=None, end_time_min=None):
+        listing = super().list_executions(job_name, is_active=is_active, end_time_min=end_time_min)
+        if not (is_active and self.slow):
+            return listing
+        source = self
+
+        class Slow:
+            async def by_page(self):
+                source.reading.set()
+                await source.released.wait()
+                async for page in listing.by_page():
+                    yield page
+
+        return Slow()
+
+
+async def test_a_slow_active_list_does_not_delay_an_end_the_ended_list_finds():
+    """The active list is read beside the state rounds: while one read of it hangs, the ended list is
+    still read every interval and delivers an end, and no second active read starts meanwhile."""
+    source = SlowActiveList()
+    source.executions |= {"e1": execution("e1", "InProgress"), "e2": execution("e2", "InProgress")}
+    poller = AgentPoller(KEY, source.open)
+    with watch(poller, "e1") as w1, watch(poller, "e2") as w2:
+        assert (await asyncio.wait_for(w1.next(), 5)).lifecycle == "InProgress"
+        assert (await asyncio.wait_for(w2.next(), 5)).lifecycle == "InProgress"
+        source.slow = True
+        await asyncio.wait_for(source.reading.wait(), 5)  # an active-list read is under way
+        source.executions["e1"] = execution("e1", "Succeeded", end_time=datetime.now(UTC))
+        ended = await asyncio.wait_for(w1.next(), 5)
+        assert ended.lifecycle == "Succeeded"
+        reads, ended_lists = source.calls["list"], source.calls["list_ended"]
+        async with asyncio.timeout(5):
+            while source.calls["list_ended"] < ended_lists + 3:  # more rounds, no second active read
+                await asyncio.sleep(0.01)
+        assert source.calls["list"] == reads
+        source.released.set()
+        source.executions["e2"].lifecycle = "WaitingForRetry"
+        assert (await asyncio.wait_for(w2.next(), 5)).lifecycle == "WaitingForRetry"
+
+
 async def test_a_state_that_changed_while_its_targets_were_read_is_detailed_again():
     source = HangingTargets({"e1"})
     source.executions["e1"] = execution("e1", "Created")
