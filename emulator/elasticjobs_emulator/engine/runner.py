@@ -410,10 +410,13 @@ class Runner:
         """Stop a running execution: interrupt attempts, wake waiting retries."""
         with run.lock:
             run.root[rec.PRIVATE]["cancel_requested"] = True
-            self.records.save(run.root)
             run.canceled.set()
             for attempt in run.attempts.values():
                 attempt.event.set()
             waiting = list(run.retries.values())
+        # Saved outside the run's lock: a group commit led by this thread runs other targets'
+        # after-save steps, which take that lock (holding it here deadlocked the cancel). The live
+        # document is saved, as every save of this engine does, so nothing older is written back.
+        self.records.save(run.root)
         for resume in waiting:
             resume()
