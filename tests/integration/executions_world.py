@@ -73,13 +73,7 @@ class World:
             polling_interval=0.2,
         ).result()
         for user in ("masteruser", "jobuser"):
-            self.client.job_credentials.create_or_update(
-                self.rg,
-                self.agent_server,
-                self.agent,
-                user,
-                {"properties": {"username": user, "password": JOB_PASSWORD}},
-            )
+            self.job_credential(user)
         self.sql("master", f"CREATE LOGIN masteruser WITH PASSWORD='{JOB_PASSWORD}'")
         self.sql("master", "CREATE USER masteruser FROM LOGIN masteruser")
         self.sql("master", f"CREATE LOGIN jobuser WITH PASSWORD='{JOB_PASSWORD}'")
@@ -103,6 +97,10 @@ class World:
         self.sql(database, f"CREATE USER {login} FROM LOGIN {login}")
         for grant in grants:
             self.sql(database, f"GRANT {grant} TO {login}")
+        self.job_credential(login)
+
+    def job_credential(self, login: str) -> None:
+        """A job credential named after ``login``, with the job password, on the agent."""
         self.client.job_credentials.create_or_update(
             self.rg,
             self.agent_server,
