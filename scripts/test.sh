@@ -19,6 +19,6 @@ fi
 ruff check .
 ruff format --check .
 lint-imports
-python -m pytest "$@"
+python -m pytest --durations=30 "$@"
 python -m benchmarks --smoke
 bash scripts/compat.sh
