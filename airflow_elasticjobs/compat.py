@@ -15,8 +15,8 @@ name                                       where it comes from
 ``AirflowSensorTimeout``,                  ``airflow.exceptions`` (the classes the task runner of
 ``AirflowTaskTimeout``,                    that version raises)
 ``TaskDeferralTimeout``
-:func:`aget_connection`                    ``BaseHook.aget_connection`` from 3.1, else the sync
-                                           ``get_connection`` in a thread
+:func:`aread_connection`                   ``BaseHook.aget_connection`` from 3.1, else the sync
+                                           ``get_connection`` and the parse in a thread
 :func:`trigger_has_on_kill`                ``BaseTrigger.on_kill`` exists from 3.3
 :func:`has_plugin_external_views`          ``AirflowPlugin.external_views`` exists from 3.1
 =========================================  ======================================================
@@ -24,8 +24,9 @@ name                                       where it comes from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 try:  # Airflow >= 3.2
     from airflow.sdk import conf
@@ -64,25 +65,33 @@ __all__ = [
     "AirflowTaskTimeout",
     "BaseHook",
     "TaskDeferralTimeout",
-    "aget_connection",
+    "aread_connection",
     "conf",
     "has_plugin_external_views",
     "trigger_has_on_kill",
 ]
 
 
-async def aget_connection(conn_id: str) -> Any:
-    """The connection, read without blocking the event loop (the triggerer's).
+_T = TypeVar("_T")
 
-    ``BaseHook.aget_connection`` from Airflow 3.1; on 3.0 the sync ``get_connection`` in a thread,
-    as that version's own async providers do (``asgiref.sync.sync_to_async``; its supervisor
-    channel sends from a thread through ``async_to_sync``, ``airflow/jobs/triggerer_job_runner.py``).
+
+async def aread_connection(conn_id: str, parse: Callable[[Any], _T]) -> _T:
+    """``parse`` of the connection, read without blocking the event loop (the triggerer's).
+
+    ``BaseHook.aget_connection`` from Airflow 3.1. On 3.0 the sync ``get_connection`` and ``parse``
+    both run in a thread, as that version's own async providers do (``asgiref.sync.sync_to_async``):
+    reading a connection's extra masks its secrets through the triggerer's supervisor channel, which
+    sends with ``async_to_sync`` (``airflow/jobs/triggerer_job_runner.py``) and raises "You cannot
+    use AsyncToSync in the same thread as an async event loop" on the event loop's own thread.
     """
     if hasattr(BaseHook, "aget_connection"):
-        return await BaseHook.aget_connection(conn_id)
+        return parse(await BaseHook.aget_connection(conn_id))
     from asgiref.sync import sync_to_async
 
-    return await sync_to_async(BaseHook.get_connection, thread_sensitive=False)(conn_id)
+    def read() -> _T:
+        return parse(BaseHook.get_connection(conn_id))
+
+    return await sync_to_async(read, thread_sensitive=False)()
 
 
 @cache

@@ -91,7 +91,7 @@ install_venv() {
     uv pip install --quiet --compile-bytecode --python "$venv/bin/python" --find-links "$DIST" \
       "${constraints[@]}" \
       "apache-airflow==$version" \
-      "airflow-elasticjobs[emulator,openlineage] @ $(uri "$DIST"/airflow_elasticjobs-*.whl)" \
+      "airflow-elasticjobs[emulator,openlineage,deploy] @ $(uri "$DIST"/airflow_elasticjobs-*.whl)" \
       "airflow-elasticjobs-emulator[airflow] @ $(uri "$DIST"/airflow_elasticjobs_emulator-*.whl)" \
       "${TEST_TOOLS[@]}" &&
     echo "venv: $venv" &&

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_elasticjobs.compat import aget_connection
+from airflow_elasticjobs.compat import aread_connection
 from airflow_elasticjobs.hooks.base import ElasticJobsHookBase
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
 from airflow_elasticjobs.hooks.credentials import build_async_credential
@@ -85,8 +85,9 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
     async def load_settings(self) -> ElasticJobsConnectionSettings:
         """Read and parse the connection once (async-safe in the triggerer)."""
         if self._settings is None:
-            conn = await aget_connection(self.elastic_jobs_conn_id)
-            self._settings = ElasticJobsConnectionSettings.from_connection(conn)
+            self._settings = await aread_connection(
+                self.elastic_jobs_conn_id, ElasticJobsConnectionSettings.from_connection
+            )
         return self._settings
 
     async def agent(self) -> AgentRef:

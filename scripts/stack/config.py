@@ -96,6 +96,9 @@ class AirflowSettings:
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.api_port),
                 "AIRFLOW__API__WORKERS": "1",
+                # Airflow 3.0-3.2 refuse the REST API's `deserialize` flag on XCom entries unless this
+                # is on (3.3 dropped the option and always allows it); tests/deployment reads XComs so.
+                "AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT": "True",
                 "AIRFLOW__API__BASE_URL": f"{self.api_url}/",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_port),
