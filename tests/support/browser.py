@@ -8,6 +8,7 @@ Screenshots and post-mortems go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,9 +26,13 @@ TAB_ROUTE = "plugin/elastic-jobs"
 
 @contextmanager
 def chromium() -> Iterator[Any]:
-    """A selenium driver of headless Chromium; skips the test when Chromium is not installed."""
+    """A selenium driver of headless Chromium; skips the test when Chromium is not installed, except
+    under CI (``CI`` set), where scripts/test.sh installs it and its absence is a failure."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("Chromium is not installed here: apt-get install -y chromium chromium-driver")
+        reason = "Chromium is not installed here: apt-get install -y chromium chromium-driver"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run the browser tests")
+        pytest.skip(reason)
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (test extra)")
     from selenium.webdriver.chrome.service import Service
 
