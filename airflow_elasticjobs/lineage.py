@@ -8,6 +8,8 @@ What is emitted, how datasets are named and what happens when a step cannot be p
   schema ``dbo``); the tables it reads become inputs and the tables it writes outputs, once per
   target database the step ran on (a table named ``db.schema.table`` keeps its database, on the
   target's server);
+* the job agent's scripting variable ``$(job_execution_id)`` (the only one this project documents;
+  the fleet query's step selects it) is not T-SQL: it is replaced by ``NULL`` before parsing;
 * a step the parser cannot read (a parse error, or no table found: ``WAITFOR``, ``EXEC`` of a
   procedure or of dynamic SQL, DDL it does not know) contributes each of its target databases as an
   output dataset named after the database, and the run gets the standard ``extractionError`` facet
@@ -24,6 +26,7 @@ which the OpenLineage listener calls only when that provider (the ``openlineage`
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +49,11 @@ DEFAULT_SCHEMA = "dbo"
 #: Run facet keys.
 EXECUTION_FACET = "elasticJobsExecution"
 EXTRACTION_ERROR_FACET = "extractionError"
+
+#: The agent's scripting variable in a step's command, any case (docs/lineage.md, "Agent variables").
+AGENT_VARIABLE = re.compile(r"\$\(job_execution_id\)", re.IGNORECASE)
+#: What :data:`AGENT_VARIABLE` becomes for the parser: an expression that names no table.
+NEUTRAL_LITERAL = "NULL"
 
 NO_TABLE = (
     "the SQL parser found no table in it (statements such as WAITFOR, EXEC of a procedure or of "
@@ -128,7 +136,7 @@ def parse_step(step_name: str, sql: str | None) -> StepTables:
     """Parse one step's T-SQL into the tables it reads and writes (see the module docstring)."""
     if not sql or not sql.strip():
         return StepTables(step_name, unparsed="the step has no T-SQL")
-    meta = SQLParser(dialect=DIALECT, default_schema=DEFAULT_SCHEMA).parse(sql)
+    meta = SQLParser(dialect=DIALECT, default_schema=DEFAULT_SCHEMA).parse(without_agent_variables(sql))
     if meta is None:
         return StepTables(step_name, unparsed="the SQL parser returned no result")
     inputs = tuple(_table(t) for t in meta.in_tables)
@@ -139,6 +147,15 @@ def parse_step(step_name: str, sql: str | None) -> StepTables:
     elif not inputs and not outputs:
         unparsed = NO_TABLE
     return StepTables(step_name, inputs, outputs, unparsed)
+
+
+def without_agent_variables(sql: str) -> str:
+    """``sql`` with every ``$(job_execution_id)`` replaced by ``NULL``, so the SQL parser can read it.
+
+    The agent substitutes the variable textually before running the step; its value is no table,
+    so a literal keeps the statement's tables as they are.
+    """
+    return AGENT_VARIABLE.sub(NEUTRAL_LITERAL, sql)
 
 
 def _table(meta: Any) -> Table:

@@ -9,6 +9,7 @@ execution only through a SQL connection. The guide is ``docs/fleet-queries.md``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
@@ -219,12 +220,11 @@ class ElasticJobsFleetQueryOperator(ElasticJobsStartJobOperator):
     # -- reading the rows back -----------------------------------------------------------------------
     def _collect(self, execution_id: str) -> dict[str, Any]:
         """Rows of ``execution_id`` to XCom (bounded) or to ``output_path``; ``row_count`` either way."""
-        from airflow_elasticjobs.fleet_query_sql import HIDDEN_COLUMNS, read_back_sql
+        from airflow_elasticjobs.fleet_query_sql import HIDDEN_COLUMNS
         from airflow_elasticjobs.fleet_results import RowSource, result_format, write_rows
 
         output = self._output()
-        hook = self._sql_hook(output.database_name)
-        sql = read_back_sql(output.schema_name, output.table_name, hook.placeholder)
+        hook, sql = self._read_back(output)
         with closing(hook.get_conn()) as conn, closing(conn.cursor()) as cursor:
             try:
                 cursor.execute(sql, (execution_id,))
@@ -256,6 +256,13 @@ class ElasticJobsFleetQueryOperator(ElasticJobsStartJobOperator):
         self.log.info("Wrote %d rows of execution %s to %s (%s)", count, execution_id, path, fmt)
         return {"row_count": count, "path": str(path), "format": fmt}
 
+    def _read_back(self, output: StepOutput) -> tuple[Any, str]:
+        """The hook of ``output_conn_id`` on the output database, and its SELECT of one execution's rows."""
+        from airflow_elasticjobs.fleet_query_sql import read_back_sql
+
+        hook = self._sql_hook(output.database_name)
+        return hook, read_back_sql(output.schema_name, output.table_name, _placeholder(hook))
+
     def _path(self) -> Any:
         from airflow.sdk import ObjectStoragePath
 
@@ -278,3 +285,16 @@ class ElasticJobsFleetQueryOperator(ElasticJobsStartJobOperator):
                 "connection to the output server (Azure) or 'elastic_jobs_emulator_sql' (emulator)",
             )
         return hook
+
+
+def _placeholder(hook: Any) -> str:
+    """The parameter marker of SQL run through ``hook``.
+
+    ``OdbcHook.placeholder`` is ``DbApiHook``'s default ``%s`` unless the connection's extra sets
+    ``placeholder``, but pyodbc binds ``?`` only (its PEP 249 ``paramstyle`` is ``qmark``). The ODBC
+    module is looked up, not imported: a hook of it exists only once it is loaded.
+    """
+    odbc = sys.modules.get("airflow.providers.odbc.hooks.odbc")
+    if odbc is not None and isinstance(hook, odbc.OdbcHook) and not hook.connection_extra.get("placeholder"):
+        return "?"
+    return hook.placeholder

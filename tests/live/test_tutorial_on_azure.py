@@ -6,7 +6,8 @@ Step2Table only in TargetDb1, reports step1 on two databases and step2 on one, p
 hourly schedule, keeps passwords out of XCom, and its cleanup run deletes everything. Then, on the
 same agent (one agent per run: agents are billed by the hour), the operators the tutorial does not
 use: deploy (a second deploy writes nothing), start and wait, the deferrable sensor, cancel, and
-the cleanup operator for the jobs it added.
+the cleanup operator for the jobs it added; and a fleet query read back through the ``odbc``
+connection.
 
 Everything is named ``<run prefix>-…`` and deleted in the module fixture's teardown whatever
 happens; a teardown that cannot delete in time fails and names what is left.
@@ -202,6 +203,51 @@ def test_deploy_start_sensor_and_cancel_on_the_tutorial_agent(live, first_run) -
     assert xcom(dag_run, "cancel")["cancel_requested"] is True
     assert xcom(dag_run, "wait_canceled")["lifecycle"] == "Canceled"
     assert sorted(xcom(dag_run, "cleanup_jobs")["deleted"]) == ["job LiveQuick", "job LiveSlow"]
+
+
+def test_fleet_query_reads_each_databases_rows_back_through_odbc(live, first_run) -> None:
+    """A fleet query over the tutorial's ServerGroup writes to TargetDb1 as jobuser and reads this
+    execution's rows back through the ``odbc`` connection (OdbcHook on the output database, ``?``
+    parameter); each database answers its own name (tests/integration/provider/test_fleet_query.py)."""
+    from airflow.providers.odbc.hooks.odbc import OdbcHook
+    from airflow.sdk import DAG
+
+    from airflow_elasticjobs.operators.cleanup import ElasticJobsCleanupOperator
+    from airflow_elasticjobs.operators.fleet_query import ElasticJobsFleetQueryOperator
+    from tests.integration.provider.execution_support import xcom
+    from tests.live.azure_fleet import TARGET_SQL_CONN_ID
+
+    output_db = live.names.target_databases[0]
+    # The agent writes the output table as jobuser (docs/fleet-queries.md, output credential).
+    OdbcHook(odbc_conn_id=TARGET_SQL_CONN_ID, database=output_db).run(
+        "GRANT SELECT, INSERT, DELETE ON SCHEMA::dbo TO jobuser"
+    )
+    with DAG(f"ej_live_fleet_{live.prefix.replace('-', '_')}", schedule=None, catchup=False) as dag:
+        fleet = ElasticJobsFleetQueryOperator(
+            task_id="fleet",
+            job_name="LiveFleet",
+            query="SELECT DB_NAME() AS db_name",
+            target_group="ServerGroup",
+            credential="jobuser",
+            output_table={
+                "server_name": live.names.target_server,
+                "database_name": output_db,
+                "table_name": "LiveFleetRows",
+            },
+            output_conn_id=TARGET_SQL_CONN_ID,
+            poll_interval=POLL,
+            timeout=WAIT_TIMEOUT,
+            step_options={"retry_attempts": 1},
+        )
+        # The tutorial's cleanup deletes ServerGroup, which this job's step uses: delete it first.
+        fleet >> ElasticJobsCleanupOperator(task_id="cleanup_job", jobs=["LiveFleet"])
+    result = xcom(_run(dag), "fleet")
+
+    assert (result["lifecycle"], result["row_count"]) == ("Succeeded", len(live.names.target_databases))
+    assert result["rows"] == [
+        {"target_server_name": live.names.target_server, "target_database_name": db, "db_name": db}
+        for db in sorted(live.names.target_databases)
+    ]
 
 
 def test_cleanup_run_removes_everything(live, first_run) -> None:

@@ -6,6 +6,8 @@ fails on TargetDb3, where the job user may not create tables. The execution ends
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +30,8 @@ ALIAS = "retention_targets"
 DATABASES = ("TargetDb1", "TargetDb2", "TargetDb3")
 #: Fail the task only when the execution did not run to its end; a Failed one emits events.
 TOLERATE_FAILED = ["TimedOut", "Canceled", "Skipped"]
+#: How a log line of the execution trigger starts (dag.test() runs it in-process, logging to stdout).
+TRIGGER_LOGGER = "[airflow_elasticjobs.triggers.execution"
 
 
 @pytest.fixture(scope="module")
@@ -134,25 +138,57 @@ def test_a_task_failed_by_fail_on_publishes_no_event(world, two_step_job):
     assert asset_events(dag_run) == {}
 
 
-def test_the_sensor_publishes_the_events_of_the_execution_it_watched(world, two_step_job):
+class SensorStartingItsExecution(ElasticJobsExecutionSensor):
+    """The sensor, starting the execution it watches only after a poke found none.
+
+    So the sensor always waits for it: polling, its later pokes see the execution end; deferred, the
+    trigger does and the sensor resumes on the trigger's event. (An execution started before the
+    DAG run may end before the first poke, and a sensor whose first poke sees the end never defers.)
+    """
+
+    def __init__(self, *, start_execution: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start_execution = start_execution
+
+    def poke(self, context: Any) -> Any:
+        result = super().poke(context)
+        if self._watched_id is None:
+            self.start_execution()
+        return result
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["polling", "deferred"])
+def test_the_sensor_publishes_the_events_of_the_execution_it_watched(world, two_step_job, deferrable, capsys):
     from airflow.sdk import DAG
 
-    execution_id = world.start(two_step_job).name
-    with DAG("assets_sensor", schedule=None, catchup=False) as dag:
-        ElasticJobsExecutionSensor(
+    started: list[str] = []
+
+    def start_once() -> None:
+        if not started:
+            started.append(world.start(two_step_job).name)
+
+    dag_id = f"assets_sensor_{'deferred' if deferrable else 'polling'}"
+    with DAG(dag_id, schedule=None, catchup=False) as dag:
+        SensorStartingItsExecution(
             task_id="wait",
             job_name=two_step_job,
-            execution_id=execution_id,
+            created_after=datetime.now(UTC).isoformat(),  # the latest execution: the one it starts
+            start_execution=start_once,
             target_states=["Succeeded", "Failed"],
             fail_states=["Canceled"],
             poke_interval=0.5,
             timeout=60,
             elastic_jobs_conn_id=CONN_ID,
             asset_alias=ALIAS,
+            deferrable=deferrable,
         )
     dag_run = run_dag(dag)
 
     assert task_instance(dag_run, "wait").state == "success"
+    (execution_id,) = started
+    assert xcom(dag_run, "wait")["execution_id"] == execution_id
+    trigger_lines = [line for line in capsys.readouterr().out.splitlines() if TRIGGER_LOGGER in line]
+    assert bool(trigger_lines) == deferrable  # deferred: the real trigger waited, in dag.test()
     events = asset_events(dag_run)
     assert sorted(events) == [uri(world, "TargetDb1"), uri(world, "TargetDb2")]
     assert events[uri(world, "TargetDb2")] == expected_extra(world, execution_id, "TargetDb2", "Succeeded")

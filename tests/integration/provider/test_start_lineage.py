@@ -7,7 +7,10 @@ loads its plugins, once per interpreter):
   is read back from the file: per-target-database inputs and outputs parsed from the T-SQL of a
   job over two databases, the step's output table, the unparsed step's databases and the run facets;
 * with ``airflow.providers.openlineage`` and ``openlineage`` made unimportable
-  (:mod:`tests.support.no_openlineage`), the same operator still starts and waits for a job.
+  (:mod:`tests.support.no_openlineage`), the same operator still starts and waits for a job, the
+  execution sensor watches that execution, and a fleet query over two databases returns its rows.
+
+The child is :mod:`tests.integration.provider.lineage_child`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import pytest
 
 from airflow_elasticjobs.dataset_names import namespace, table_name
-from tests.integration.executions_world import World, fast_options
+from tests.integration.executions_world import JOB_PASSWORD, World, fast_options
 from tests.integration.provider.execution_support import QUICK, START_TASK_ID, unique_logical_date
 from tests.support.emulator import unique_name
 
@@ -37,35 +40,7 @@ COPY_SQL = (
 PAUSE_SQL = "WAITFOR DELAY '00:00:00.100'"
 FAIL_SQL = "THROW 50000, 'Step failed on purpose', 1;"
 CHILD_SECONDS = 180
-
-#: The child: optionally block OpenLineage, run the start DAG, write its outcome as JSON to a file (not
-#: to stdout, where the OpenLineage listener's processes log too).
-CHILD = """
-import json, sys
-from datetime import datetime
-
-spec = json.loads(sys.argv[1])
-if spec["block_openlineage"]:
-    from tests.support import no_openlineage
-    no_openlineage.install()
-from tests.integration.provider.execution_support import run_dag, start_dag, task_instance, xcom
-
-dag_run = run_dag(start_dag(spec["dag_id"], **spec["operator"]), datetime.fromisoformat(spec["logical_date"]))
-from airflow.providers_manager import ProvidersManager
-
-outcome = {
-    "state": task_instance(dag_run, "start").state,
-    "xcom": xcom(dag_run, "start"),
-    "provider_found": "apache-airflow-providers-openlineage" in ProvidersManager().providers,
-}
-try:
-    import airflow.providers.openlineage
-    outcome["importable"] = True
-except ModuleNotFoundError:
-    outcome["importable"] = False
-with open(spec["outcome_file"], "w") as out:
-    json.dump(outcome, out)
-"""
+OUTPUT_CONN_ID = "no_lineage_fleet_sql"
 
 
 @pytest.fixture(scope="module")
@@ -105,19 +80,27 @@ def lineage_job(world: World) -> str:
 
 
 def run_child(
-    dag_id: str, job: str, workdir: Path, *, block_openlineage: bool, env: dict[str, str]
+    dag_id: str,
+    job: str,
+    workdir: Path,
+    *,
+    block_openlineage: bool,
+    env: dict[str, str],
+    fleet: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the start DAG for ``job`` in a child process; return the outcome it wrote."""
+    """Run the start DAG for ``job`` (with ``fleet``: start, sensor, fleet query) in a child process
+    (:mod:`tests.integration.provider.lineage_child`); return the outcome it wrote."""
     outcome_file = workdir / f"{dag_id}-outcome.json"
     spec = {
         "outcome_file": str(outcome_file),
         "dag_id": dag_id,
         "logical_date": unique_logical_date().isoformat(),
-        "operator": {**QUICK, "job_name": job, "deferrable": False},
+        "start": {**QUICK, "job_name": job, "deferrable": False},
+        "fleet": fleet,
         "block_openlineage": block_openlineage,
     }
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(spec)],
+        [sys.executable, "-m", "tests.integration.provider.lineage_child", json.dumps(spec)],
         cwd=REPO,
         env={**os.environ, **env},
         capture_output=True,
@@ -161,7 +144,11 @@ def test_complete_event_has_per_database_datasets_and_execution_facets(world, li
     events_file = tmp_path / "openlineage.jsonl"
     dag_id = "start_lineage"
     outcome = run_child(dag_id, lineage_job, tmp_path, block_openlineage=False, env=lineage_env(events_file))
-    assert (outcome["state"], outcome["provider_found"], outcome["importable"]) == ("success", True, True)
+    assert (outcome["tasks"]["start"]["state"], outcome["provider_found"], outcome["importable"]) == (
+        "success",
+        True,
+        True,
+    )
     event = final_event(events_file, dag_id, "COMPLETE")
 
     space = namespace(world.target_server)
@@ -176,7 +163,7 @@ def test_complete_event_has_per_database_datasets_and_execution_facets(world, li
     facets = event["run"]["facets"]
     execution = facets["elasticJobsExecution"]
     job = world.client.jobs.get(world.rg, world.agent_server, world.agent, lineage_job)
-    assert execution["executionId"] == outcome["xcom"]["execution_id"]
+    assert execution["executionId"] == outcome["tasks"]["start"]["xcom"]["execution_id"]
     assert (execution["jobName"], execution["jobVersion"]) == (lineage_job, job.version)
     assert (execution["lifecycle"], execution["targetCounts"]) == ("Succeeded", {"Succeeded": 4})
     assert [(s["stepName"], s["counts"]) for s in execution["stepCounts"]] == [
@@ -196,20 +183,55 @@ def test_a_failed_execution_fails_the_task_and_still_reports_its_lineage(world, 
     events_file = tmp_path / "openlineage.jsonl"
     dag_id = "start_lineage_fail"
     outcome = run_child(dag_id, job, tmp_path, block_openlineage=False, env=lineage_env(events_file))
-    assert outcome["state"] == "failed", outcome
+    assert outcome["tasks"]["start"]["state"] == "failed", outcome
     event = final_event(events_file, dag_id, "FAIL")
 
     space = namespace(world.target_server)
     assert (event["inputs"], names(event["outputs"])) == ([], {(space, db) for db in world.databases})
     execution = event["run"]["facets"]["elasticJobsExecution"]
-    assert execution["executionId"] == outcome["xcom"]["execution_id"]
+    assert execution["executionId"] == outcome["tasks"]["start"]["xcom"]["execution_id"]
     assert (execution["lifecycle"], execution["targetCounts"]) == ("Failed", {"Failed": 2})
     assert event["run"]["facets"]["extractionError"]["errors"][0]["task"] == "boom"
 
 
 def test_operators_work_without_the_openlineage_provider(world, lineage_job, tmp_path):
-    outcome = run_child("start_without_openlineage", lineage_job, tmp_path, block_openlineage=True, env={})
-    assert outcome["state"] == "success", outcome
-    assert outcome["xcom"]["lifecycle"] == "Succeeded"
-    assert outcome["xcom"]["counts"] == {"Succeeded": 4}
+    """Start, the sensor on the finished execution and a fleet query over two databases."""
+    group = unique_name("NoLineageFleetGroup")
+    world.target_group(group, [world.database_member(d) for d in world.databases])
+    fleet_job = unique_name("NoLineageFleet")
+    fleet = {
+        **QUICK,
+        "job_name": fleet_job,
+        "query": "SELECT COUNT(*) AS n FROM dbo.Orders",
+        "target_group": group,
+        "credential": "jobuser",
+        "output_table": {
+            "server_name": world.target_server,
+            "database_name": RESULTS_DB,
+            "table_name": "NoLineageCounts",
+        },
+        "output_conn_id": OUTPUT_CONN_ID,
+        "step_options": {"retry_attempts": 0, "timeout_seconds": 60},
+    }
+    output_conn = world.emulator.sql_connection_json(world.target_server, "jobuser", JOB_PASSWORD)
+    outcome = run_child(
+        "operators_without_openlineage",
+        lineage_job,
+        tmp_path,
+        block_openlineage=True,
+        env={f"AIRFLOW_CONN_{OUTPUT_CONN_ID.upper()}": output_conn},
+        fleet=fleet,
+    )
     assert (outcome["provider_found"], outcome["importable"]) == (False, False), outcome
+    tasks = outcome["tasks"]
+    assert {task_id: task["state"] for task_id, task in tasks.items()} == dict.fromkeys(
+        ("start", "wait", "fleet"), "success"
+    ), outcome
+    started, waited, queried = (tasks[t]["xcom"] for t in ("start", "wait", "fleet"))
+    assert (started["lifecycle"], started["counts"]) == ("Succeeded", {"Succeeded": 4})
+    assert (waited["execution_id"], waited["lifecycle"]) == (started["execution_id"], "Succeeded")
+    assert (queried["lifecycle"], queried["row_count"]) == ("Succeeded", 2)
+    assert queried["rows"] == [
+        {"target_server_name": world.target_server, "target_database_name": database, "n": 2}
+        for database in sorted(world.databases)
+    ]
