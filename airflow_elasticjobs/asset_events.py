@@ -24,8 +24,8 @@ from typing import Any
 from airflow.sdk import Asset, AssetAlias
 
 from airflow_elasticjobs.dataset_names import database_uri
+from airflow_elasticjobs.execution_common import lifecycles as parse_lifecycles
 from airflow_elasticjobs.execution_state import SUCCESSFUL, ExecutionSummary, Lifecycle, TargetResult
-from airflow_elasticjobs.operators.execution_common import lifecycles as parse_lifecycles
 from airflow_elasticjobs.validation import invalid
 
 log = logging.getLogger(__name__)

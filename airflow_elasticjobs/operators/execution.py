@@ -17,6 +17,7 @@ from airflow.sdk import AssetAlias
 
 from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
 from airflow_elasticjobs.compat import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout, conf
+from airflow_elasticjobs.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY, ExecutionKey, attempt_execution_id
 from airflow_elasticjobs.execution_state import (
     DEFAULT_FAIL_ON,
@@ -28,7 +29,6 @@ from airflow_elasticjobs.execution_state import (
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
-from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, read_state_within
 from airflow_elasticjobs.validation import check_name, invalid
 from airflow_elasticjobs.waiting import Backoff, DeadlinePassed, FaultBudget, GaveUp, Patience, wait_until

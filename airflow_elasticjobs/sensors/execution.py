@@ -17,7 +17,7 @@ from airflow.sdk import AssetAlias, BaseSensorOperator, PokeReturnValue
 
 from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
 from airflow_elasticjobs.compat import AirflowException, AirflowSensorTimeout, conf
-from airflow_elasticjobs.connection_args import ConnectionArgs, ConnectionArgsAttributes
+from airflow_elasticjobs.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY
 from airflow_elasticjobs.execution_state import (
     ACTIVE,
@@ -28,9 +28,9 @@ from airflow_elasticjobs.execution_state import (
     read_summary,
 )
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.hooks.connection_args import ConnectionArgs, ConnectionArgsAttributes
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsExecutionLink
-from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.validation import check_name, invalid, parse_time
 from airflow_elasticjobs.waiting import LatestExecution, is_transient
 
