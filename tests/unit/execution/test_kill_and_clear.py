@@ -20,12 +20,13 @@ from airflow_elasticjobs.task_instance_state import (
     read_state,
     read_state_within,
 )
+from tests.unit.execution.fakes import FakeHook
 
 JOB_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv/jobAgents/a/jobs/Job1"
 REF = TaskInstanceRef("dag", "run1", "start")
 
 
-class Hook:
+class Hook(FakeHook):
     """Executions by id; get/start/list/cancel as the real hook (start = PUT: idempotent)."""
 
     def __init__(self, executions=None):
@@ -49,15 +50,6 @@ class Hook:
     def list_executions(self, job_name, is_active=None):
         active = ("Created", "InProgress", "WaitingForRetry")
         return [self.get_execution(job_name, i) for i, lc in self.executions.items() if lc in active]
-
-    def list_target_executions(self, job_name, execution_id):
-        return []
-
-    def cancel_execution(self, job_name, execution_id):
-        self.cancelled.append(execution_id)
-
-    def close(self):
-        pass
 
 
 @pytest.fixture(autouse=True)

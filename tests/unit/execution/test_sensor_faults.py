@@ -8,16 +8,14 @@ from azure.core.exceptions import ServiceRequestError
 
 from airflow_elasticjobs.compat import AirflowException
 from airflow_elasticjobs.sensors.execution import ElasticJobsExecutionSensor
-from tests.unit.execution.test_start_waiting import FakeClock, FakeHook, context, http_error
+from tests.unit.execution.fakes import FakeHook, context, http_error, install_clock
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
     import airflow_elasticjobs.sensors.execution as module
 
-    monkeypatch.setattr(module, "time", fake)
-    return fake
+    return install_clock(monkeypatch, module)
 
 
 def sensor(hook, **kwargs):
