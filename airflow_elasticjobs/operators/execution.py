@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import AssetAlias
 
-from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
+from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, declare_asset_events
 from airflow_elasticjobs.compat import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout, conf
 from airflow_elasticjobs.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY, ExecutionKey, attempt_execution_id
@@ -112,9 +112,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.asset_events = target_asset_events(asset_alias, asset_lifecycles)
-        if self.asset_events is not None:
-            self.outlets = self.asset_events.declare(self.outlets)
+        self.asset_events = declare_asset_events(self, asset_alias, asset_lifecycles)
         self._job_version: int | None = None
         self.job_name = job_name
         self.wait_for_completion = wait_for_completion

@@ -157,12 +157,9 @@ class ElasticJobsDeleteJobOperator(ElasticJobsDeleteOperatorBase):
     template_fields: Sequence[str] = (*ElasticJobsBaseOperator.template_fields, "job_name")
     name_arg = "job_name"
     resource_kind = "Job"
+    hook_delete = "delete_job"
 
     def __init__(self, *, job_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.job_name = job_name
         self.validate()
-
-    def delete(self, name: str) -> bool:
-        """DELETE the job."""
-        return self.hook.delete_job(name)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import AssetAlias, BaseSensorOperator, PokeReturnValue
 
-from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
+from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, declare_asset_events
 from airflow_elasticjobs.compat import AirflowException, AirflowSensorTimeout, conf
 from airflow_elasticjobs.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY
@@ -118,9 +118,7 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.asset_events = target_asset_events(asset_alias, asset_lifecycles)
-        if self.asset_events is not None:
-            self.outlets = self.asset_events.declare(self.outlets)
+        self.asset_events = declare_asset_events(self, asset_alias, asset_lifecycles)
         self.job_name = job_name
         self.execution_id = execution_id
         self.created_after = (
