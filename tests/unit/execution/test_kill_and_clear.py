@@ -10,6 +10,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 import airflow_elasticjobs.operators.execution as execution_module
+import airflow_elasticjobs.operators.execution_kill as execution_kill
 from airflow_elasticjobs.compat import AirflowException
 from airflow_elasticjobs.execution_id import ExecutionKey, attempt_execution_id
 from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
@@ -106,7 +107,7 @@ def test_on_kill_cancels_only_when_a_user_ended_the_task(monkeypatch, reading, c
             raise reading
         return reading
 
-    monkeypatch.setattr(execution_module, "read_state_within", fake_read)
+    monkeypatch.setattr(execution_kill, "read_state_within", fake_read)
     hook = Hook()
     op = operator(hook)
     op.execution_id, op._task_instance = "e1", REF
