@@ -24,8 +24,8 @@ from typing import Any
 from airflow.sdk import Asset, AssetAlias
 
 from airflow_elasticjobs.dataset_names import database_uri
+from airflow_elasticjobs.execution_common import lifecycles as parse_lifecycles
 from airflow_elasticjobs.execution_state import SUCCESSFUL, ExecutionSummary, Lifecycle, TargetResult
-from airflow_elasticjobs.operators.execution_common import lifecycles as parse_lifecycles
 from airflow_elasticjobs.validation import invalid
 
 log = logging.getLogger(__name__)
@@ -170,3 +170,14 @@ def target_asset_events(
     if alias is None:
         return None
     return TargetAssetEvents(asset_alias(alias_field, alias), chosen)
+
+
+def declare_asset_events(
+    task: Any, alias: str | AssetAlias | None, lifecycles: Iterable[str | Lifecycle]
+) -> TargetAssetEvents | None:
+    """A task's :func:`target_asset_events`, with the alias added to ``task.outlets`` (call from
+    ``__init__``, after ``BaseOperator.__init__`` set the outlets); ``None`` without an alias."""
+    events = target_asset_events(alias, lifecycles)
+    if events is not None:
+        task.outlets = events.declare(task.outlets)
+    return events

@@ -1,8 +1,9 @@
 """Reconcile Elastic Jobs resources to a desired state: compare, then PUT/DELETE only what differs.
 
-Shared by the target group, job and deploy operators. Every function returns the
+Shared by the target group, job, deploy and fleet query operators. Every function returns the
 :class:`Change` list it applied (``unchanged`` entries included), which operators log and push to
-XCom. Secrets never appear in a change.
+XCom. Secrets never appear in a change. :func:`reconcile_definition` owns the order of a whole
+definition: check the steps' references, then credentials, then target groups, then the job.
 
 Rules (from the 2025-01-01 REST spec ``JobSteps.json``: "stepId … If not specified when creating the
 job step, it will be created as the last step"; updating ``stepId`` moves the step and renumbers the
@@ -16,7 +17,7 @@ others):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -183,24 +184,67 @@ def check_step_references(
             known.add((field, name.lower()))
 
 
-def reconcile_job(hook: ElasticJobsHook, spec: JobSpec) -> list[Change]:
-    """Job description, ordered steps, then the schedule (last, so a schedule never fires a half job)."""
+@dataclass(frozen=True)
+class Reconciled:
+    """What a job reconcile wrote (``unchanged`` entries included) and the job version it left."""
+
+    changes: list[Change]
+    version: int | None
+
+
+def reconcile_definition(
+    hook: ElasticJobsHook,
+    spec: JobSpec,
+    *,
+    credentials: Mapping[str, tuple[str, str]] | None = None,
+    target_groups: Sequence[TargetGroupSpec] = (),
+    always_update_credentials: bool = False,
+) -> Reconciled:
+    """The one order of a definition's writes: the steps' references are checked (nothing is written
+    when one is wrong), then the credentials, then the target groups, then the job (:func:`reconcile_job`).
+
+    :param credentials: username and password by credential name, created or updated before the job
+        (a step may name one that does not exist yet).
+    :param target_groups: created or updated before the job (likewise).
+    """
+    credentials = credentials or {}
+    check_step_references(
+        hook,
+        spec,
+        declared_groups=[g.name for g in target_groups],
+        declared_credentials=list(credentials),
+    )
+    changes = [
+        reconcile_credential(hook, name, username, password, always_update=always_update_credentials)
+        for name, (username, password) in credentials.items()
+    ]
+    changes += [reconcile_target_group(hook, group) for group in target_groups]
+    job = reconcile_job(hook, spec)
+    return Reconciled(changes + job.changes, job.version)
+
+
+def reconcile_job(hook: ElasticJobsHook, spec: JobSpec) -> Reconciled:
+    """Job description, ordered steps, then the schedule (last, so a schedule never fires a half job).
+
+    The job is read once. The version returned is the one the last job PUT answered with; without
+    one, the version read (or created) plus one per step written: every step create, update or
+    delete makes a new job version.
+    """
     changes: list[Change] = []
     job = hook.get_job(spec.name)
     if job is None:
-        hook.create_or_update_job(spec.name, description=spec.description)
+        job = hook.create_or_update_job(spec.name, description=spec.description)
         changes.append(Change("create", "job", spec.name))
-    changes += _reconcile_steps(hook, spec)
+    step_changes = _reconcile_steps(hook, spec)
+    changes += step_changes
 
-    job = hook.get_job(spec.name)
-    current_description = (job.properties.description or "") if job and job.properties else ""
-    current_schedule = (
-        job.properties.schedule.as_dict() if job and job.properties and job.properties.schedule else {}
-    )
+    properties = job.properties
+    current_description = (properties.description or "") if properties else ""
+    current_schedule = properties.schedule.as_dict() if properties and properties.schedule else {}
     description_differs = current_description != spec.description
     schedule_differs = spec.schedule is not None and not schedule_matches(spec.schedule, current_schedule)
     if description_differs or schedule_differs:
-        hook.create_or_update_job(
+        job = hook.create_or_update_job(
             spec.name,
             description=spec.description,
             schedule=spec.schedule.to_arm() if spec.schedule is not None else current_schedule or None,
@@ -209,9 +253,17 @@ def reconcile_job(hook: ElasticJobsHook, spec: JobSpec) -> list[Change]:
             changes.append(Change("update", "job", spec.name, "description"))
         if schedule_differs:
             changes.append(Change("update", "schedule", spec.name, describe_schedule(spec.schedule)))
-    elif spec.schedule is not None:
+        return Reconciled(changes, _version(job))
+    if spec.schedule is not None:
         changes.append(Change("unchanged", "schedule", spec.name))
-    return changes
+    version = _version(job)
+    if version is not None:
+        version += sum(c.changed for c in step_changes)
+    return Reconciled(changes, version)
+
+
+def _version(job: Any) -> int | None:
+    return job.properties.version if job.properties else None
 
 
 def _reconcile_steps(hook: ElasticJobsHook, spec: JobSpec) -> list[Change]:

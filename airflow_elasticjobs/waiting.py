@@ -31,7 +31,8 @@ Who waits with it:
 * the triggerer's shared per-agent poller charges each watch's :class:`FaultBudget` and backs off
   with one :class:`Backoff` per agent;
 * the sensor's poke is one attempt: a transient fault makes it return "not yet" and Airflow's
-  poke schedule is the retry (bounded by the sensor's ``timeout``).
+  poke schedule is the retry, charged to the sensor's :class:`FaultBudget` like the operator's
+  (and bounded by the sensor's ``timeout``).
 
 (Plain classes here, not dataclasses: the trigger imports this module, and defining a dataclass
 costs import time every DAG-file parse or triggerer start pays; benchmarks/import_cost.py.)

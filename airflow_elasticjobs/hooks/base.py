@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Self
 
 from airflow_elasticjobs.compat import BaseHook
-from airflow_elasticjobs.connection_args import ConnectionArgs
 from airflow_elasticjobs.hooks.connection import CONN_TYPE, DEFAULT_CONN_ID
+from airflow_elasticjobs.hooks.connection_args import ConnectionArgs
 
 
 class ElasticJobsHookBase(BaseHook):

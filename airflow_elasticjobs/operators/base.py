@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_elasticjobs.connection_args import ConnectionArgs, ConnectionArgsAttributes
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID, get_connection
+from airflow_elasticjobs.hooks.connection_args import ConnectionArgs, ConnectionArgsAttributes
 from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.validation import check_name, invalid
@@ -107,23 +107,21 @@ class ElasticJobsDeleteOperatorBase(ElasticJobsBaseOperator):
     tolerate "already gone", return ``{"name", "deleted"}``.
 
     Subclasses set ``name_arg`` (the attribute holding the resource name), ``resource_kind`` and
-    implement :meth:`delete`.
+    ``hook_delete`` (the hook method that deletes one by name and returns ``False`` when it did not
+    exist).
     """
 
     name_arg: ClassVar[str]
     resource_kind: ClassVar[str]
+    hook_delete: ClassVar[str]
 
     def validate(self) -> None:
         """The resource name."""
         check_name(self.name_arg, getattr(self, self.name_arg))
 
-    def delete(self, name: str) -> bool:
-        """Delete ``name``; ``False`` when it did not exist."""
-        raise NotImplementedError
-
     def run(self, context: Context) -> dict[str, Any]:
         """Delete and report."""
         name = getattr(self, self.name_arg)
-        deleted = self.delete(name)
+        deleted = getattr(self.hook, self.hook_delete)(name)
         self.log.info("%s %s %s", self.resource_kind, name, "deleted" if deleted else "did not exist")
         return {"name": name, "deleted": deleted}

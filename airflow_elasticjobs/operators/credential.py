@@ -72,12 +72,9 @@ class ElasticJobsDeleteCredentialOperator(ElasticJobsDeleteOperatorBase):
     template_fields: Sequence[str] = (*ElasticJobsBaseOperator.template_fields, "credential_name")
     name_arg = "credential_name"
     resource_kind = "Job credential"
+    hook_delete = "delete_credential"
 
     def __init__(self, *, credential_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.credential_name = credential_name
         self.validate()
-
-    def delete(self, name: str) -> bool:
-        """DELETE the credential."""
-        return self.hook.delete_credential(name)

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_elasticjobs.definitions import CredentialSpec, TargetGroupSpec
-    from airflow_elasticjobs.reconcile import Change
 
 # ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
 # operator does not pay for them at parse time (benchmarks/import_cost.py).
@@ -159,32 +158,23 @@ class ElasticJobsDeployOperator(ElasticJobsJobDefinitionOperatorBase):
 
     def run(self, context: Context) -> dict[str, Any]:
         """Credentials, then target groups, then the job (steps, schedule)."""
-        from airflow_elasticjobs.reconcile import reconcile_credential, reconcile_target_group
-
         job = self.job_spec()
         credentials, groups = self._dependencies()
         self._check_identity(groups)
         secrets = {
             c.name: login_and_password(f"credentials[{c.name}].conn_id", c.conn_id) for c in credentials
         }
-
-        def prerequisites() -> list[Change]:
-            changes = [
-                reconcile_credential(
-                    self.hook, name, *secrets[name], always_update=self.always_update_credentials
-                )
-                for name in secrets
-            ]
-            return changes + [reconcile_target_group(self.hook, group) for group in groups]
-
-        changes = self.reconcile_job_definition(
+        reconciled = self.reconcile_job_definition(
             job,
-            declared_groups=[g.name for g in groups],
-            declared_credentials=list(secrets),
-            prerequisites=prerequisites,
+            credentials=secrets,
+            target_groups=groups,
+            always_update_credentials=self.always_update_credentials,
         )
-        written = sum(c.changed for c in changes)
+        written = sum(c.changed for c in reconciled.changes)
         self.log.info(
-            "Deploy of job %s: %d change(s) applied, %d unchanged", job.name, written, len(changes) - written
+            "Deploy of job %s: %d change(s) applied, %d unchanged",
+            job.name,
+            written,
+            len(reconciled.changes) - written,
         )
-        return job_result(self.hook, job, changes)
+        return job_result(self.hook, job, reconciled)

@@ -2,12 +2,14 @@
 
 The rules — start exactly once per task instance, what a retry does, cancellation paths, which
 terminal states fail the task, the transient-fault policy — are in ``docs/execution-semantics.md``.
+This module holds the start operator (wait, report, cancel on a time limit or a user's kill); which
+execution a task instance owns is :mod:`~airflow_elasticjobs.operators.execution_start`, whether a
+killed worker cancels is :mod:`~airflow_elasticjobs.operators.execution_kill`, and the cancel
+operator lives in :mod:`~airflow_elasticjobs.operators.cancel_execution` (imported here too).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
@@ -15,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import AssetAlias
 
-from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
+from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, declare_asset_events
 from airflow_elasticjobs.compat import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout, conf
-from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY, ExecutionKey, attempt_execution_id
+from airflow_elasticjobs.execution_common import check_event, lifecycles, seconds
+from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY, ExecutionKey
 from airflow_elasticjobs.execution_state import (
     DEFAULT_FAIL_ON,
     ExecutionSummary,
@@ -28,21 +31,21 @@ from airflow_elasticjobs.execution_state import (
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
-from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds
-from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, read_state_within
+from airflow_elasticjobs.operators.cancel_execution import ElasticJobsCancelExecutionOperator
+from airflow_elasticjobs.operators.execution_kill import cancel_if_user_ended
+from airflow_elasticjobs.operators.execution_start import start_or_attach
+from airflow_elasticjobs.task_instance_state import TaskInstanceRef
 from airflow_elasticjobs.validation import check_name, invalid
 from airflow_elasticjobs.waiting import Backoff, DeadlinePassed, FaultBudget, GaveUp, Patience, wait_until
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+__all__ = ["ElasticJobsCancelExecutionOperator", "ElasticJobsStartJobOperator"]
+
 
 # The deferral's own timeout is only a safety net behind the trigger's deadline (which cancels).
 _DEFER_GRACE_SECONDS = 300.0
-
-# on_kill's state read; the supervisor escalates SIGTERM to SIGKILL after 5 s
-# (airflow/sdk/execution_time/supervisor.py, ``kill``), and the cancel request needs time too.
-_STATE_READ_SECONDS = 2.0
 
 SKIPPED_HINT = (
     "\nAzure skips an execution when an earlier execution of the same job is still running on the "
@@ -112,9 +115,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.asset_events = target_asset_events(asset_alias, asset_lifecycles)
-        if self.asset_events is not None:
-            self.outlets = self.asset_events.declare(self.outlets)
+        self.asset_events = declare_asset_events(self, asset_alias, asset_lifecycles)
         self._job_version: int | None = None
         self.job_name = job_name
         self.wait_for_completion = wait_for_completion
@@ -156,7 +157,14 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         """Start or re-attach; wait; when what we waited for was an earlier clear's execution that
         ended in ``fail_on``, start this clear's own execution (see docs, §1)."""
         while True:
-            execution, earlier = self._start_or_attach(context)
+            execution, earlier = start_or_attach(
+                self.hook,
+                self.job_name,
+                ExecutionKey.from_context(context, self.hook.agent.job_id(self.job_name)),
+                self.fail_on,
+                self.log,
+                on_start=self._track,
+            )
             self.execution_id = execution.name
             context["ti"].xcom_push(key=EXECUTION_ID_KEY, value=self.execution_id)
             ElasticJobsAgentLink.persist(context, self.hook)
@@ -183,68 +191,9 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                 summary.lifecycle,
             )
 
-    def _start_or_attach(self, context: Context) -> tuple[Any, bool]:
-        """Probe this task instance's execution ids in order; re-attach, reuse or start (see docs).
-
-        :returns: the execution, and whether it is an earlier clear's execution still running.
-        """
-        key = ExecutionKey.from_context(context, self.hook.agent.job_id(self.job_name))
-        earlier = self._active_earlier_execution(key)
-        if earlier is not None:
-            self.log.info(
-                "Execution %s, started before the DAG run was last cleared, is still %s; waiting for "
-                "it instead of running the job twice at once",
-                earlier.name,
-                earlier.lifecycle,
-            )
-            return earlier, True
-        for attempt in itertools.count():
-            execution_id = attempt_execution_id(key, attempt)
-            existing = self.hook.get_execution(self.job_name, execution_id)
-            if existing is None:
-                self.execution_id = execution_id  # a time limit during the PUT still cancels it
-                execution = self.hook.start_execution(self.job_name, execution_id)
-                self.log.info(
-                    "Started execution %s of job %r (clear %d, attempt %d)",
-                    execution_id,
-                    self.job_name,
-                    key.generation,
-                    attempt,
-                )
-                return execution, False
-            lifecycle = Lifecycle.observed(existing.lifecycle)
-            if not lifecycle.is_terminal:
-                self.log.info(
-                    "Re-attaching to execution %s, still %s (attempt %d)", execution_id, lifecycle, attempt
-                )
-                return existing, False
-            if lifecycle not in self.fail_on:
-                self.log.info(
-                    "Execution %s already ended %s; not starting the job again", execution_id, lifecycle
-                )
-                return existing, False
-            self.log.info(
-                "Execution %s (attempt %d) ended %s; starting a new one", execution_id, attempt, lifecycle
-            )
-
-    def _active_earlier_execution(self, key: ExecutionKey) -> Any:
-        """An execution this task instance started before the DAG run's last clear, still active.
-
-        Another task's clear also bumps the run's ``clear_number``; a retry of this task after a crash
-        must then not start the job alongside the execution the crashed try left running. Costs one
-        list of the job's active executions, and probing only when that list is not empty.
-        """
-        if key.generation == 0 or not self.hook.list_executions(self.job_name, is_active=True):
-            return None
-        for generation in reversed(range(key.generation)):
-            earlier = dataclasses.replace(key, generation=generation)
-            for attempt in itertools.count():
-                execution = self.hook.get_execution(self.job_name, attempt_execution_id(earlier, attempt))
-                if execution is None:
-                    break
-                if not Lifecycle.observed(execution.lifecycle).is_terminal:
-                    return execution
-        return None
+    def _track(self, execution_id: str) -> None:
+        """Remember the execution about to start: a time limit during the start request cancels it."""
+        self.execution_id = execution_id
 
     def _end_time(self, context: Context) -> float | None:
         """The absolute deadline: ``timeout`` from now, or the end of ``execution_timeout``."""
@@ -418,89 +367,9 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
             hook.close()
 
     def on_kill(self) -> None:
-        """SIGTERM while waiting in a worker: cancel only when a user ended the task.
-
-        The supervisor also sends SIGTERM when heartbeats fail and Kubernetes when it evicts a pod;
-        then the task instance is still ``running`` and the execution keeps running, for the retry
-        to re-attach. The states that do cancel are
-        :data:`~airflow_elasticjobs.task_instance_state.USER_ENDED_WHILE_RUNNING`; a state that
-        cannot be read cancels nothing. Time limits cancel in :meth:`run`, not here.
-        """
+        """SIGTERM while waiting in a worker: cancel only when a user ended the task
+        (:func:`~airflow_elasticjobs.operators.execution_kill.cancel_if_user_ended`). Time limits
+        cancel in :meth:`run`, not here."""
         if not self.execution_id or self._cancelled or self._task_instance is None:
             return
-        try:
-            reading = read_state_within(self._task_instance, _STATE_READ_SECONDS)
-        except StateUnknown as err:
-            self.log.warning(
-                "Task killed; not cancelling execution %s because its state is unknown (%s); "
-                "a retry re-attaches to it",
-                self.execution_id,
-                err,
-            )
-            return
-        if reading.user_ended_running_task():
-            self._cancel(f"the task was killed and the task instance {reading.describe()}")
-        else:
-            self.log.warning(
-                "Task killed while the task instance %s (no user action: lost heartbeat, evicted pod "
-                "or a newer try); execution %s keeps running and a retry re-attaches to it",
-                reading.describe(),
-                self.execution_id,
-            )
-
-
-class ElasticJobsCancelExecutionOperator(ElasticJobsBaseOperator):
-    """Cancel a job execution (``Stop-AzSqlElasticJob``); idempotent.
-
-    Cancelling an execution that already ended is a no-op; a missing execution is an error (it is
-    usually a wrong job name or id).
-
-    Example::
-
-        ElasticJobsCancelExecutionOperator(
-            task_id="stop_job1",
-            job_name="Job1",
-            execution_id="{{ ti.xcom_pull(task_ids='run_job1', key='execution_id') }}",
-        )
-
-    :param job_name: the job.
-    :param execution_id: the root execution to cancel.
-
-    XCom: ``{"execution_id", "job_name", "lifecycle", "cancel_requested"}``.
-    """
-
-    template_fields: Sequence[str] = (*ElasticJobsBaseOperator.template_fields, "job_name", "execution_id")
-
-    def __init__(self, *, job_name: str, execution_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.job_name = job_name
-        self.execution_id = execution_id
-        self.validate()
-
-    def validate(self) -> None:
-        """Job name and execution id."""
-        check_name("job_name", self.job_name)
-        check_name("execution_id", self.execution_id)
-
-    def run(self, context: Context) -> dict[str, Any]:
-        """Cancel unless already finished."""
-        execution = self.hook.get_execution(self.job_name, self.execution_id)
-        if execution is None:
-            raise invalid(
-                "execution_id",
-                self.execution_id,
-                f"no such execution of job {self.job_name!r}; check job_name and execution_id",
-            )
-        lifecycle = Lifecycle.observed(execution.lifecycle)
-        requested = not lifecycle.is_terminal
-        if requested:
-            self.hook.cancel_execution(self.job_name, self.execution_id)
-            self.log.info("Requested cancellation of execution %s (was %s)", self.execution_id, lifecycle)
-        else:
-            self.log.info("Execution %s already ended %s; nothing to cancel", self.execution_id, lifecycle)
-        return {
-            "execution_id": self.execution_id,
-            "job_name": self.job_name,
-            "lifecycle": lifecycle.value,
-            "cancel_requested": requested,
-        }
+        cancel_if_user_ended(self._task_instance, self.execution_id, self.log, self._cancel)

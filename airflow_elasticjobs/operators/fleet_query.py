@@ -204,11 +204,9 @@ class ElasticJobsFleetQueryOperator(ElasticJobsStartJobOperator):
     # -- run: ensure the job, then the start operator's start-and-wait --------------------------------
     def run(self, context: Context) -> dict[str, Any]:
         """Reconcile the job (only differences are written), then start or re-attach and wait."""
-        from airflow_elasticjobs.reconcile import check_step_references, reconcile_job
+        from airflow_elasticjobs.reconcile import reconcile_definition
 
-        spec = self.job_spec()
-        check_step_references(self.hook, spec)
-        for change in reconcile_job(self.hook, spec):
+        for change in reconcile_definition(self.hook, self.job_spec()).changes:
             self.log.info("%s", change)
         return super().run(context)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator, ElasticJobsDeleteOperatorBase
@@ -11,24 +11,23 @@ from airflow_elasticjobs.validation import check_name, is_templated
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_elasticjobs.definitions import JobSpec
+    from airflow_elasticjobs.definitions import JobSpec, TargetGroupSpec
     from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
-    from airflow_elasticjobs.reconcile import Change
+    from airflow_elasticjobs.reconcile import Reconciled
 
 # ``definitions`` and ``reconcile`` are imported where used: a DAG file that does not build this
 # operator does not pay for them at parse time (benchmarks/import_cost.py).
 
 
-def job_result(hook: ElasticJobsHook, spec: JobSpec, changes: list[Change]) -> dict[str, Any]:
+def job_result(hook: ElasticJobsHook, spec: JobSpec, reconciled: Reconciled) -> dict[str, Any]:
     """XCom payload of the job and deploy operators: id, name, version, ordered steps, changes."""
-    job = hook.get_job(spec.name)
     return {
         "id": hook.agent.job_id(spec.name),
         "name": spec.name,
-        "version": job.properties.version if job and job.properties else None,
+        "version": reconciled.version,
         "steps": [s.name for s in spec.steps],
-        "changes": [c.as_dict() for c in changes if c.changed],
-        "changed": any(c.changed for c in changes),
+        "changes": [c.as_dict() for c in reconciled.changes if c.changed],
+        "changed": any(c.changed for c in reconciled.changes),
     }
 
 
@@ -92,24 +91,24 @@ class ElasticJobsJobDefinitionOperatorBase(ElasticJobsBaseOperator):
         self,
         spec: JobSpec,
         *,
-        declared_groups: Iterable[str] = (),
-        declared_credentials: Iterable[str] = (),
-        prerequisites: Callable[[], list[Change]] = list,
-    ) -> list[Change]:
-        """Check the steps' references, write ``prerequisites`` then the job, log every change.
+        credentials: Mapping[str, tuple[str, str]] | None = None,
+        target_groups: Sequence[TargetGroupSpec] = (),
+        always_update_credentials: bool = False,
+    ) -> Reconciled:
+        """Apply the definition in :func:`~airflow_elasticjobs.reconcile.reconcile_definition`'s
+        order (references, credentials, target groups, the job), log every change."""
+        from airflow_elasticjobs.reconcile import reconcile_definition
 
-        ``declared_*`` name target groups and credentials that ``prerequisites`` creates, so a step
-        may reference them before they exist; nothing is written when a reference is wrong.
-        """
-        from airflow_elasticjobs.reconcile import check_step_references, reconcile_job
-
-        check_step_references(
-            self.hook, spec, declared_groups=declared_groups, declared_credentials=declared_credentials
+        reconciled = reconcile_definition(
+            self.hook,
+            spec,
+            credentials=credentials,
+            target_groups=target_groups,
+            always_update_credentials=always_update_credentials,
         )
-        changes = prerequisites() + reconcile_job(self.hook, spec)
-        for change in changes:
+        for change in reconciled.changes:
             self.log.info("%s", change)
-        return changes
+        return reconciled
 
 
 class ElasticJobsJobOperator(ElasticJobsJobDefinitionOperatorBase):
@@ -158,12 +157,9 @@ class ElasticJobsDeleteJobOperator(ElasticJobsDeleteOperatorBase):
     template_fields: Sequence[str] = (*ElasticJobsBaseOperator.template_fields, "job_name")
     name_arg = "job_name"
     resource_kind = "Job"
+    hook_delete = "delete_job"
 
     def __init__(self, *, job_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.job_name = job_name
         self.validate()
-
-    def delete(self, name: str) -> bool:
-        """DELETE the job."""
-        return self.hook.delete_job(name)

@@ -89,12 +89,9 @@ class ElasticJobsDeleteTargetGroupOperator(ElasticJobsDeleteOperatorBase):
     template_fields: Sequence[str] = (*ElasticJobsBaseOperator.template_fields, "target_group_name")
     name_arg = "target_group_name"
     resource_kind = "Target group"
+    hook_delete = "delete_target_group"
 
     def __init__(self, *, target_group_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.target_group_name = target_group_name
         self.validate()
-
-    def delete(self, name: str) -> bool:
-        """DELETE the target group."""
-        return self.hook.delete_target_group(name)

@@ -39,7 +39,7 @@ class _Entry:
 
 
 def _build_hook(key: HookKey) -> Any:
-    from airflow_elasticjobs.connection_args import ConnectionArgs
+    from airflow_elasticjobs.hooks.connection_args import ConnectionArgs
     from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 
     return ElasticJobsHook.for_args(ConnectionArgs(*key))

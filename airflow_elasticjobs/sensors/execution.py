@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import AssetAlias, BaseSensorOperator, PokeReturnValue
 
-from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, target_asset_events
+from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, declare_asset_events
 from airflow_elasticjobs.compat import AirflowException, AirflowSensorTimeout, conf
-from airflow_elasticjobs.connection_args import ConnectionArgs, ConnectionArgsAttributes
+from airflow_elasticjobs.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY
 from airflow_elasticjobs.execution_state import (
     ACTIVE,
@@ -28,11 +28,11 @@ from airflow_elasticjobs.execution_state import (
     read_summary,
 )
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.hooks.connection_args import ConnectionArgs, ConnectionArgsAttributes
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsExecutionLink
-from airflow_elasticjobs.operators.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.validation import check_name, invalid, parse_time
-from airflow_elasticjobs.waiting import LatestExecution, is_transient
+from airflow_elasticjobs.waiting import FaultBudget, GaveUp, LatestExecution
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -67,7 +67,10 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
     :param deferrable: wait in the triggerer (the same trigger the start operator uses), which polls
         every ``poke_interval`` seconds and reads target details only when the execution's state
         changes (default: the ``[operators] default_deferrable`` setting).
-    :param error_budget: deferred mode: seconds of failing polls before the task fails (default 900).
+    :param error_budget: seconds of failing checks (transient faults only: a permanent error fails
+        at once) before the task fails (default 900), like the start operator's: between the pokes
+        of one run, and in the triggerer when deferred. In reschedule mode every poke is a run of
+        its own, so there only ``timeout`` bounds an outage.
     :param timeout: Airflow's sensor timeout, seconds since the sensor first started; in deferred mode
         the deferral gets what is left of it after the first poke (``defer(timeout=…)``).
     :param asset_alias: an ``AssetAlias`` (or its name): when the sensor succeeds on an execution
@@ -115,9 +118,7 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.asset_events = target_asset_events(asset_alias, asset_lifecycles)
-        if self.asset_events is not None:
-            self.outlets = self.asset_events.declare(self.outlets)
+        self.asset_events = declare_asset_events(self, asset_alias, asset_lifecycles)
         self.job_name = job_name
         self.execution_id = execution_id
         self.created_after = (
@@ -140,6 +141,8 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
         self._watched_id: str | None = None
         #: The latest-execution search of this run (``execution_id=None``), made by the first poke.
         self._latest: LatestExecution | None = None
+        #: Time since the last successful check of this run, charged by failing pokes.
+        self._faults: FaultBudget | None = None
         self.validate()
 
     def validate(self) -> None:
@@ -168,16 +171,37 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
                 # The link and the Airflow UI's "Elastic Jobs" tab follow the watched execution.
                 ElasticJobsExecutionLink.persist(context, hook, self.job_name, summary.execution_id)
         except Exception as err:
-            # One poke is one attempt; Airflow's poke schedule is the retry (airflow_elasticjobs.waiting).
-            if not is_transient(err):
-                raise
+            # One poke is one attempt; Airflow's poke schedule is the retry, within the error budget
+            # (airflow_elasticjobs.waiting).
+            self._charge(err)
             self.log.warning("Checking the execution failed, will check again: %s", describe_error(err))
             return False
         finally:
             hook.close()
+        self._fault_budget().record_success()
         for line in self._progress.changed_lines(summary.targets):
             self.log.info("%s", line)
         return self._decide(context, summary, getattr(execution, "job_version", None))
+
+    def _fault_budget(self) -> FaultBudget:
+        if self._faults is None:
+            self._faults = FaultBudget(self.error_budget, clock=time.monotonic)
+        return self._faults
+
+    def _charge(self, err: Exception) -> None:
+        """Raise ``err`` when permanent, or fail when transient faults outlasted ``error_budget``."""
+        try:
+            self._fault_budget().charge(err)
+        except GaveUp as gave_up:
+            if gave_up.permanent:
+                raise err from None
+            watched = self.execution_id or self._watched_id
+            what = f"execution {watched}" if watched else "the latest execution"
+            raise AirflowException(
+                f"No successful check of {what} of job {self.job_name!r} for {gave_up.failing_for:.0f} s "
+                f"(error_budget {gave_up.budget_seconds:.0f} s); last error: {describe_error(err)}. "
+                "The sensor gives up; the execution itself is not affected."
+            ) from err
 
     def _find(self, hook: ElasticJobsHook) -> Any | None:
         """The watched execution: the given one, the latest one resolved earlier, or the latest now."""

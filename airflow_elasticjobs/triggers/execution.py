@@ -34,9 +34,9 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_elasticjobs import compat, waiting
-from airflow_elasticjobs.connection_args import OVERRIDES, ConnectionArgs
 from airflow_elasticjobs.execution_state import Lifecycle, ProgressTracker
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
+from airflow_elasticjobs.hooks.connection_args import OVERRIDES, ConnectionArgs
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, aread_state
@@ -82,7 +82,7 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
     :param elastic_jobs_conn_id: an ``azure_elastic_jobs`` connection id.
     :param hook_params: overrides of the connection's ``resource_group_name``, ``server_name`` and
         ``agent_name`` (keyword arguments of the hook; see
-        :class:`~airflow_elasticjobs.connection_args.ConnectionArgs`).
+        :class:`~airflow_elasticjobs.hooks.connection_args.ConnectionArgs`).
     :param job_name: the job.
     :param execution_id: the root execution to watch; ``None`` waits for the latest execution of
         the job created at or after ``created_after`` and watches that one.

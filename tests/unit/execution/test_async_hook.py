@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from airflow_elasticjobs.connection_args import ConnectionArgs
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
+from airflow_elasticjobs.hooks.connection_args import ConnectionArgs
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 
 

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from airflow_elasticjobs.execution_common import check_event
 from airflow_elasticjobs.execution_state import DEFAULT_FAIL_ON, Lifecycle
 from airflow_elasticjobs.operators.execution import (
     ElasticJobsCancelExecutionOperator,
     ElasticJobsStartJobOperator,
 )
-from airflow_elasticjobs.operators.execution_common import check_event
 from airflow_elasticjobs.sensors.execution import ElasticJobsExecutionSensor
 from airflow_elasticjobs.validation import ElasticJobsValidationError
 

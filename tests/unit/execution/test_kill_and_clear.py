@@ -10,6 +10,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 import airflow_elasticjobs.operators.execution as execution_module
+import airflow_elasticjobs.operators.execution_kill as execution_kill
 from airflow_elasticjobs.compat import AirflowException
 from airflow_elasticjobs.execution_id import ExecutionKey, attempt_execution_id
 from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
@@ -20,12 +21,13 @@ from airflow_elasticjobs.task_instance_state import (
     read_state,
     read_state_within,
 )
+from tests.unit.execution.fakes import FakeHook
 
 JOB_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv/jobAgents/a/jobs/Job1"
 REF = TaskInstanceRef("dag", "run1", "start")
 
 
-class Hook:
+class Hook(FakeHook):
     """Executions by id; get/start/list/cancel as the real hook (start = PUT: idempotent)."""
 
     def __init__(self, executions=None):
@@ -49,15 +51,6 @@ class Hook:
     def list_executions(self, job_name, is_active=None):
         active = ("Created", "InProgress", "WaitingForRetry")
         return [self.get_execution(job_name, i) for i, lc in self.executions.items() if lc in active]
-
-    def list_target_executions(self, job_name, execution_id):
-        return []
-
-    def cancel_execution(self, job_name, execution_id):
-        self.cancelled.append(execution_id)
-
-    def close(self):
-        pass
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +107,7 @@ def test_on_kill_cancels_only_when_a_user_ended_the_task(monkeypatch, reading, c
             raise reading
         return reading
 
-    monkeypatch.setattr(execution_module, "read_state_within", fake_read)
+    monkeypatch.setattr(execution_kill, "read_state_within", fake_read)
     hook = Hook()
     op = operator(hook)
     op.execution_id, op._task_instance = "e1", REF

@@ -8,54 +8,14 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
-
-
-class FakeHook:
-    """Answers get_execution from a script of lifecycles or exceptions; records cancels."""
-
-    def __init__(self, script):
-        self.script = list(script)
-        self.cancelled = []
-
-    def get_execution(self, job_name, execution_id):
-        step = self.script.pop(0)
-        if isinstance(step, BaseException):
-            raise step
-        return SimpleNamespace(name=execution_id, lifecycle=step, last_message=None)
-
-    def list_target_executions(self, job_name, execution_id):
-        return []
-
-    def cancel_execution(self, job_name, execution_id):
-        self.cancelled.append(execution_id)
-
-    def close(self):
-        pass
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1_000_000.0
-        self.sleeps = []
-
-    def time(self):
-        return self.now
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.unit.execution.fakes import FakeHook, http_error, install_clock
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
     import airflow_elasticjobs.operators.execution as module
 
-    monkeypatch.setattr(module, "time", fake)
-    return fake
+    return install_clock(monkeypatch, module)
 
 
 def operator(hook, **kwargs):
@@ -64,16 +24,6 @@ def operator(hook, **kwargs):
     op.execution_id = "e1"
     op._cancel = lambda reason: hook.cancel_execution("Job1", "e1")
     return op
-
-
-def http_error(status):
-    err = HttpResponseError(message=f"status {status}")
-    err.status_code = status
-    return err
-
-
-def context():
-    return {"ti": SimpleNamespace(xcom_push=lambda **kw: None)}
 
 
 def test_transient_errors_are_retried_with_backoff_and_the_job_is_not_cancelled(clock):

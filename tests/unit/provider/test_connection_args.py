@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_elasticjobs.connection_args import ConnectionArgs
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
+from airflow_elasticjobs.hooks.connection_args import ConnectionArgs
 from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 from airflow_elasticjobs.sensors.execution import ElasticJobsExecutionSensor

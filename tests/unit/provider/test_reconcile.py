@@ -20,7 +20,8 @@ from airflow_elasticjobs.definitions import (
     build_job,
 )
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
-from airflow_elasticjobs.reconcile import reconcile_job, schedule_matches, step_matches
+from airflow_elasticjobs.reconcile import reconcile_definition, reconcile_job, schedule_matches, step_matches
+from airflow_elasticjobs.validation import ElasticJobsValidationError
 
 AGENT = AgentRef("sub", "rg", "srv", "agent")
 
@@ -96,20 +97,28 @@ class InMemoryAgent:
         self.job: dict[str, Any] | None = None
         self.steps: list[tuple[str, dict[str, Any]]] = []
         self.writes: list[str] = []
+        self.version = 0  # +1 per step create, update or delete, as ARM counts job versions
+        self.job_reads = 0
 
     def get_job(self, name: str) -> Any:
-        if self.job is None:
-            return None
-        schedule = (
-            SimpleNamespace(as_dict=lambda: dict(self.job["schedule"])) if self.job.get("schedule") else None
-        )
+        self.job_reads += 1
+        return None if self.job is None else self._job()
+
+    def _job(self) -> Any:
+        assert self.job is not None
+        schedule = self.job.get("schedule")
         return SimpleNamespace(
-            properties=SimpleNamespace(description=self.job["description"], schedule=schedule, version=0)
+            properties=SimpleNamespace(
+                description=self.job["description"],
+                schedule=SimpleNamespace(as_dict=lambda: dict(schedule)) if schedule else None,
+                version=self.version,
+            )
         )
 
-    def create_or_update_job(self, name: str, *, description: str = "", schedule: Any = None) -> None:
+    def create_or_update_job(self, name: str, *, description: str = "", schedule: Any = None) -> Any:
         self.writes.append(f"PUT job {name}")
         self.job = {"description": description, "schedule": schedule}
+        return self._job()
 
     def list_steps(self, job: str) -> list[Any]:
         return [
@@ -121,10 +130,12 @@ class InMemoryAgent:
         self.writes.append(f"PUT step {name}@{body['properties']['stepId']}")
         self.steps = [s for s in self.steps if s[0] != name]
         self.steps.insert(body["properties"]["stepId"] - 1, (name, body["properties"]))
+        self.version += 1
 
     def delete_step(self, job: str, name: str) -> None:
         self.writes.append(f"DELETE step {name}")
         self.steps = [s for s in self.steps if s[0] != name]
+        self.version += 1
 
 
 def steps(*names: str, command: str = "SELECT 1") -> list[dict[str, Any]]:
@@ -145,23 +156,25 @@ def test_steps_end_in_desired_order(before: list[str], after: list[str]) -> None
     agent = InMemoryAgent()
     if before:
         reconcile_job(agent, build_job("Job1", steps(*before)))  # type: ignore[arg-type]
-    changes = reconcile_job(agent, build_job("Job1", steps(*after)))  # type: ignore[arg-type]
+    changes = reconcile_job(agent, build_job("Job1", steps(*after))).changes  # type: ignore[arg-type]
     assert [n for n, _ in agent.steps] == after
     assert {c.name for c in changes if c.kind == "step"} >= set(after)
 
     agent.writes.clear()
     again = reconcile_job(agent, build_job("Job1", steps(*after)))  # type: ignore[arg-type]
     assert agent.writes == []
-    assert all(c.action == "unchanged" for c in again)
+    assert all(c.action == "unchanged" for c in again.changes)
+    assert again.version == agent.version
 
 
 def test_changed_step_is_rewritten_in_place() -> None:
     agent = InMemoryAgent()
     reconcile_job(agent, build_job("Job1", steps("A", "B")))  # type: ignore[arg-type]
     agent.writes.clear()
-    changes = reconcile_job(agent, build_job("Job1", steps("A") + steps("B", command="SELECT 2")))  # type: ignore[arg-type]
+    reconciled = reconcile_job(agent, build_job("Job1", steps("A") + steps("B", command="SELECT 2")))  # type: ignore[arg-type]
     assert agent.writes == ["PUT step B@2"]
-    assert [str(c) for c in changes if c.changed] == ["~ step B: properties"]
+    assert [str(c) for c in reconciled.changes if c.changed] == ["~ step B: properties"]
+    assert reconciled.version == agent.version == 3
 
 
 def test_schedule_is_written_after_the_steps() -> None:
@@ -170,3 +183,46 @@ def test_schedule_is_written_after_the_steps() -> None:
     reconcile_job(agent, build_job("Job1", steps("A"), schedule=schedule))  # type: ignore[arg-type]
     assert agent.writes == ["PUT job Job1", "PUT step A@1", "PUT job Job1"]
     assert agent.job["schedule"] == schedule
+
+
+@pytest.mark.parametrize("schedule", [None, {"type": "Recurring", "interval": "PT1H", "enabled": True}])
+def test_job_is_read_once_and_the_version_comes_back(schedule: dict[str, Any] | None) -> None:
+    agent = InMemoryAgent()
+    for after in (["A", "B"], ["B", "C"]):  # create the job, then delete A and add C
+        agent.job_reads = 0
+        reconciled = reconcile_job(agent, build_job("Job1", steps(*after), schedule=schedule))  # type: ignore[arg-type]
+        assert agent.job_reads == 1
+        assert reconciled.version == agent.version
+
+
+class ReferenceCheckingAgent(InMemoryAgent):
+    """The in-memory agent with credentials and target groups, recording every write in order."""
+
+    def get_credential(self, name: str) -> Any:
+        return None
+
+    def get_target_group(self, name: str) -> Any:
+        return None
+
+    def get_agent(self) -> Any:
+        return SimpleNamespace(identity=None)
+
+    def create_or_update_credential(self, name: str, username: str, password: str) -> None:
+        self.writes.append(f"PUT credential {name}")
+
+    def create_or_update_target_group(self, name: str, members: Any) -> None:
+        self.writes.append(f"PUT target group {name}")
+
+
+def test_definition_order_is_references_credentials_target_groups_job() -> None:
+    agent = ReferenceCheckingAgent()
+    job = build_job("Job1", [{"name": "A", "command": "SELECT 1", "target_group": "g", "credential": "c"}])
+    group = TargetGroupSpec.build("g", [{"type": "SqlDatabase", "server_name": "s", "database_name": "d"}])
+    with pytest.raises(ElasticJobsValidationError, match="target group 'g' does not exist"):
+        reconcile_definition(agent, job, credentials={"c": ("user", "pw")})  # type: ignore[arg-type]
+    assert agent.writes == []
+
+    reconciled = reconcile_definition(agent, job, credentials={"c": ("user", "pw")}, target_groups=[group])  # type: ignore[arg-type]
+    assert agent.writes == ["PUT credential c", "PUT target group g", "PUT job Job1", "PUT step A@1"]
+    assert reconciled.version == 1
+    assert [c.kind for c in reconciled.changes] == ["credential", "target group", "job", "step"]
