@@ -21,10 +21,19 @@ FINISHED = ("success", "failed")
 
 
 def wait_until(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
-    """Call ``check`` until it returns something truthy; fail after ``timeout`` s naming ``what``."""
+    """Call ``check`` until it returns something truthy; fail after ``timeout`` s naming ``what``.
+
+    A read that times out counts as "not yet": on a busy machine the api-server's event loop was seen
+    to stall for 31 s (every request waiting, then all answered), longer than one HTTP timeout.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        result = check()
+        try:
+            result = check()
+        except httpx.TimeoutException:
+            if time.monotonic() > deadline:
+                raise
+            continue
         if result:
             return result
         if time.monotonic() > deadline:
