@@ -8,6 +8,7 @@ Linux ``/proc`` only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from dataclasses import dataclass
@@ -40,17 +41,61 @@ def command_line(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
 
 
-def children(pid: int) -> list[int]:
-    """Direct children of ``pid``."""
-    found = []
+def _parents() -> dict[int, int]:
+    """The parent of every process now running."""
+    found: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                if parent(int(entry.name)) == pid:
-                    found.append(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-                continue
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+                found[int(entry.name)] = parent(int(entry.name))
     return found
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid``."""
+    return [child for child, of in _parents().items() if of == pid]
+
+
+def start_time(pid: int) -> int:
+    """When the process started (clock ticks since boot): with the pid, it names one process even
+    after the pid is reused."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
+def descendants(pid: int) -> dict[int, int]:
+    """Every live descendant of ``pid`` (children, their children, ...) with its :func:`start_time`."""
+    parents = _parents()
+    found: dict[int, int] = {}
+    frontier = [pid]
+    while frontier:
+        kids = [child for child, of in parents.items() if of in frontier]
+        for child in kids:
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                found[child] = start_time(child)
+        frontier = kids
+    return found
+
+
+def still_running(processes: dict[int, int]) -> list[int]:
+    """The pids of ``processes`` (pid → :func:`start_time`) that are the same process and alive."""
+    left = []
+    for pid, began in processes.items():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError):
+            if alive(pid) and start_time(pid) == began:
+                left.append(pid)
+    return left
+
+
+def mentioning(text: str) -> list[int]:
+    """Processes whose command line or environment contains ``text`` (e.g. a state directory): they
+    are found even after their parent died and they were re-parented."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError, PermissionError):
+                if any(text.encode() in (entry / part).read_bytes() for part in ("cmdline", "environ")):
+                    found.append(int(entry.name))
+    return [pid for pid in found if alive(pid)]
 
 
 def send(pid: int, sig: int) -> None:

@@ -15,6 +15,8 @@ from tests.integration.executions_world import World, fast_options
 
 START_DAG = "deployment_start_and_wait"
 POLLING_START_DAG = "deployment_start_and_wait_polling"
+#: Deferred like START_DAG, but its trigger polls every 30 s (the trigger's default).
+DEFAULT_POLL_START_DAG = "deployment_start_and_wait_default_poll"
 MAPPED_START_DAG = "deployment_start_mapped"
 START_TASK_ID = "start"
 #: Lifecycles of an execution that runs (after Created, before any end state).

@@ -1,11 +1,12 @@
 """The tutorial DAG on the real deployment: triggered through the REST API, run by the scheduler
-(LocalExecutor), its wait deferred to a triggerer, with the tutorial's outcome in the emulator.
+(LocalExecutor), with the tutorial's outcome in the emulator.
 
-The tutorial's ``start_job1`` only starts (``wait_for_completion=False``) and has no deferrable switch;
-``wait_for_job1`` is deferrable through ``[operators] default_deferrable`` (set by the stack, as in
-docker-compose.yml) but defers only when Job1 still runs at its first poke, which with the
-emulator's quick job it usually does not. tests/deployment/test_start_and_wait.py covers the
-deferred wait with a job that is sure to still run.
+This test does not show that anything deferred, and cannot: the tutorial's ``start_job1`` only
+starts (``wait_for_completion=False``), and ``wait_for_job1``, deferrable through ``[operators]
+default_deferrable`` (set by the stack, as in docker-compose.yml), pokes once in its worker slot
+first and defers only when Job1 still runs then, which with the emulator's quick job it usually
+does not. tests/deployment/test_start_and_wait.py shows the deferred wait, with a job that is sure
+to still run.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ group, server and agent, where ``None`` falls back to the connection's. Renderin
 * ``deployment_start_and_wait``: one ``ElasticJobsStartJobOperator`` (task ``start``) that starts
   ``params.job_name`` and waits in the triggerer (``deferrable``), polling every second.
 * ``deployment_start_and_wait_polling``: the same waiting in its worker slot (not deferred).
+* ``deployment_start_and_wait_default_poll``: the same deferred, polling every 30 s (the
+  trigger's default), so that what happens between two polls is told apart from a poll.
 * ``deployment_start_mapped``: the start operator mapped over ``params.job_names`` (task ``start``,
   one map index per job), deferred.
 * ``deployment_daily_start`` and ``deployment_daily_start_serial``: ``@daily`` for backfills of
@@ -16,6 +18,7 @@ group, server and agent, where ``None`` falls back to the connection's. Renderin
   the start task (docs/execution-semantics.md, parallel runs).
 
 All have ``retries=1`` with a 2 s ``retry_delay`` and a 600 s execution ``timeout``, and no schedule.
+All but ``deployment_start_and_wait_default_poll`` poll every second.
 """
 
 from __future__ import annotations
@@ -60,14 +63,24 @@ def scenario_dag(dag_id: str, doc: str, schedule: str | None = None, **params: P
     )
 
 
-for dag_id, deferrable in (("deployment_start_and_wait", True), ("deployment_start_and_wait_polling", False)):
+DEFAULT_POLL_INTERVAL = 30  # the trigger's and the start operator's default
+for dag_id, deferrable, poll_interval in (
+    ("deployment_start_and_wait", True, WAIT["poll_interval"]),
+    ("deployment_start_and_wait_polling", False, WAIT["poll_interval"]),
+    ("deployment_start_and_wait_default_poll", True, DEFAULT_POLL_INTERVAL),
+):
     with scenario_dag(
         dag_id,
-        f"Start `params.job_name` and wait ({'deferred' if deferrable else 'in the worker slot'}).",
+        f"Start `params.job_name` and wait ({'deferred' if deferrable else 'in the worker slot'}, "
+        f"polling every {poll_interval} s).",
         job_name=Param("Job1", type="string", description="the job to start"),
     ):
         ElasticJobsStartJobOperator(
-            task_id=START_TASK_ID, job_name="{{ params.job_name }}", deferrable=deferrable, **TARGET, **WAIT
+            task_id=START_TASK_ID,
+            job_name="{{ params.job_name }}",
+            deferrable=deferrable,
+            **TARGET,
+            **{**WAIT, "poll_interval": poll_interval},
         )
 
 with scenario_dag(
