@@ -18,6 +18,7 @@ cancel: a retry re-attaches to a job that kept running, but a job cancelled by m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -144,3 +145,27 @@ async def aread_state(ref: TaskInstanceRef, timeout: float) -> StateReading:
         return await asyncio.wait_for(sync_to_async(read_state, thread_sensitive=False)(ref), timeout)
     except TimeoutError:
         raise StateUnknown(f"Airflow did not answer the state of {ref} within {timeout:g} s") from None
+
+
+#: The warm-up read of this process (see :func:`warm_up_state_reads`), kept referenced until done.
+_WARM_UPS: list[asyncio.Future[None]] = []
+
+
+def warm_up_state_reads(ref: TaskInstanceRef, timeout: float) -> None:
+    """Start one state read in the background, the first time a trigger of this process asks.
+
+    A triggerer's supervisor builds its in-process Execution API on the first request it serves
+    (``TriggerRunnerSupervisor.client`` in ``airflow/jobs/triggerer_job_runner.py``): seconds of work
+    on its one thread, during which no request is answered. Measured on the local deployment at load
+    average 10-25, that first request stalled the supervisor 21-44 s; when it was a kill's state
+    read, the read ran out of time and a user's mark failed cancelled nothing. A read when the first
+    trigger starts takes that cost before any kill needs an answer. Its outcome is not used.
+    """
+    if _WARM_UPS:
+        return
+
+    async def read() -> None:
+        with contextlib.suppress(StateUnknown):  # a kill's own read reports what it meets
+            await aread_state(ref, timeout)
+
+    _WARM_UPS.append(asyncio.ensure_future(read()))

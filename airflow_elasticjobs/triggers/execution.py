@@ -39,7 +39,12 @@ from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
 from airflow_elasticjobs.hooks.connection_args import OVERRIDES, ConnectionArgs
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 from airflow_elasticjobs.hooks.errors import describe_error
-from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, aread_state
+from airflow_elasticjobs.task_instance_state import (
+    StateUnknown,
+    TaskInstanceRef,
+    aread_state,
+    warm_up_state_reads,
+)
 from airflow_elasticjobs.triggers.poller import AgentKey, Observation, Watch, shared_poller
 from airflow_elasticjobs.waiting import Backoff, FaultBudget, Patience, await_until
 
@@ -214,6 +219,8 @@ class ElasticJobsExecutionTrigger(BaseTrigger):
         While it waits, its frame holds the shared poller and its watch only: the connection
         settings it read (one parsed copy per trigger) are not kept for the whole wait.
         """
+        if self.cancel_on_kill and self.task_instance is not None:
+            warm_up_state_reads(TaskInstanceRef.of(self.task_instance), timeout=kill_budget())
         key = await self._agent_key()
         if self.execution_id is None:
             event = await self._resolve_latest()

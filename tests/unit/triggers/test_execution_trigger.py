@@ -260,3 +260,23 @@ async def test_progress_lines_are_logged_only_when_they_change(capsys):
         "step 1 'Step1': 0/1 targets succeeded, 1 in progress",
         "step 1 'Step1': 1/1 targets succeeded",
     ]
+
+
+async def test_the_first_state_read_of_a_process_is_made_once_when_a_trigger_starts(monkeypatch):
+    """The triggerer's supervisor builds its Execution API on the first request it serves (seconds
+    of stall): one read when the first trigger starts takes that cost before a kill needs an answer."""
+    import airflow_elasticjobs.task_instance_state as state
+
+    asked = []
+
+    async def slow_unanswered_read(ref, timeout):
+        asked.append((str(ref), timeout))
+        raise StateUnknown("no supervisor channel")  # what a warm-up meets is not the trigger's concern
+
+    monkeypatch.setattr(state, "aread_state", slow_unanswered_read)
+    monkeypatch.setattr(state, "_WARM_UPS", [])
+    first = state.TaskInstanceRef("dag", "run1", "start")
+    state.warm_up_state_reads(first, timeout=13.5)
+    state.warm_up_state_reads(state.TaskInstanceRef("dag", "run2", "start"), timeout=13.5)
+    await asyncio.gather(*state._WARM_UPS)
+    assert asked == [("dag/run1/start", 13.5)]
