@@ -544,7 +544,9 @@ def test_malformed_json_is_a_400(emulator: EmulatorProcess, world: World) -> Non
         ),
     ],
 )
-def test_not_found_names_the_resource_group(emulator: EmulatorProcess, world: World, relative: str, name: str) -> None:
+def test_not_found_names_the_resource_group(
+    emulator: EmulatorProcess, world: World, relative: str, name: str
+) -> None:
     with emulator.http() as http:
         response = http.get(_url(world, relative), params={"api-version": API_VERSION})
     assert response.status_code == 404, response.text

@@ -17,6 +17,7 @@ api_versions_from_specs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(api_versions_from_specs)
 
 _FIXTURE = Path(__file__).with_name("spec_fixture")
+_MIRROR = _SCRIPT.with_name("spec_mirror")
 _AGENT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv/jobAgents/a"
 
 
@@ -211,6 +212,32 @@ def test_generator_on_a_tiny_spec_tree(capsys: pytest.CaptureFixture[str]) -> No
         "required": ["action"],
     }
     assert table["servers"]["versions"] == {}
+
+
+def test_committed_table_is_the_generators_output_on_the_committed_mirror() -> None:
+    table = api_versions_from_specs.generate(_MIRROR)
+    assert table == json.loads(api_versions.TABLE_FILE.read_text(encoding="utf-8"))
+    for entry in table["types"].values():
+        for version in entry["versions"].values():
+            assert version["source"].startswith(("read @", "not read"))  # every entry says where it is from
+
+
+@pytest.mark.parametrize(
+    ("version", "undefined"),
+    [
+        ("2017-03-01-preview", {"identity", "managedBy", "properties.isLedgerOn", "properties.useFreeLimit"}),
+        (
+            "2021-02-01-preview",
+            {"identity", "properties.isInfraEncryptionEnabled", "properties.useFreeLimit"},
+        ),
+        ("2022-08-01-preview", {"properties.availabilityZone", "properties.useFreeLimit"}),
+    ],
+)
+def test_database_versions_lack_what_their_spec_file_lacks(version: str, undefined: set[str]) -> None:
+    assert undefined <= set(api_versions.undefined_paths("servers/databases", version))
+    assert "properties.isLedgerOn" not in api_versions.undefined_paths(
+        "servers/databases", "2021-02-01-preview"
+    )
 
 
 def test_generator_refuses_a_path_without_the_specs(
