@@ -83,8 +83,10 @@ def test_shape_drops_what_a_version_does_not_define() -> None:
     )
     assert [sorted(item) for item in page["value"]] == [["id", "properties", "sku"]] * 2
     assert page["nextLink"] == "n"
-    for version in ("2023-05-01-preview", "2023-08-01", api_versions.LATEST):
+    for version in ("2023-05-01-preview", "2023-08-01-preview", api_versions.LATEST):
         assert api_versions.shape(agent, "servers/jobAgents", version) is agent
+    # stable/2023-08-01/JobAgents.json has no identity (the previews around it have)
+    assert "identity" not in api_versions.shape(agent, "servers/jobAgents", "2023-08-01")
     # only the exact type: a job step at an old version keeps everything its version defines
     step = {"identity": 1, "properties": {"stepId": 1, "credential": "c"}}
     assert api_versions.shape(step, "servers/jobAgents/jobs/steps", "2017-03-01-preview") is step
