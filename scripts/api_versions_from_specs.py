@@ -15,6 +15,13 @@ type's files are tried in the order given in ``TYPES`` (the 2017 preview kept ev
 one ``jobs.json``; later versions have one file per kind). A spec file that carries an
 ``x-mirror`` note (a trimmed mirror says there how the file was obtained) has it copied into the
 output, so the table says which versions were read from which file.
+
+``scripts/spec_mirror/`` is such a trimmed mirror, committed so the table is reproducible
+(``python scripts/api_versions_from_specs.py scripts/spec_mirror``; a unit test checks the committed
+table is exactly that output): each file keeps only the definitions read, and its ``x-mirror`` says
+``read @<commit>`` of ``Azure/azure-rest-api-specs`` or, for a version not yet read, ``not read:
+copied from <file>``. Reading a version means replacing its mirror file with the real one (or its
+trimmed definitions) and regenerating.
 """
 
 from __future__ import annotations

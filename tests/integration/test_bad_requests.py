@@ -531,3 +531,24 @@ def test_malformed_json_is_a_400(emulator: EmulatorProcess, world: World) -> Non
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "InvalidRequestContent"
     assert "body" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("relative", "name"),
+    [
+        pytest.param("/jobs/NoSuchJob", "jobs/NoSuchJob", id="missing-job"),
+        pytest.param(
+            "/jobs/Job1/executions/00000000-0000-0000-0000-000000000000",
+            "executions/00000000-0000-0000-0000-000000000000",
+            id="missing-execution",
+        ),
+    ],
+)
+def test_not_found_names_the_resource_group(
+    emulator: EmulatorProcess, world: World, relative: str, name: str
+) -> None:
+    with emulator.http() as http:
+        response = http.get(_url(world, relative), params={"api-version": API_VERSION})
+    assert response.status_code == 404, response.text
+    message = response.json()["error"]["message"]
+    assert f"{name}' under resource group '{world.setup.resource_group}' was not found" in message

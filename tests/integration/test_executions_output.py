@@ -13,6 +13,7 @@ import pytest
 
 from elasticjobs_emulator.engine.records import internal_execution_id
 from tests.integration.executions_world import JOB_PASSWORD, OUTPUT_GRANTS, World, fast_options
+from tests.support.definitions import LOCATION
 from tests.support.emulator import unique_name
 
 pytestmark = pytest.mark.integration
@@ -39,20 +40,23 @@ def group(world: World) -> str:
     return world.target_group("Three", [world.database_member(name) for name in DATABASES])
 
 
-def _output_job(world: World, group: str, table: str, credential: str = "outputuser") -> str:
+def _output_job(world: World, group: str, table: str, credential: str | None = "outputuser") -> str:
+    """A job whose one step writes to ``table``; as the agent's managed identity when ``credential``
+    is ``None`` (the output names no credential)."""
     job = unique_name("job")
     world.job(job, [])
+    output = {
+        "type": "SqlDatabase",
+        "serverName": world.target_server,
+        "databaseName": RESULTS_DB,
+        "tableName": table,
+        **({"credential": world.agent_path("credentials", credential)} if credential else {}),
+    }
     body: dict[str, Any] = {
         "targetGroup": group,
         "credential": world.agent_path("credentials", "jobuser"),
         "action": {"type": "TSql", "source": "Inline", "value": QUERY},
-        "output": {
-            "type": "SqlDatabase",
-            "serverName": world.target_server,
-            "databaseName": RESULTS_DB,
-            "tableName": table,
-            "credential": world.agent_path("credentials", credential),
-        },
+        "output": output,
         "executionOptions": fast_options(),
     }
     world.client.job_steps.create_or_update(
@@ -105,6 +109,37 @@ def test_each_execution_appends_one_row_per_target_with_its_own_internal_ids(wor
         expected |= {(ids[name], name, counts[name]) for name in DATABASES}
         assert set(_read(world, table)) == expected
     assert len(_read(world, table)) == 2 * len(DATABASES) == len(expected)
+
+
+def test_output_without_a_credential_is_written_as_the_agents_managed_identity(world: World, group: str):
+    """The agent gets a user-assigned identity whose Entra user in the output database has the
+    output grants; the output names no credential, so the rows are inserted as that identity."""
+    identity = unique_name("umi")
+    identity_id = (
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/identities/providers/"
+        f"Microsoft.ManagedIdentity/userAssignedIdentities/{identity}"
+    )
+    job_db = world.emulator.arm_path(world.rg, "servers", world.agent_server, "databases", "JobDatabase")
+    agent = {
+        "location": LOCATION,
+        "sku": {"name": "JA100"},
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}},
+        "properties": {"databaseId": job_db},
+    }
+    world.client.job_agents.begin_create_or_update(
+        world.rg, world.agent_server, world.agent, agent, polling_interval=0.2
+    ).result()
+    world.sql(RESULTS_DB, f"CREATE USER [{identity}] FROM EXTERNAL PROVIDER")
+    for grant in OUTPUT_GRANTS:
+        world.sql(RESULTS_DB, f"GRANT {grant} TO [{identity}]")
+    table = unique_name("results")
+    job = _output_job(world, group, table, credential=None)
+    execution = world.start(job)
+    lifecycle = world.wait(job, execution.name).lifecycle
+    messages = {target.last_message for target in world.target_executions(job, execution.name)}
+    assert lifecycle == "Succeeded", messages
+    ids = _expected_ids(world, job, execution.name)
+    assert {(row[0], row[1]) for row in _read(world, table)} == {(ids[name], name) for name in DATABASES}
 
 
 def test_missing_insert_permission_fails_every_target_with_a_clear_message(world: World, group: str):

@@ -43,6 +43,9 @@ _EMPTY_LISTS = {"ListJobExecutionsByAgentWithFilter.json"}
 _NO_REGION_PAIRS = "the geo-paired region of the location; the emulator has no region pairs"
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
     ("CreateDatabaseMin.json", "properties.defaultSecondaryLocation"): _NO_REGION_PAIRS,
+    ("CreateDatabaseDefaultMode.json", "properties.defaultSecondaryLocation"): _NO_REGION_PAIRS,
+    ("CreateVCoreDatabaseBySkuNameCapacity.json", "properties.defaultSecondaryLocation"): _NO_REGION_PAIRS,
+    ("CreateVCoreDatabaseByServiceObjective.json", "properties.defaultSecondaryLocation"): _NO_REGION_PAIRS,
     ("GetVCoreDatabase.json", "properties.defaultSecondaryLocation"): _NO_REGION_PAIRS,
     ("ListVCoreDatabasesByServer.json", "value[0].properties.defaultSecondaryLocation"): _NO_REGION_PAIRS,
 }
@@ -66,7 +69,10 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "ServerDelete.json": ("server",),
     "ServerList.json": ("server",),
     "ServerListByResourceGroup.json": ("server",),
-    "CreateDatabaseMin.json": ("server",),
+    "CreateDatabaseMin.json": ("server", "no-database"),
+    "CreateDatabaseDefaultMode.json": ("server", "no-database"),
+    "CreateVCoreDatabaseBySkuNameCapacity.json": ("server", "no-database"),
+    "CreateVCoreDatabaseByServiceObjective.json": ("server", "no-database"),
     "GetVCoreDatabase.json": ("vcore-database",),
     "ListVCoreDatabasesByServer.json": ("vcore-database",),
     "DeleteDatabase.json": ("database",),
@@ -239,6 +245,8 @@ class Replayer:
             self._server(server)
         elif need == "no-server":
             self._delete(server)
+        elif need == "no-database":
+            self._delete(f"{server}/databases/{parameters['databaseName']}")
         elif need in ("database", "vcore-database"):
             self._server(server)
             sku = _VCORE_SKU if need == "vcore-database" else None

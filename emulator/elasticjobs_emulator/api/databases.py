@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 
 from elasticjobs_emulator import errors
 from elasticjobs_emulator.api import arm, validation
+from elasticjobs_emulator.api.database_skus import DatabaseSku, complete
 from elasticjobs_emulator.context import EmulatorContext
 
 router = APIRouter()
@@ -26,8 +27,9 @@ _COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 # A new database with no sku is a Standard S0 of 250 GB, as in the spec's CreateDatabaseMin.json;
 # master is a System database (sku System, capacity 0).
 _DEFAULT_SKU = {"name": "Standard", "tier": "Standard", "capacity": 10}
-_DEFAULT_OBJECTIVE = "S0"
+_DEFAULT = DatabaseSku(_DEFAULT_SKU, _DEFAULT_SKU, "S0")
 _SYSTEM_SKU = {"name": "System", "tier": "System", "capacity": 0}
+_SYSTEM = DatabaseSku(_SYSTEM_SKU, _SYSTEM_SKU, "System")
 _DEFAULT_MAX_SIZE_BYTES = 268435456000
 _EARLIEST_RESTORE_AFTER = datetime.timedelta(minutes=10)
 # vCore tiers (sku names GP_…, BC_…, HS_…) also report a license type and a log size limit, as in
@@ -41,12 +43,13 @@ _DEFAULT_MAINTENANCE = (
 )
 
 
-def _sku_properties(sku: dict[str, Any], objective: str) -> dict[str, Any]:
+def _sku_properties(chosen: DatabaseSku) -> dict[str, Any]:
+    sku = chosen.sku
     vcore = sku.get("tier") in _VCORE_TIERS or str(sku["name"]).upper().startswith(_VCORE_PREFIXES)
     return {
-        "currentSku": dict(sku),
-        "currentServiceObjectiveName": objective,
-        "requestedServiceObjectiveName": objective,
+        "currentSku": dict(chosen.current),
+        "currentServiceObjectiveName": chosen.objective,
+        "requestedServiceObjectiveName": chosen.objective,
         **(_VCORE_DEFAULTS if vcore else {}),
     }
 
@@ -55,10 +58,7 @@ def _database_doc(
     database_id: str, location: str, *, system: bool, sku: dict[str, Any] | None, tags: Any, collation: str
 ) -> dict[str, Any]:
     created = datetime.datetime.now(datetime.UTC)
-    if sku is None:
-        sku, objective = (_SYSTEM_SKU, "System") if system else (_DEFAULT_SKU, _DEFAULT_OBJECTIVE)
-    else:
-        objective = sku["name"]
+    chosen = complete(sku) if sku is not None else _SYSTEM if system else _DEFAULT
     return arm.new_doc(
         database_id,
         {
@@ -66,7 +66,7 @@ def _database_doc(
             "maxSizeBytes": _DEFAULT_MAX_SIZE_BYTES,
             "status": "Online",
             "databaseId": str(uuid.uuid4()),
-            **_sku_properties(sku, objective),
+            **_sku_properties(chosen),
             "creationDate": validation.format_timestamp(created),
             "earliestRestoreDate": validation.format_timestamp(created + _EARLIEST_RESTORE_AFTER),
             "catalogCollation": _COLLATION,
@@ -80,7 +80,7 @@ def _database_doc(
         },
         location=location,
         tags=tags,
-        sku=dict(sku),
+        sku=dict(chosen.sku),
         kind="v12.0,system" if system else "v12.0,user",
     )
 
@@ -127,13 +127,14 @@ def put_database(request: Request, body: Annotated[Any, Body()] = None) -> JSONR
     collation = validation.text(properties, "collation", "properties.", required=False) or _COLLATION
     if existing is not None:
         existing["location"] = location
-        for key, value in (("sku", sku), ("tags", body.get("tags"))):
-            if value is not None:
-                existing[key] = value
+        if body.get("tags") is not None:
+            existing["tags"] = body["tags"]
         if sku is not None:
+            chosen = complete(sku)
+            existing["sku"] = dict(chosen.sku)
             for key in _VCORE_DEFAULTS:
                 existing["properties"].pop(key, None)
-            existing["properties"].update(_sku_properties(sku, sku["name"]))
+            existing["properties"].update(_sku_properties(chosen))
         existing["properties"]["collation"] = collation
         context.store.put(database_id, existing)
         return arm.put_answer(existing, created=False)

@@ -96,7 +96,7 @@ def _page(request: Request, read: Callable[[ExecutionFilter], list[dict[str, Any
 def _execution(context: EmulatorContext, resource_id: str, resource_type: str) -> dict[str, Any]:
     doc = context.engine.execution(resource_id)
     if doc is None:
-        raise errors.not_found(resource_type, resource_id.rsplit("/", 1)[-1])
+        raise errors.not_found(resource_type, resource_id.rsplit("/", 1)[-1], resource_id.split("/")[4])
     return doc
 
 

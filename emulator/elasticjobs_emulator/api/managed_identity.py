@@ -3,7 +3,8 @@
 Up to ``2023-02-01-preview`` the REST spec requires ``credential`` on ``JobStepProperties`` and on
 ``JobStepOutput`` (``preview/2023-02-01-preview/JobSteps.json``). ``preview/2023-05-01-preview/``
 is the version that gave job agents an ``identity`` (``JobAgents.json``) and dropped ``credential``
-from the required properties of both (``JobSteps.json``); every later version keeps it optional.
+from the required properties of both (``JobSteps.json``); every later version keeps it optional except
+``stable/2023-08-01``, whose job agents have no ``identity`` (its ``JobAgents.json``).
 Without a credential the agent connects as its user-assigned managed identity (Microsoft Learn,
 "Elastic jobs in Azure SQL Database", section "Elastic job authentication").
 
@@ -38,6 +39,6 @@ def require_credential(version: str, present: bool, property_path: str) -> None:
     raise errors.invalid(
         property_path,
         f"is required in api-version {version}; give the resource id of a job credential, or use "
-        "api-version 2023-05-01-preview or later, where a job agent with a managed identity connects "
-        "without one.",
+        "an api-version whose job agents have an identity (2023-05-01-preview, 2023-08-01-preview, "
+        "2024-05-01-preview or later), where a job agent with a managed identity connects without one.",
     )

@@ -22,6 +22,8 @@ pytestmark = pytest.mark.integration
 
 OLD, NEW = "2017-03-01-preview", "2025-01-01"
 OLDEST_SERVERS = "2019-06-01-preview"  # servers were not published in 2017-03-01-preview
+CLIENT_DATABASES = "2021-02-01-preview"  # azure-mgmt-sql 3.x's databases version
+BASE_NAMES = {"id", "name", "type", "location", "tags", "systemData"}  # the common base resources'
 
 
 def _get(http: httpx.Client, path: str, version: str) -> dict[str, Any]:
@@ -105,3 +107,63 @@ def test_jobs_steps_and_executions_keep_their_shape(emulator: EmulatorProcess) -
             <= set(execution["properties"])
             <= set(defined["properties"])
         )
+
+
+def test_a_database_at_2021_02_01_preview_has_what_that_version_defines(emulator: EmulatorProcess) -> None:
+    """preview/2021-02-01-preview/Databases.json: no identity, no useFreeLimit, availabilityZone,
+    isInfraEncryptionEnabled …; its properties end at isLedgerOn."""
+    with emulator.management_client() as client:
+        setup = create_agent_setup(client, unique_name("rg"))
+    database_id = f"{setup.server_id}/databases/{unique_name('db')}"
+    body = {
+        "location": "westus2",
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {}},
+        "sku": {"name": "S0"},
+        "properties": {
+            "useFreeLimit": True,
+            "availabilityZone": "1",
+            "collation": "Latin1_General_100_CI_AS",
+        },
+    }
+    with emulator.http() as http:
+        created = _put(http, database_id, CLIENT_DATABASES, body)
+        read = _get(http, database_id, CLIENT_DATABASES)
+        newest = _get(http, database_id, NEW)
+    lacks = {
+        "useFreeLimit",
+        "availabilityZone",
+        "freeLimitExhaustionBehavior",
+        "encryptionProtectorAutoRotation",
+    }
+    lacks |= {"isInfraEncryptionEnabled", "keys", "preferredEnclaveType", "manualCutover"}
+    for answer in (created, read):
+        assert set(answer) - BASE_NAMES <= {"sku", "kind", "managedBy", "properties"}
+        assert not lacks & set(answer["properties"])
+        assert {"isLedgerOn", "currentSku", "collation", "status", "maxSizeBytes", "readScale"} <= set(
+            answer["properties"]
+        )
+        assert answer["properties"]["collation"] == "Latin1_General_100_CI_AS"
+    assert "isInfraEncryptionEnabled" in newest["properties"]
+    assert "identity" not in newest and "useFreeLimit" not in newest["properties"]
+
+
+@pytest.mark.parametrize("type_name", ["servers", "servers/databases", "servers/jobAgents"])
+def test_every_published_version_answers_its_own_names(emulator: EmulatorProcess, type_name: str) -> None:
+    """At each published version the answer is the newest one without exactly the names the
+    version's spec file does not define."""
+    with emulator.management_client() as client:
+        setup = create_agent_setup(client, unique_name("rg"))
+    path = {
+        "servers": setup.server_id,
+        "servers/databases": f"{setup.server_id}/databases/{setup.job_database}",
+        "servers/jobAgents": setup.agent_id,
+    }[type_name]
+    with emulator.http() as http:
+        newest = _get(http, path, NEW)
+        answers = {version: _get(http, path, version) for version in api_versions.PUBLISHED[type_name]}
+    for version, answer in answers.items():
+        defined = api_versions.defined(type_name, version)
+        assert defined is not None
+        assert set(answer) - BASE_NAMES <= set(defined["top"]), version
+        assert set(answer["properties"]) <= set(defined["properties"]), version
+        assert answer == api_versions.shape(newest, type_name, version), version

@@ -17,6 +17,7 @@ api_versions_from_specs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(api_versions_from_specs)
 
 _FIXTURE = Path(__file__).with_name("spec_fixture")
+_MIRROR = _SCRIPT.with_name("spec_mirror")
 _AGENT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv/jobAgents/a"
 
 
@@ -82,8 +83,10 @@ def test_shape_drops_what_a_version_does_not_define() -> None:
     )
     assert [sorted(item) for item in page["value"]] == [["id", "properties", "sku"]] * 2
     assert page["nextLink"] == "n"
-    for version in ("2023-05-01-preview", "2023-08-01", api_versions.LATEST):
+    for version in ("2023-05-01-preview", "2023-08-01-preview", api_versions.LATEST):
         assert api_versions.shape(agent, "servers/jobAgents", version) is agent
+    # stable/2023-08-01/JobAgents.json has no identity (the previews around it have)
+    assert "identity" not in api_versions.shape(agent, "servers/jobAgents", "2023-08-01")
     # only the exact type: a job step at an old version keeps everything its version defines
     step = {"identity": 1, "properties": {"stepId": 1, "credential": "c"}}
     assert api_versions.shape(step, "servers/jobAgents/jobs/steps", "2017-03-01-preview") is step
@@ -211,6 +214,32 @@ def test_generator_on_a_tiny_spec_tree(capsys: pytest.CaptureFixture[str]) -> No
         "required": ["action"],
     }
     assert table["servers"]["versions"] == {}
+
+
+def test_committed_table_is_the_generators_output_on_the_committed_mirror() -> None:
+    table = api_versions_from_specs.generate(_MIRROR)
+    assert table == json.loads(api_versions.TABLE_FILE.read_text(encoding="utf-8"))
+    for entry in table["types"].values():
+        for version in entry["versions"].values():
+            assert version["source"].startswith(("read @", "not read"))  # every entry says where it is from
+
+
+@pytest.mark.parametrize(
+    ("version", "undefined"),
+    [
+        ("2017-03-01-preview", {"identity", "managedBy", "properties.isLedgerOn", "properties.useFreeLimit"}),
+        (
+            "2021-02-01-preview",
+            {"identity", "properties.isInfraEncryptionEnabled", "properties.useFreeLimit"},
+        ),
+        ("2022-08-01-preview", {"properties.availabilityZone", "properties.useFreeLimit"}),
+    ],
+)
+def test_database_versions_lack_what_their_spec_file_lacks(version: str, undefined: set[str]) -> None:
+    assert undefined <= set(api_versions.undefined_paths("servers/databases", version))
+    assert "properties.isLedgerOn" not in api_versions.undefined_paths(
+        "servers/databases", "2021-02-01-preview"
+    )
 
 
 def test_generator_refuses_a_path_without_the_specs(
