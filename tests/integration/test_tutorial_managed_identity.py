@@ -4,8 +4,9 @@ The run must leave the tutorial's outcome (Step1Table in TargetDb1 and TargetDb2
 TargetDb1) with no job credential at all: the agent runs as its user-assigned managed identity, whose
 Entra users the DAG created. Then, with the real ``azure-mgmt-sql`` client: a target whose identity
 user is gone fails with Azure SQL's token login failure while the others succeed; an agent without
-an identity fails credential-less steps; an api-version older than 2023-05-01-preview refuses a step
-without a credential; a deploy expecting another identity writes nothing.
+an identity fails credential-less steps; an api-version older than 2023-08-01-preview refuses a step
+without a credential (2023-05-01-preview accepts a server member without one); a deploy expecting
+another identity writes nothing.
 """
 
 from __future__ import annotations
@@ -150,13 +151,21 @@ def test_an_agent_without_identity_fails_credential_less_steps(world: TutorialWo
 
 
 @pytest.mark.parametrize(
-    ("api_version", "status"), [("2022-08-01-preview", 400), ("2023-05-01-preview", 201), (API_VERSION, 201)]
+    ("api_version", "step_status", "member_status"),
+    [
+        ("2022-08-01-preview", 400, 400),
+        ("2023-05-01-preview", 400, 201),  # agents have an identity, JobStepProperties still requires it
+        ("2023-08-01-preview", 201, 201),
+        (API_VERSION, 201, 201),
+    ],
 )
-def test_credentials_may_be_left_out_from_api_version_2023_05_01_preview(
-    world: TutorialWorld, first_run, api_version: str, status: int
+def test_credentials_may_be_left_out_once_the_spec_allows_it(
+    world: TutorialWorld, first_run, api_version: str, step_status: int, member_status: int
 ) -> None:
     """A step without ``credential`` and a server member without ``refreshCredential``: refused (400,
-    naming the property and the version that allows it) before agents had an identity, created after."""
+    naming the property and a version that allows it) before agents had an identity, created after;
+    a step's own credential stays required in 2023-05-01-preview, as that version's
+    ``JobSteps.json`` says."""
     names = world.names
     agent_path = world.emulator.arm_path(
         names.resource_group, "servers", names.agent_server, "jobAgents", names.agent
@@ -178,11 +187,18 @@ def test_credentials_may_be_left_out_from_api_version_2023_05_01_preview(
                 f"{agent_path}/targetGroups/{job}", params=version, json=group
             ),
         }
+    statuses = {
+        "properties.credential": step_status,
+        "properties.members[0].refreshCredential": member_status,
+    }
     for property_path, answer in answers.items():
+        status = statuses[property_path]
         assert answer.status_code == status, answer.text
         if status == 400:
             message = answer.json()["error"]["message"]
-            assert property_path in message and "2023-05-01-preview" in message
+            step = property_path == "properties.credential"
+            first_allowing = "2023-08-01-preview" if step else "2023-05-01-preview"
+            assert property_path in message and f"({first_allowing}," in message
 
 
 def test_a_deploy_expecting_another_identity_writes_nothing(world: TutorialWorld, first_run) -> None:

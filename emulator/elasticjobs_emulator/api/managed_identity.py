@@ -3,8 +3,10 @@
 Up to ``2023-02-01-preview`` the REST spec requires ``credential`` on ``JobStepProperties`` and on
 ``JobStepOutput`` (``preview/2023-02-01-preview/JobSteps.json``). ``preview/2023-05-01-preview/``
 is the version that gave job agents an ``identity`` (``JobAgents.json``) and dropped ``credential``
-from the required properties of both (``JobSteps.json``); every later version keeps it optional except
-``stable/2023-08-01``, whose job agents have no ``identity`` (its ``JobAgents.json``).
+from the required properties of ``JobStepOutput``, but ``JobStepProperties`` still requires a step's
+own ``credential`` there (``JobSteps.json``); ``preview/2023-08-01-preview/`` is the first to leave
+it out. Every later version keeps both optional except ``stable/2023-08-01``, whose job agents have
+no ``identity`` (its ``JobAgents.json``) and whose ``JobStepProperties`` requires ``credential``.
 Without a credential the agent connects as its user-assigned managed identity (Microsoft Learn,
 "Elastic jobs in Azure SQL Database", section "Elastic job authentication").
 
@@ -27,18 +29,28 @@ def request_version(request: Request) -> str:
     return request.query_params.get("api-version") or api_versions.LATEST
 
 
-def credential_optional(version: str) -> bool:
-    """Whether ``version`` lets a credential be left out (it is one in which agents have an identity)."""
+#: Versions whose job agents have an identity but whose ``JobStepProperties`` still requires a
+#: step's ``credential`` (``preview/2023-05-01-preview/JobSteps.json``).
+_STEP_CREDENTIAL_STILL_REQUIRED = frozenset({"2023-05-01-preview"})
+
+
+def credential_optional(version: str, *, step: bool = False) -> bool:
+    """Whether ``version`` lets a credential be left out: one in which agents have an identity and,
+    for a step's own ``credential`` (``step``), whose ``JobStepProperties`` does not require it."""
+    if step and version in _STEP_CREDENTIAL_STILL_REQUIRED:
+        return False
     return "identity" not in api_versions.undefined_paths(_AGENT_TYPE, version)
 
 
-def require_credential(version: str, present: bool, property_path: str) -> None:
-    """400 naming ``property_path`` when it is missing in an api-version that requires it."""
-    if present or credential_optional(version):
+def require_credential(version: str, present: bool, property_path: str, *, step: bool = False) -> None:
+    """400 naming ``property_path`` when it is missing in an api-version that requires it (``step``:
+    the step's own credential, see :func:`credential_optional`)."""
+    if present or credential_optional(version, step=step):
         return
+    allowing = "2023-08-01-preview" if step else "2023-05-01-preview, 2023-08-01-preview"
     raise errors.invalid(
         property_path,
         f"is required in api-version {version}; give the resource id of a job credential, or use "
-        "an api-version whose job agents have an identity (2023-05-01-preview, 2023-08-01-preview, "
-        "2024-05-01-preview or later), where a job agent with a managed identity connects without one.",
+        f"an api-version that lets it be left out ({allowing}, 2024-05-01-preview or later), where a "
+        "job agent with a managed identity connects without one.",
     )

@@ -87,8 +87,8 @@ def step_properties(
 ) -> dict[str, Any]:
     """Validated step properties with defaults filled in (``stepId`` is placed by the caller).
 
-    ``credential`` (of the step and of its output) may be left out from api-version
-    2023-05-01-preview on: the step then runs as the agent's managed identity
+    ``credential`` may be left out from api-version 2023-08-01-preview on (its output's from
+    2023-05-01-preview): the step then runs as the agent's managed identity
     (``api/managed_identity.py``).
     """
     result: dict[str, Any] = {
@@ -102,7 +102,7 @@ def step_properties(
         )
     }
     require_credential(
-        request_version(request), properties.get("credential") is not None, "properties.credential"
+        request_version(request), properties.get("credential") is not None, "properties.credential", step=True
     )
     if properties.get("credential") is not None:
         result["credential"] = validation.child_reference(
