@@ -40,7 +40,8 @@ from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.task_instance_state import StateUnknown, TaskInstanceRef, aread_state
-from airflow_elasticjobs.triggers.poller import AgentKey, Observation, Watch, shared_poller
+from airflow_elasticjobs.triggers.registry import AgentKey, shared_poller
+from airflow_elasticjobs.triggers.watch import Observation, Watch
 from airflow_elasticjobs.waiting import Backoff, FaultBudget, Patience, await_until
 
 CANCEL_TIMEOUT_SECONDS = 30.0

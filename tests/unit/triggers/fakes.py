@@ -39,22 +39,6 @@ def target(db: str, lifecycle: str) -> SimpleNamespace:
     )
 
 
-class FakePaged:
-    """A paged list shaped like azure-core's ``AsyncItemPaged``: ``by_page()`` counts each page."""
-
-    def __init__(self, items: list[SimpleNamespace], page_size: int, calls: Counter[str], kind: str) -> None:
-        self._items, self._page_size, self._calls, self._kind = items, page_size, calls, kind
-
-    async def _page(self, items: list[SimpleNamespace]):
-        for item in items:
-            yield item
-
-    async def by_page(self):
-        for start in range(0, max(len(self._items), 1), self._page_size):
-            self._calls[self._kind] += 1
-            yield self._page(self._items[start : start + self._page_size])
-
-
 class FakeSource:
     """Executions by id; counts every request (a list's pages each); can be told to fail the next calls
     (``failures``) or every request about one execution (``broken``: its GET and its target list)."""
@@ -72,19 +56,21 @@ class FakeSource:
         if self.failures:
             raise self.failures.pop(0)
 
-    def list_executions(
-        self, job_name: str | None = None, *, is_active: bool | None = None, end_time_min=None
-    ) -> FakePaged:
+    async def execution_pages(self, *, is_active: bool | None = None, end_time_min=None):
+        """The agent's root executions a page at a time, counting each page (``list`` or ``list_ended``)."""
         self._maybe_fail()
-        assert job_name is None
         executions = list(self.executions.values())
         if end_time_min is not None:
             assert is_active is None
-            ended = [e for e in executions if e.end_time is not None and e.end_time >= end_time_min]
-            return FakePaged(ended, self.page_size, self.calls, "list_ended")
-        assert is_active is True
-        active = [e for e in executions if e.lifecycle in ACTIVE]
-        return FakePaged(active, self.page_size, self.calls, "list")
+            kind = "list_ended"
+            chosen = [e for e in executions if e.end_time is not None and e.end_time >= end_time_min]
+        else:
+            assert is_active is True
+            kind = "list"
+            chosen = [e for e in executions if e.lifecycle in ACTIVE]
+        for start in range(0, max(len(chosen), 1), self.page_size):
+            self.calls[kind] += 1
+            yield chosen[start : start + self.page_size]
 
     async def get_execution(self, job_name: str, execution_id: str) -> SimpleNamespace | None:
         self.calls["get"] += 1

@@ -14,7 +14,8 @@ from azure.core.exceptions import (
     ServiceRequestError,
 )
 
-from airflow_elasticjobs.triggers.poller import AgentKey, AgentPoller, shared_poller
+from airflow_elasticjobs.triggers.poller import AgentPoller
+from airflow_elasticjobs.triggers.registry import AgentKey, shared_poller
 from airflow_elasticjobs.waiting import Backoff
 from tests.unit.triggers.fakes import FakeSource, execution, never_opens, target
 
@@ -362,20 +363,12 @@ class SlowActiveList(FakeSource):
         self.reading = asyncio.Event()
         self.released = asyncio.Event()
 
-    def list_executions(self, job_name=None, *, is_active=None, end_time_min=None):
-        listing = super().list_executions(job_name, is_active=is_active, end_time_min=end_time_min)
-        if not (is_active and self.slow):
-            return listing
-        source = self
-
-        class Slow:
-            async def by_page(self):
-                source.reading.set()
-                await source.released.wait()
-                async for page in listing.by_page():
-                    yield page
-
-        return Slow()
+    async def execution_pages(self, *, is_active=None, end_time_min=None):
+        if is_active and self.slow:
+            self.reading.set()
+            await self.released.wait()
+        async for page in super().execution_pages(is_active=is_active, end_time_min=end_time_min):
+            yield page
 
 
 async def test_a_slow_active_list_does_not_delay_an_end_the_ended_list_finds():

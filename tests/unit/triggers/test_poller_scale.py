@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from airflow_elasticjobs.triggers.poller import ENDED_LOOKBACK, ENDED_OVERLAP, AgentPoller, Watch
+from airflow_elasticjobs.triggers.ended_cursor import ENDED_LOOKBACK, ENDED_OVERLAP
+from airflow_elasticjobs.triggers.poller import AgentPoller
+from airflow_elasticjobs.triggers.watch import Watch
 from tests.unit.triggers.fakes import FakeSource, execution, never_opens
 from tests.unit.triggers.test_poller import KEY, drain, watch, watch_many
 

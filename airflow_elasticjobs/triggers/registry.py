@@ -1,0 +1,54 @@
+"""One shared poller per job agent and event loop (the triggerer runs one loop; ``dag.test()`` runs
+each trigger in a fresh one), keyed by :class:`AgentKey`; a poller unregisters itself when its last
+watch leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import NamedTuple
+
+from airflow_elasticjobs.triggers.poller import AgentPoller, ExecutionSource
+
+
+class AgentKey(NamedTuple):
+    """Identity of one job agent as seen through one connection (the unit of sharing).
+
+    Immutable and hashable; a ``NamedTuple`` rather than a frozen dataclass because it is cheaper to
+    define at import time (the import budget, benchmarks/import_cost.py).
+    """
+
+    conn_id: str
+    endpoint: str
+    subscription_id: str
+    resource_group_name: str
+    server_name: str
+    agent_name: str
+
+
+_REGISTRY: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[AgentKey, AgentPoller]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_poller(
+    key: AgentKey, open_hook: Callable[[], AbstractAsyncContextManager[ExecutionSource]]
+) -> AgentPoller:
+    """The poller of ``key`` in the running event loop, created on first use."""
+    pollers = _REGISTRY.setdefault(asyncio.get_running_loop(), {})
+    poller = pollers.get(key)
+    if poller is None:
+
+        def forget() -> None:
+            if pollers.get(key) is poller:
+                del pollers[key]
+
+        poller = pollers[key] = AgentPoller(key, open_hook, on_idle=forget)
+    return poller
+
+
+def running_pollers() -> list[AgentPoller]:
+    """The pollers of the running event loop (what a triggerer polls now; for diagnostics)."""
+    return list(_REGISTRY.get(asyncio.get_running_loop(), {}).values())
