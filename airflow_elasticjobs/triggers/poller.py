@@ -1,61 +1,36 @@
-"""One shared poller per job agent in a triggerer process (coalesced polling).
+"""One shared poller per job agent in a triggerer process (coalesced polling; the design and its
+figures: docs/performance.md, "Coalesced polling").
 
 However many deferred tasks wait on executions of the same agent, the triggerer polls for all of
-them together (all on one open client, so one connection pool), and the cost per interval does not
-grow with the number of waiters. Each round (every poll interval) reads the first of two lists and,
-when due, starts a read of the second **beside** the rounds (at most one under way per agent), so a
-long active list never delays the ends the ended list delivers:
+them together, and the cost per interval does not grow with the number of waiters. Rounds start at
+a fixed rate (every poll interval). Each reads the **ended list** (``GET …/jobAgents/{agent}/
+executions?endTimeMin=<cursor>``, all pages; the cursor is in ARM's clock:
+:mod:`~airflow_elasticjobs.triggers.ended_cursor`; executions seen again in its overlap are not
+delivered twice) and, when due, starts a read of the **active list** (``?isActive=true``, all
+pages) **beside** the rounds, at most one under way, so a long active list never delays an end.
+The active list is due once every as many rounds as it had pages, at least
+:data:`ACTIVE_MIN_ROUNDS` apart, every round while a watch follows running states (``stop_on``),
+and at once when more watches are unseen than it has pages. It notices what the ended list cannot:
+running state changes, executions that vanish, watches whose execution never appears.
 
-1. the **ended list**, ``GET …/jobAgents/{agent}/executions?endTimeMin=<cursor>`` (all pages): every
-   root execution that ended since the cursor (``endTimeMin`` filters ``JobExecutions_ListByAgent``
-   in the REST spec, example ``ListJobExecutionsByAgentWithFilter.json``). The cursor is in ARM's
-   clock, not the triggerer's (:mod:`~airflow_elasticjobs.triggers.ended_cursor`). Executions seen
-   again in its overlap are deduplicated by id (a state already delivered is not delivered twice);
-2. the **active list**, ``GET …/executions?isActive=true`` (all pages), only when due: once every as
-   many rounds as it had pages last time, and at least :data:`ACTIVE_MIN_ROUNDS` rounds apart (so
-   it costs at most one request per interval on average, a third of one for a one-page list),
-   every round (once the previous read finished) while a watch asks to follow running states
-   (``stop_on``), and at once when more watches are unseen than the list has pages. It notices
-   what the ended list cannot: running state changes (announced when it is read: up to
-   :data:`ACTIVE_MIN_ROUNDS` intervals, or its page count, after they happen), executions that
-   vanish, and watches whose execution never appears. The watches it did not list are accounted
-   for by the next round's ended list.
+Then a ``GET`` for each watch the lists could not account for, a few at a time; a missing execution
+ends its watch with an error. Beside the rounds, target-execution lists (progress) for at most
+``details_per_poll`` executions (:mod:`~airflow_elasticjobs.triggers.details`); a change beyond
+the budget is reported at once, its targets follow. Both lists are read as JSON into
+:class:`~airflow_elasticjobs.execution_state.RootState` (the fields states are judged by), not SDK
+models. :attr:`AgentPoller.requests` counts the requests by kind.
 
-Then: a ``GET`` for each watch the lists could not account for (left the active list but not in
-the ended list: first seen already ended, or vanished; not seen yet while no active read will cover
-it soon), a few at a time concurrently; a missing execution ends its watch with an error.
-Beside the rounds: target-execution lists (progress) for at most ``details_per_poll`` executions
-(:mod:`~airflow_elasticjobs.triggers.details` chooses them). A change beyond the budget is reported
-at once without targets; its targets follow in a later pass.
-
-The two lists are read as JSON, parsed only for the fields the poller judges states by
-(:class:`~airflow_elasticjobs.execution_state.RootState`): deserializing whole SDK models was most
-of a steady round's CPU.
-
-So a steady wait costs at most two requests per agent per interval on average, however many wait
-(more only in a round where more executions ended than one page holds, or for first sights and
-state changes: O(1) per execution's life). A transient fault (429, 5xx, dropped connection) of an
-agent-wide list backs off once for every waiter of the agent, honouring ``Retry-After``. Rounds
-start at a fixed rate (every poll interval, not an interval after the previous round ended), so an
-execution's end is seen within about one interval. :attr:`AgentPoller.requests` counts the
-requests by kind.
-
-Errors are kept to the watch they concern: a failed ``GET`` or target list of one execution (a
-404 because its job was deleted, a 403, a 5xx after the SDK's retries) ends or delays only that
-execution's watch, while a failure of the agent-wide lists (and any authentication failure) applies
-to every watch. A lifecycle this provider version does not know is treated as still active and
-logged once (:meth:`~airflow_elasticjobs.execution_state.Lifecycle.observed`). What counts as
+Errors are kept to the watch they concern: a failed ``GET`` or target list of one execution ends or
+delays only that watch; a failure of the agent-wide lists (and any authentication failure) applies
+to every watch, backing off once for all of them (honouring ``Retry-After``). What counts as
 transient and how long a watch keeps trying is :mod:`airflow_elasticjobs.waiting`'s policy.
 
 An identity Entra ID rejects (a rotated and revoked client secret: AADSTS7000215) does not end any
 watch at once: every task that defers was started by its worker with this very connection moments
 before, so a rejection means the secret changed since. The poller opens a new hook at once, which
-reads the connection again and builds a new credential; while that freshly read connection is still
-rejected (the secret was revoked before the connection was updated), every round reads it again and
-the failure counts against each watch's error budget like a transient fault.
-
-Pollers stop when the last watch leaves (:mod:`~airflow_elasticjobs.triggers.registry` keeps
-one per agent and event loop).
+reads the connection again (a changed one gets its own client,
+:mod:`~airflow_elasticjobs.hooks.shared_clients`); while it is still rejected, every round reads it
+again and the failure counts against each watch's error budget like a transient fault.
 """
 
 from __future__ import annotations
@@ -66,7 +41,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -119,6 +94,8 @@ class AgentPoller:
     :param on_idle: called when the last watch left and polling stopped.
     :param backoff: the shared backoff after failed polls.
     :param clock: monotonic clock (injectable for tests).
+    :param sleep: how the polling loop waits between rounds and after faults (injectable for tests:
+        a test lets the real loop run one round at a time).
     :param wall_clock: UTC wall clock for the ended-executions filter (injectable for tests).
     :param details_per_poll: target lists per round, at most.
     """
@@ -131,6 +108,7 @@ class AgentPoller:
         on_idle: Callable[[], None] = lambda: None,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         details_per_poll: int = DETAILS_PER_POLL,
     ) -> None:
@@ -139,6 +117,7 @@ class AgentPoller:
         self._on_idle = on_idle
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._sleep = sleep
         self._wall_clock = wall_clock
         self._details_per_poll = details_per_poll
         self._watches: list[Watch] = []
@@ -193,45 +172,6 @@ class AgentPoller:
         finally:
             self._watches.remove(watch)
 
-    async def poll_once(self, source: ExecutionSource) -> None:
-        """One whole round by hand: :meth:`poll_states`, then :meth:`poll_details` (in sequence).
-
-        The polling loop runs the two side by side instead (see :meth:`poll_details`).
-        """
-        await self.poll_states(source)
-        await self.poll_details(source)
-
-    async def poll_states(self, source: ExecutionSource) -> None:
-        """The states of every watch by hand: one agent-wide list, then a ``GET`` for what it missed.
-
-        The polling loop instead reads the ended list every round and the active list beside the
-        rounds (:meth:`_ended_round`); this sequential round reads one or the other, so tests and
-        callers driving rounds by hand see each list's effect in the round that reads it.
-
-        A terminal state is delivered at once; a running state change is announced by the next
-        :meth:`poll_details`, with its targets. A failure of the agent-wide lists is raised (it
-        concerns every watch); a failure of one execution's ``GET`` is delivered to that watch alone.
-        """
-        began = self._wall_clock()
-        # A terminal state is final: its watch has nothing more to learn (its waiter is leaving).
-        watches = [w for w in self._watches if not w.ended and not w.finished]
-        unseen = [w for w in watches if w.signature is None]
-        if self._active_due(watches, unseen):
-            seen, pages = await read_pages(source.execution_pages(is_active=True))
-            self.requests["list_active"] += pages
-            self._active_pages, self._rounds_since_active = pages, 1
-            left = [w for w in watches if w.execution_id.lower() not in seen]
-            if any(w.signature is not None for w in left):
-                seen |= await self._list_ended(source)
-            lookup = [w for w in left if w.execution_id.lower() not in seen]
-        else:
-            self._rounds_since_active += 1
-            seen = await self._list_ended(source)
-            lookup = [w for w in unseen if w.execution_id.lower() not in seen]
-        await self._settle(source, watches, seen, lookup)
-        self._cursor.reach_back_from(began)
-        self._details_due.set()
-
     async def _settle(
         self, source: ExecutionSource, watches: list[Watch], seen: dict[str, Any], lookup: list[Watch]
     ) -> None:
@@ -260,7 +200,7 @@ class AgentPoller:
             if watch not in failed and not watch.details_failing:
                 watch.budget.record_success()
 
-    async def _ended_round(self, source: ExecutionSource) -> None:
+    async def _state_round(self, source: ExecutionSource) -> None:
         """The polling loop's state round: the ended list every round, the active list beside it.
 
         Starts the active-list read (:meth:`_read_active`) when due, none is under way and the hook
@@ -276,7 +216,7 @@ class AgentPoller:
         # Not on a hook that has not answered yet (the first round, or after a fault): a round that
         # fails then costs one request per backoff, not two.
         idle = not self._fresh_hook and (self._active_read is None or self._active_read.done())
-        if idle and self._active_due(watches, unseen, ACTIVE_MIN_ROUNDS):
+        if idle and self._active_due(watches, unseen):
             self._active_covers = set(watches)
             self._rounds_since_active = 0
             self._active_read = asyncio.get_running_loop().create_task(self._read_active(source, watches))
@@ -313,15 +253,15 @@ class AgentPoller:
                 self._note(watch, execution)
         self._details_due.set()
 
-    def _active_due(self, watches: list[Watch], unseen: list[Watch], min_rounds: int = 1) -> bool:
+    def _active_due(self, watches: list[Watch], unseen: list[Watch]) -> bool:
         """Whether this round reads the active list (amortized: one page per round on average).
 
-        Due after as many rounds as it had pages (at least ``min_rounds``), every round for a watch
+        Due after as many rounds as it had pages (at least :data:`ACTIVE_MIN_ROUNDS`), every round for a watch
         following running states, and when unseen watches would cost at least as many ``GET``
         requests as its pages.
         """
         return (
-            self._rounds_since_active >= max(self._active_pages, min_rounds)
+            self._rounds_since_active >= max(self._active_pages, ACTIVE_MIN_ROUNDS)
             or any(w.follow_running for w in watches)
             or len(unseen) >= self._active_pages
         )
@@ -406,7 +346,7 @@ class AgentPoller:
             began = self._clock()
             await self.poll_details(source)
             if self._watches:
-                await asyncio.sleep(max(0.0, began + self._interval() - self._clock()))
+                await self._sleep(max(0.0, began + self._interval() - self._clock()))
 
     async def _rounds(self, source: ExecutionSource) -> None:
         """State rounds at a fixed rate with the details loop beside them; a failure of either raises."""
@@ -414,13 +354,13 @@ class AgentPoller:
         try:
             while self._watches:
                 round_ends = self._clock() + self._interval()
-                await self._ended_round(source)
+                await self._state_round(source)
                 self._fresh_hook = False
                 for beside in (details, self._active_read):
                     if beside is not None and beside.done():
                         beside.result()  # its failure (agent list, authentication) concerns every watch
                 self._backoff.reset()
-                await asyncio.sleep(max(0.0, round_ends - self._clock()))
+                await self._sleep(max(0.0, round_ends - self._clock()))
         finally:
             besides = [task for task in (details, self._active_read) if task is not None]
             for task in besides:
@@ -454,6 +394,6 @@ class AgentPoller:
                     rotating = is_rejected_identity(err)
                     for watch in [w for w in self._watches if not w.ended]:
                         watch.fail(err, self.key.agent_name, transient=True if rotating else None)
-                    await asyncio.sleep(self._backoff.next_delay(err))
+                    await self._sleep(self._backoff.next_delay(err))
         finally:
             self._on_idle()

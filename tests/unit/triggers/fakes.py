@@ -92,9 +92,32 @@ class FakeSource:
         yield self
 
 
-@asynccontextmanager
-async def never_opens():
-    """An ``open_hook`` that never opens: the poller's own loop stays idle while a test drives
-    ``poll_once`` by hand (a round awaits concurrent requests, which would let that loop run)."""
-    await asyncio.Event().wait()
-    yield
+class Ticks:
+    """The poller's ``sleep`` under a test's control: no time passes, and :meth:`rounds` lets the real
+    polling loop run whole rounds, one at a time, each with the reads it starts beside it."""
+
+    def __init__(self) -> None:
+        self._sleeping: list[asyncio.Future[None]] = []
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._sleeping.append(future)
+        await future
+
+    async def rounds(self, count: int = 1) -> None:
+        """Wake the poller's loops ``count`` times, each time until every one of them waits again
+        (the first call after the first watch registered runs the first round)."""
+        for _ in range(count):
+            sleeping, self._sleeping = self._sleeping, []
+            for future in sleeping:
+                if not future.done():
+                    future.set_result(None)
+            await settle()
+
+
+async def settle() -> None:
+    """Run the event loop until nothing is ready to run (the fake source answers without waiting)."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0)
+    while loop._ready:  # type: ignore[attr-defined]  # callbacks scheduled by the other tasks
+        await asyncio.sleep(0)
