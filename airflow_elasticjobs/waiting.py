@@ -19,8 +19,9 @@ fetches a new one on the next call) except an identity Entra ID rejects or that 
 (:func:`~airflow_elasticjobs.hooks.errors.is_rejected_identity`). Everything else (400, 403, 404, …)
 is permanent. In the triggerer a rejected identity is retried instead: the agent poller
 (:mod:`airflow_elasticjobs.triggers.poller`) reads the connection again at each try (a changed
-connection gets a new client and credential), within the error budget, because the worker started the job with that connection
-moments before deferring (a client secret rotated and revoked before the connection was updated).
+connection gets a new client and credential), within the error budget, because the worker started
+the job with that connection moments before deferring (a client secret rotated and revoked before
+the connection was updated).
 
 Who waits with it:
 
