@@ -4,12 +4,13 @@ azure-core's per-request HTTP log lines are kept out of the triggerer's log
 (:func:`~airflow_elasticjobs.hooks.sdk_logging.quiet_http_logging`). Everything is awaited on the
 triggerer's event loop: the connection is read with
 ``BaseHook.aget_connection`` (the Airflow 3 task-SDK's async-safe path), credentials come from
-:func:`~airflow_elasticjobs.hooks.credentials.build_async_credential`, and the client and credential
-are opened and closed together by ``async with``. ``azure.*`` is imported lazily.
+:func:`~airflow_elasticjobs.hooks.credentials.build_async_credential`. ``azure.*`` is imported
+lazily.
 
 Open hooks of one connection share one client, credential and connection pool in the running
-event loop (:mod:`~airflow_elasticjobs.hooks.shared_clients`): at most a few connections, however
-many agents and waiters the triggerer polls for.
+event loop (:mod:`~airflow_elasticjobs.hooks.shared_clients`; ``async with`` takes and gives back
+a share, the last one closes them): at most a few connections, however many agents and waiters
+the triggerer polls for.
 
 :meth:`ElasticJobsAsyncHook.execution_pages` reads an agent's execution lists through that client's
 pipeline (its policies: authentication, retries) as JSON, and parses only the fields the poller
