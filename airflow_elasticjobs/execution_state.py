@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,49 @@ def execution_values(execution: Any) -> dict[str, Any]:
     }
 
 
+class RootState(NamedTuple):
+    """A root execution as an agent's execution list shows it, parsed from the list page's JSON.
+
+    Only what :func:`state_signature` reads, and the execution's name: the poller reads these lists
+    for every waiter of an agent each round, and deserializing them into SDK ``JobExecution``
+    models (every field, lazily, on attribute access) was most of that round's CPU. Attribute names
+    and value types are the model's, so the signature of a :class:`RootState` equals the
+    signature of the model deserialized from the same JSON.
+    """
+
+    name: str | None
+    lifecycle: str | None
+    last_message: str | None
+    current_attempts: int | None
+    start_time: datetime | None
+    current_attempt_start_time: datetime | None
+    end_time: datetime | None
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> RootState:
+        """Parse one item of a ``JobExecutionListResult`` page (``{"name", "properties": {…}}``)."""
+        properties = item.get("properties") or {}
+        return cls(
+            item.get("name"),
+            properties.get("lifecycle"),
+            properties.get("lastMessage"),
+            properties.get("currentAttempts"),
+            _time(properties.get("startTime")),
+            _time(properties.get("currentAttemptStartTime")),
+            _time(properties.get("endTime")),
+        )
+
+
+def _time(value: str | None) -> datetime | None:
+    """An RFC 3339 time as the SDK reads it (fractions beyond microseconds cut, not rounded)."""
+    return datetime.fromisoformat(value) if value else None
+
+
 def state_signature(execution: Any) -> tuple[Any, ...]:
-    """What, when it changes, means a root execution's state changed (lifecycle text first)."""
+    """What, when it changes, means a root execution's state changed (lifecycle text first).
+
+    ``execution`` is an SDK ``JobExecution`` or a :class:`RootState`.
+    """
     return (
         lifecycle_text(execution.lifecycle),
         execution.last_message,

@@ -18,9 +18,10 @@ timeouts, and authentication failures (an expired or not-yet-refreshed token; th
 fetches a new one on the next call) except an identity Entra ID rejects or that does not exist
 (:func:`~airflow_elasticjobs.hooks.errors.is_rejected_identity`). Everything else (400, 403, 404, …)
 is permanent. In the triggerer a rejected identity is retried instead: the agent poller
-(:mod:`airflow_elasticjobs.triggers.poller`) reads the connection again and builds a new credential
-at each try, within the error budget, because the worker started the job with that connection
-moments before deferring (a client secret rotated and revoked before the connection was updated).
+(:mod:`airflow_elasticjobs.triggers.poller`) reads the connection again at each try (a changed
+connection gets a new client and credential), within the error budget, because the worker started
+the job with that connection moments before deferring (a client secret rotated and revoked before
+the connection was updated).
 
 Who waits with it:
 

@@ -6,15 +6,21 @@ import argparse
 import json
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
-def parse_args(description: str, sizes: tuple[int, ...] | None = None) -> argparse.Namespace:
+def parse_args(
+    description: str,
+    sizes: tuple[int, ...] | None = None,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
     """Parse the options every benchmark takes (``--smoke`` for the small CI size); with ``sizes``,
-    also ``--sizes`` (those by default) for a benchmark that measures several sizes."""
+    also ``--sizes`` (those by default) for a benchmark that measures several sizes; ``options``
+    adds a benchmark's own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI)")
     parser.add_argument("--output", type=Path, default=None, help="JSON file to write")
@@ -22,6 +28,8 @@ def parse_args(description: str, sizes: tuple[int, ...] | None = None) -> argpar
         parser.add_argument(
             "--sizes", type=int, nargs="+", default=list(sizes), help=f"full sizes (default {sizes})"
         )
+    if options is not None:
+        options(parser)
     return parser.parse_args()
 
 

@@ -94,7 +94,7 @@ def classify(counters: dict[str, int]) -> dict[str, int]:
 
 def poller_requests() -> Counter[str]:
     """Requests the running loop's pollers made, by kind (``list_active`` / ``list_ended`` pages …)."""
-    from airflow_elasticjobs.triggers.poller import running_pollers
+    from airflow_elasticjobs.triggers.registry import running_pollers
 
     return sum((p.requests for p in running_pollers()), Counter())
 

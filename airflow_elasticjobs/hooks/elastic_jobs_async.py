@@ -4,64 +4,45 @@ azure-core's per-request HTTP log lines are kept out of the triggerer's log
 (:func:`~airflow_elasticjobs.hooks.sdk_logging.quiet_http_logging`). Everything is awaited on the
 triggerer's event loop: the connection is read with
 ``BaseHook.aget_connection`` (the Airflow 3 task-SDK's async-safe path), credentials come from
-:func:`~airflow_elasticjobs.hooks.credentials.build_async_credential`, and the client and credential
-are opened and closed together by ``async with``. ``azure.*`` is imported lazily.
+:func:`~airflow_elasticjobs.hooks.credentials.build_async_credential`. ``azure.*`` is imported
+lazily.
 
-One HTTP session per open hook, with **one** SSL context: given ``connection_verify`` as a CA-bundle
-path (how the provider trusts the emulator's certificate), azure-core's ``AioHttpTransport`` builds a
-new ``ssl.SSLContext`` for every request, and aiohttp pools connections per SSL context, so no
-connection would ever be reused (one TLS handshake and one lingering socket per request; +350 MB
-for 1,000 deferred waiters in ``benchmarks/triggerer.py``). The hook therefore builds the context
-once and hands the transport a session whose connector owns it (see ``docs/performance.md``).
+Open hooks of one connection share one client, credential and connection pool in the running
+event loop (:mod:`~airflow_elasticjobs.hooks.shared_clients`; ``async with`` takes and gives back
+a share, the last one closes them): at most a few connections, however many agents and waiters
+the triggerer polls for.
+
+:meth:`ElasticJobsAsyncHook.execution_pages` reads an agent's execution lists through that client's
+pipeline (its policies: authentication, retries) as JSON, and parses only the fields the poller
+judges states by (:class:`~airflow_elasticjobs.execution_state.RootState`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from airflow_elasticjobs.compat import aread_connection
+from airflow_elasticjobs.execution_state import RootState
+from airflow_elasticjobs.hooks import shared_clients
 from airflow_elasticjobs.hooks.base import ElasticJobsHookBase
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
-from airflow_elasticjobs.hooks.credentials import build_async_credential
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
 from airflow_elasticjobs.hooks.sdk_logging import quiet_http_logging
 
 if TYPE_CHECKING:
+    from azure.core.rest import AsyncHttpResponse
     from azure.mgmt.sql.aio import SqlManagementClient
     from azure.mgmt.sql.models import JobExecution
-
-
-def shared_session_transport(verify: bool | str) -> dict[str, Any]:
-    """Client keyword arguments giving every request of a client one connection pool and SSL context.
-
-    :param verify: the connection's ``verify``: ``True`` (system CAs), ``False`` (no verification) or
-        the path of a CA bundle file or directory.
-    :return: ``transport`` (an ``AioHttpTransport`` owning its aiohttp session, closed with the
-        client) and ``connection_verify=True`` so azure-core leaves the connector's context alone.
-        Must be called inside a running event loop.
-    """
-    import ssl
-
-    import aiohttp
-    from azure.core.pipeline.transport import AioHttpTransport
-
-    context: ssl.SSLContext | bool
-    if isinstance(verify, str):
-        where = {"capath": verify} if os.path.isdir(verify) else {"cafile": verify}
-        context = ssl.create_default_context(**where)
-    else:
-        context = ssl.create_default_context() if verify else False
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
-    return {"transport": AioHttpTransport(session=session, session_owner=True), "connection_verify": True}
 
 
 class ElasticJobsAsyncHook(ElasticJobsHookBase):
     """Async hook for Azure SQL Elastic Jobs executions, used by triggers.
 
-    Use it as an async context manager; the client and its credential are closed on exit.
+    Use it as an async context manager; the shared client (see the module docstring) is released on
+    exit and closed with its last hook.
 
     Example::
 
@@ -80,7 +61,7 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
     # Per-instance state, assigned on first load / open (class-level None until then).
     _settings: ElasticJobsConnectionSettings | None = None
     _client: SqlManagementClient | None = None
-    _credential: Any = None
+    _shared: shared_clients.SharedClient | None = None
 
     async def load_settings(self) -> ElasticJobsConnectionSettings:
         """Read and parse the connection once (async-safe in the triggerer)."""
@@ -95,30 +76,21 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
         return self.connection_args.agent(await self.load_settings())
 
     async def __aenter__(self) -> ElasticJobsAsyncHook:
-        from azure.mgmt.sql.aio import SqlManagementClient
-
         settings = await self.load_settings()
         self._agent = self.connection_args.agent(settings)
         quiet_http_logging()
-        self._credential = build_async_credential(settings)
-        self._client = SqlManagementClient(
-            self._credential,
-            settings.subscription_id,
-            **(settings.client_kwargs() | shared_session_transport(settings.verify)),
-        )
+        self._shared = shared_clients.acquire(settings)
+        self._client = self._shared.client
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def close(self) -> None:
-        """Close the client's HTTP session and the credential."""
-        client, credential = self._client, self._credential
-        self._client = self._credential = None
-        if client is not None:
-            await client.close()
-        if credential is not None:
-            await credential.close()
+        """Release the shared client (its last hook closes its HTTP session and credential)."""
+        shared, self._shared, self._client = self._shared, None, None
+        if shared is not None and self._settings is not None:
+            await shared_clients.release(self._settings, shared)
 
     def _open(self) -> tuple[SqlManagementClient, tuple[str, str, str]]:
         """The open client and the agent's (resource group, server, agent) path arguments."""
@@ -155,6 +127,37 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
             return client.job_executions.list_by_agent(*args, **filters)
         return client.job_executions.list_by_job(*args, job_name, **filters)
 
+    async def execution_pages(
+        self, *, is_active: bool | None = None, end_time_min: datetime | None = None
+    ) -> AsyncIterator[list[RootState]]:
+        """Root executions of the whole agent (``isActive``, ``endTimeMin`` filters), a page at a time.
+
+        The same request as ``job_executions.list_by_agent`` (its URL, the client's api-version,
+        ``nextLink`` paging), sent through the client's pipeline; the pages are read as JSON and
+        each execution parsed into a :class:`RootState` instead of a ``JobExecution`` model.
+        Errors are mapped as the SDK maps them (401, 404, else ``HttpResponseError``).
+        """
+        from azure.core.rest import HttpRequest
+
+        client, (group, server, agent) = self._open()
+        settings = await self.load_settings()
+        version = {"api-version": quote(client._config.api_version, safe="")}
+        params = dict(version)  # already quoted, as azure-core expects
+        if is_active is not None:
+            params["isActive"] = "true" if is_active else "false"
+        if end_time_min is not None:
+            params["endTimeMin"] = quote(end_time_min.isoformat(), safe="")
+        url: str | None = (
+            f"{{endpoint}}/subscriptions/{quote(settings.subscription_id)}/resourceGroups/{quote(group)}"
+            f"/providers/Microsoft.Sql/servers/{quote(server)}/jobAgents/{quote(agent)}/executions"
+        )
+        while url is not None:
+            request = HttpRequest("GET", url, params=params, headers={"Accept": "application/json"})
+            page = _checked(await client.send_request(request)).json()
+            yield [RootState.from_json(item) for item in page.get("value", [])]
+            # The next link carries the filters; the client's api-version where it has none.
+            url, params = page.get("nextLink") or None, dict(version)
+
     async def list_target_executions(self, job_name: str, job_execution_id: str) -> list[JobExecution]:
         """Per-target executions of every step of a root execution (all pages)."""
         client, args = self._open()
@@ -165,3 +168,20 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
         """Request cancellation (idempotent in ARM: repeat cancels also answer 200)."""
         client, args = self._open()
         await client.job_executions.cancel(*args, job_name, job_execution_id)
+
+
+def _checked(response: AsyncHttpResponse) -> AsyncHttpResponse:
+    """``response`` when it is a 200; else the exception the SDK's operations raise for it."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        map_error,
+    )
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+
+    if response.status_code != 200:
+        errors = {401: ClientAuthenticationError, 404: ResourceNotFoundError}
+        map_error(status_code=response.status_code, response=response, error_map=errors)
+        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+    return response

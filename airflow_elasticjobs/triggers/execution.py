@@ -45,7 +45,8 @@ from airflow_elasticjobs.task_instance_state import (
     aread_state,
     warm_up_state_reads,
 )
-from airflow_elasticjobs.triggers.poller import AgentKey, Observation, Watch, shared_poller
+from airflow_elasticjobs.triggers.registry import AgentKey, shared_poller
+from airflow_elasticjobs.triggers.watch import Observation, Watch
 from airflow_elasticjobs.waiting import Backoff, FaultBudget, Patience, await_until
 
 CANCEL_TIMEOUT_SECONDS = 30.0

@@ -1,66 +1,36 @@
-"""One shared poller per job agent in a triggerer process (coalesced polling).
+"""One shared poller per job agent in a triggerer process (coalesced polling; the design and its
+figures: docs/performance.md, "Coalesced polling").
 
 However many deferred tasks wait on executions of the same agent, the triggerer polls for all of
-them together (all on one open client, so one connection pool), and the cost per interval does not
-grow with the number of waiters. Each round (every poll interval) reads the first of two lists and,
-when due, starts a read of the second **beside** the rounds (at most one under way per agent), so a
-long active list never delays the ends the ended list delivers:
+them together, and the cost per interval does not grow with the number of waiters. Rounds start at
+a fixed rate (every poll interval). Each reads the **ended list** (``GET …/jobAgents/{agent}/
+executions?endTimeMin=<cursor>``, all pages; the cursor is in ARM's clock:
+:mod:`~airflow_elasticjobs.triggers.ended_cursor`; executions seen again in its overlap are not
+delivered twice) and, when due, starts a read of the **active list** (``?isActive=true``, all
+pages) **beside** the rounds, at most one under way, so a long active list never delays an end.
+The active list is due once every as many rounds as it had pages, at least
+:data:`ACTIVE_MIN_ROUNDS` apart, every round while a watch follows running states (``stop_on``),
+and at once when more watches are unseen than it has pages. It notices what the ended list cannot:
+running state changes, executions that vanish, watches whose execution never appears.
 
-1. the **ended list**, ``GET …/jobAgents/{agent}/executions?endTimeMin=<cursor>`` (all pages): every
-   root execution that ended since the cursor (``endTimeMin`` filters ``JobExecutions_ListByAgent``
-   in the REST spec, example ``ListJobExecutionsByAgentWithFilter.json``). The cursor is in ARM's
-   clock, not the triggerer's: the previous listing's start plus a lower bound of the ARM clock's
-   lead over ours, learnt from the ``endTime`` values already seen (an execution listed with
-   ``endTime`` e when our clock read t proves ARM's clock was at least e - t ahead), minus
-   :data:`ENDED_OVERLAP`; before any end was seen, the previous listing's start minus
-   :data:`ENDED_LOOKBACK`. Executions seen again in the overlap are deduplicated by id (a state
-   already delivered is not delivered twice);
-2. the **active list**, ``GET …/executions?isActive=true`` (all pages), only when due: once every as
-   many rounds as it had pages last time, and at least :data:`ACTIVE_MIN_ROUNDS` rounds apart (so
-   it costs at most one request per interval on average, a third of one for a one-page list),
-   every round (once the previous read finished) while a watch asks to follow running states
-   (``stop_on``), and at once when more watches are unseen than the list has pages. It notices
-   what the ended list cannot: running state changes (announced when it is read: up to
-   :data:`ACTIVE_MIN_ROUNDS` intervals, or its page count, after they happen), executions that
-   vanish, and watches whose execution never appears. The watches it did not list are accounted
-   for by the next round's ended list.
+Then a ``GET`` for each watch the lists could not account for, a few at a time; a missing execution
+ends its watch with an error. Beside the rounds, target-execution lists (progress) for at most
+``details_per_poll`` executions (:mod:`~airflow_elasticjobs.triggers.details`); a change beyond
+the budget is reported at once, its targets follow. Both lists are read as JSON into
+:class:`~airflow_elasticjobs.execution_state.RootState` (the fields states are judged by), not SDK
+models. :attr:`AgentPoller.requests` counts the requests by kind.
 
-Then: a ``GET`` for each watch the lists could not account for (left the active list but not in
-the ended list: first seen already ended, or vanished; not seen yet while no active read will cover
-it soon), a few at a time concurrently; a missing execution ends its watch with an error.
-:meth:`AgentPoller.poll_states` is the same round by hand, in sequence (one of the two lists).
-Finally target-execution lists (progress) for at most ``details_per_poll`` executions, taken in turn:
-first those whose root state changed (lifecycle, last message, attempts, start times), oldest
-change first; then, only for watches that opted in with a ``progress_interval`` (default: none,
-details on state changes only), when the agent's refresh is due, the running execution whose
-progress is oldest (at most one such refresh per agent per ``progress_interval``). A change
-beyond the budget is reported at once without targets; its targets follow in a later round.
-
-So a steady wait costs at most two requests per agent per interval on average, however many wait
-(more only in a round where more executions ended than one page holds, or for first sights and
-state changes: O(1) per execution's life). A transient fault (429, 5xx, dropped connection) of an
-agent-wide list backs off once for every waiter of the agent, honouring ``Retry-After``. Rounds
-start at a fixed rate (every poll interval, not an interval after the previous round ended), so an
-execution's end is seen within about one interval. :attr:`AgentPoller.requests` counts the
-requests by kind.
-
-Errors are kept to the watch they concern: a failed ``GET`` or target list of one execution (a
-404 because its job was deleted, a 403, a 5xx after the SDK's retries) ends or delays only that
-execution's watch, while a failure of the agent-wide lists (and any authentication failure) applies
-to every watch. A lifecycle this provider version does not know is treated as still active and
-logged once (:meth:`~airflow_elasticjobs.execution_state.Lifecycle.observed`). What counts as
+Errors are kept to the watch they concern: a failed ``GET`` or target list of one execution ends or
+delays only that watch; a failure of the agent-wide lists (and any authentication failure) applies
+to every watch, backing off once for all of them (honouring ``Retry-After``). What counts as
 transient and how long a watch keeps trying is :mod:`airflow_elasticjobs.waiting`'s policy.
 
 An identity Entra ID rejects (a rotated and revoked client secret: AADSTS7000215) does not end any
 watch at once: every task that defers was started by its worker with this very connection moments
 before, so a rejection means the secret changed since. The poller opens a new hook at once, which
-reads the connection again and builds a new credential; while that freshly read connection is still
-rejected (the secret was revoked before the connection was updated), every round reads it again and
-the failure counts against each watch's error budget like a transient fault.
-
-Pollers live in a registry per event loop (the triggerer runs one loop; ``dag.test()`` runs each
-trigger in a fresh one) keyed by :class:`AgentKey`, and stop and unregister themselves when the last
-watch leaves.
+reads the connection again (a changed one gets its own client,
+:mod:`~airflow_elasticjobs.hooks.shared_clients`); while it is still rejected, every round reads it
+again and the failure counts against each watch's error budget like a transient fault.
 """
 
 from __future__ import annotations
@@ -70,54 +40,35 @@ import contextlib
 import logging
 import math
 import time
-import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_elasticjobs.execution_state import Lifecycle, TargetResult, is_terminal, state_signature
 from airflow_elasticjobs.hooks.errors import describe_error, is_rejected_identity
-from airflow_elasticjobs.waiting import Backoff, FaultBudget, GaveUp
+from airflow_elasticjobs.triggers.details import DETAILS_PER_POLL, choose_details
+from airflow_elasticjobs.triggers.ended_cursor import EndedCursor
+from airflow_elasticjobs.triggers.fan_out import per_watch, read_pages
+from airflow_elasticjobs.triggers.watch import Observation, Watch
+from airflow_elasticjobs.waiting import Backoff, FaultBudget
+
+if TYPE_CHECKING:
+    from airflow_elasticjobs.triggers.agent_key import AgentKey
 
 log = logging.getLogger(__name__)
-
-
-class AgentKey(NamedTuple):
-    """Identity of one job agent as seen through one connection (the unit of sharing).
-
-    Immutable and hashable; a ``NamedTuple`` rather than a frozen dataclass because it is cheaper to
-    define at import time (the import budget, benchmarks/import_cost.py).
-    """
-
-    conn_id: str
-    endpoint: str
-    subscription_id: str
-    resource_group_name: str
-    server_name: str
-    agent_name: str
-
-
-class PagedList(Protocol):
-    """A paged ARM list as azure-core's ``AsyncItemPaged`` offers it: one iterator per page."""
-
-    def by_page(self) -> AsyncIterator[AsyncIterator[Any]]:
-        """The pages in order (each one request), each an iterator of its items."""
 
 
 class ExecutionSource(Protocol):
     """What the poller needs from an open async hook (:class:`ElasticJobsAsyncHook` provides it)."""
 
-    def list_executions(
-        self,
-        job_name: str | None = None,
-        *,
-        is_active: bool | None = None,
-        end_time_min: datetime | None = None,
-    ) -> PagedList:
-        """Root executions of the agent (only active ones, or only those ended since a time)."""
+    def execution_pages(
+        self, *, is_active: bool | None = None, end_time_min: datetime | None = None
+    ) -> AsyncIterator[list[Any]]:
+        """Root executions of the agent (only active ones, or only those ended since a time), a page
+        (one request) at a time, each execution with the attributes
+        :func:`~airflow_elasticjobs.execution_state.state_signature` reads and its ``name``."""
 
     async def get_execution(self, job_name: str, job_execution_id: str) -> Any | None:
         """One root execution, or ``None``."""
@@ -126,155 +77,11 @@ class ExecutionSource(Protocol):
         """Target executions of a root execution."""
 
 
-class Observation(NamedTuple):
-    """What the poller saw of one watched execution (immutable; a ``NamedTuple`` like :class:`AgentKey`).
-
-    Exactly one of ``lifecycle`` (a state update), ``error`` (the watch is over) and ``transient``
-    (a poll failed; still retrying) is set.
-    """
-
-    lifecycle: str | None = None
-    last_message: str | None = None
-    targets: tuple[TargetResult, ...] | None = None
-    error: str | None = None
-    transient: str | None = None
-
-
-class Mailbox:
-    """The observations not yet read by one waiter: ``asyncio.Queue``'s few methods the poller and
-    its tests use, at a fraction of its size (two slots instead of three deques and an event)."""
-
-    __slots__ = ("_items", "_waiter")
-
-    def __init__(self) -> None:
-        self._items: list[Observation] = []
-        self._waiter: asyncio.Future[None] | None = None
-
-    def put_nowait(self, observation: Observation) -> None:
-        """Add an observation; wakes the waiter."""
-        self._items.append(observation)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def empty(self) -> bool:
-        """Whether nothing is waiting to be read."""
-        return not self._items
-
-    def qsize(self) -> int:
-        """How many observations are waiting to be read."""
-        return len(self._items)
-
-    def get_nowait(self) -> Observation:
-        """The oldest observation; ``asyncio.QueueEmpty`` when there is none."""
-        if not self._items:
-            raise asyncio.QueueEmpty
-        return self._items.pop(0)
-
-    async def get(self) -> Observation:
-        """Wait for the oldest observation."""
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.pop(0)
-
-
-@dataclass(eq=False, slots=True)
-class Watch:
-    """One waiter's subscription to one execution; read updates with :meth:`next`.
-
-    Slotted and holding only its own state (10,000 of them wait in one triggerer): the execution
-    models the lists return are not kept, only the :func:`state_signature` of the last one.
-    """
-
-    job_name: str
-    execution_id: str
-    poll_interval: float
-    #: Seconds between timed progress refreshes while nothing changes; ``None``: on changes only.
-    progress_interval: float | None
-    budget: FaultBudget
-    #: Whether running state changes are wanted within one interval (the active list every round).
-    follow_running: bool = False
-    queue: Mailbox = field(default_factory=Mailbox)
-    signature: tuple[Any, ...] | None = None
-    #: Whether a terminal state was seen (final in Elastic Jobs: nothing more to poll).
-    finished: bool = False
-    #: When the current state's targets became wanted (a change not yet detailed); ``None``: not wanted.
-    details_wanted_since: float | None = None
-    #: Whether the current state was delivered (possibly without targets, when over budget).
-    announced: bool = False
-    details_at: float = -math.inf
-    #: Set once an error observation ended the watch; later rounds skip it.
-    ended: bool = False
-    #: Whether the last target list failed (its state rounds then do not refill the error budget).
-    details_failing: bool = False
-
-    def deliver(self, observation: Observation) -> None:
-        """Queue an observation for the waiter."""
-        self.queue.put_nowait(observation)
-
-    async def next(self) -> Observation:
-        """Wait for the next observation."""
-        return await self.queue.get()
-
-
-#: Target lists fetched per agent per poll round (state changes first, then one progress refresh).
-DETAILS_PER_POLL = 25
 #: Rounds of the polling loop between two reads of the active list, at least (a short list, one page,
 #: is not read every round: the ended list finds the ends; running state changes wait for it).
 ACTIVE_MIN_ROUNDS = 3
 #: Concurrent requests of one round (target lists, GETs of executions missing from every list).
 CONCURRENT_REQUESTS = 8
-#: How far before the previous listing the ended list reaches while the ARM clock's lead is unknown.
-ENDED_LOOKBACK = timedelta(minutes=2)
-#: How far before the previous listing (in ARM's clock) the ended list reaches once that lead is known:
-#: an execution whose end is written with an earlier ``endTime`` but becomes visible a little later.
-ENDED_OVERLAP = timedelta(seconds=15)
-
-_T = TypeVar("_T")
-
-
-async def _read_list(listing: PagedList) -> tuple[dict[str, Any], int]:
-    """Every item of a paged list by lower-case name, and how many pages (requests) it took."""
-    found: dict[str, Any] = {}
-    pages = 0
-    async for page in listing.by_page():
-        pages += 1
-        found |= {(e.name or "").lower(): e async for e in page}
-    return found, pages
-
-
-async def _per_watch(
-    watches: list[Watch], call: Callable[[Watch], Awaitable[_T]], limit: int
-) -> tuple[dict[Watch, _T], dict[Watch, Exception]]:
-    """``call`` for every watch, at most ``limit`` at a time: results and failures, by watch.
-
-    A failure that concerns the whole agent rather than this execution (authentication: the
-    credential is shared) is raised after all calls finished, like a failure of the agent list.
-    """
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(watch: Watch) -> _T:
-        async with semaphore:
-            return await call(watch)
-
-    from azure.core.exceptions import ClientAuthenticationError
-
-    outcomes = await asyncio.gather(*(one(w) for w in watches), return_exceptions=True)
-    results: dict[Watch, _T] = {}
-    failures: dict[Watch, Exception] = {}
-    for watch, outcome in zip(watches, outcomes, strict=True):
-        if isinstance(outcome, ClientAuthenticationError) or (
-            isinstance(outcome, BaseException) and not isinstance(outcome, Exception)
-        ):
-            raise outcome
-        if isinstance(outcome, Exception):
-            failures[watch] = outcome
-        else:
-            results[watch] = outcome
-    return results, failures
 
 
 class AgentPoller:
@@ -287,6 +94,8 @@ class AgentPoller:
     :param on_idle: called when the last watch left and polling stopped.
     :param backoff: the shared backoff after failed polls.
     :param clock: monotonic clock (injectable for tests).
+    :param sleep: how the polling loop waits between rounds and after faults (injectable for tests:
+        a test lets the real loop run one round at a time).
     :param wall_clock: UTC wall clock for the ended-executions filter (injectable for tests).
     :param details_per_poll: target lists per round, at most.
     """
@@ -299,6 +108,7 @@ class AgentPoller:
         on_idle: Callable[[], None] = lambda: None,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         details_per_poll: int = DETAILS_PER_POLL,
     ) -> None:
@@ -307,6 +117,7 @@ class AgentPoller:
         self._on_idle = on_idle
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._sleep = sleep
         self._wall_clock = wall_clock
         self._details_per_poll = details_per_poll
         self._watches: list[Watch] = []
@@ -317,8 +128,7 @@ class AgentPoller:
         self.requests: Counter[str] = Counter()
         self._active_pages = 1
         self._rounds_since_active = math.inf
-        self._previous_listing: datetime | None = None
-        self._arm_lead: timedelta | None = None
+        self._cursor = EndedCursor(wall_clock)
         #: Set by each state round: the details loop has work (see :meth:`poll_details`).
         self._details_due = asyncio.Event()
         self._fresh_hook = True
@@ -362,74 +172,35 @@ class AgentPoller:
         finally:
             self._watches.remove(watch)
 
-    async def poll_once(self, source: ExecutionSource) -> None:
-        """One whole round by hand: :meth:`poll_states`, then :meth:`poll_details` (in sequence).
-
-        The polling loop runs the two side by side instead (see :meth:`poll_details`).
-        """
-        await self.poll_states(source)
-        await self.poll_details(source)
-
-    async def poll_states(self, source: ExecutionSource) -> None:
-        """The states of every watch by hand: one agent-wide list, then a ``GET`` for what it missed.
-
-        The polling loop instead reads the ended list every round and the active list beside the
-        rounds (:meth:`_ended_round`); this sequential round reads one or the other, so tests and
-        callers driving rounds by hand see each list's effect in the round that reads it.
-
-        A terminal state is delivered at once; a running state change is announced by the next
-        :meth:`poll_details`, with its targets. A failure of the agent-wide lists is raised (it
-        concerns every watch); a failure of one execution's ``GET`` is delivered to that watch alone.
-        """
-        began = self._wall_clock()
-        # A terminal state is final: its watch has nothing more to learn (its waiter is leaving).
-        watches = [w for w in self._watches if not w.ended and not w.finished]
-        unseen = [w for w in watches if w.signature is None]
-        if self._active_due(watches, unseen):
-            seen, pages = await _read_list(source.list_executions(is_active=True))
-            self.requests["list_active"] += pages
-            self._active_pages, self._rounds_since_active = pages, 1
-            left = [w for w in watches if w.execution_id.lower() not in seen]
-            if any(w.signature is not None for w in left):
-                seen |= await self._list_ended(source)
-            lookup = [w for w in left if w.execution_id.lower() not in seen]
-        else:
-            self._rounds_since_active += 1
-            seen = await self._list_ended(source)
-            lookup = [w for w in unseen if w.execution_id.lower() not in seen]
-        await self._settle(source, watches, seen, lookup)
-        # The first ended list reaches back from the first round, not only from its own start.
-        self._previous_listing = self._previous_listing or began
-        self._details_due.set()
-
     async def _settle(
         self, source: ExecutionSource, watches: list[Watch], seen: dict[str, Any], lookup: list[Watch]
     ) -> None:
         """``GET`` the ``lookup`` watches, then note what ``seen`` and those ``GET`` requests show for
         every watch (a missing execution ends its watch; a failed ``GET`` is charged to its watch)."""
-        fetched, failed = await _per_watch(
+        fetched, failed = await per_watch(
             lookup, lambda w: source.get_execution(w.job_name, w.execution_id), CONCURRENT_REQUESTS
         )
         self.requests["get_execution"] += len(lookup)
         # Executions seen running before that ended since: fresh evidence of ARM's clock.
-        self._learn_lead([e for w, e in fetched.items() if e is not None and w.signature is not None])
+        self._cursor.learn([e for w, e in fetched.items() if e is not None and w.signature is not None])
         seen |= {w.execution_id.lower(): e for w, e in fetched.items() if e is not None}
         for watch in watches:
             execution = seen.get(watch.execution_id.lower())
             if watch in failed:
-                self._fail(watch, failed[watch], f"Polling execution {watch.execution_id} failed: ")
+                watch.fail(
+                    failed[watch], self.key.agent_name, f"Polling execution {watch.execution_id} failed: "
+                )
             elif execution is not None:
                 self._note(watch, execution)
             elif watch in fetched:
-                self._end(
-                    watch,
+                watch.end(
                     f"Execution {watch.execution_id} of job {watch.job_name!r} does not exist on "
                     f"agent {self.key.agent_name!r}; check job_name and execution_id.",
                 )
             if watch not in failed and not watch.details_failing:
                 watch.budget.record_success()
 
-    async def _ended_round(self, source: ExecutionSource) -> None:
+    async def _state_round(self, source: ExecutionSource) -> None:
         """The polling loop's state round: the ended list every round, the active list beside it.
 
         Starts the active-list read (:meth:`_read_active`) when due, none is under way and the hook
@@ -445,7 +216,7 @@ class AgentPoller:
         # Not on a hook that has not answered yet (the first round, or after a fault): a round that
         # fails then costs one request per backoff, not two.
         idle = not self._fresh_hook and (self._active_read is None or self._active_read.done())
-        if idle and self._active_due(watches, unseen, ACTIVE_MIN_ROUNDS):
+        if idle and self._active_due(watches, unseen):
             self._active_covers = set(watches)
             self._rounds_since_active = 0
             self._active_read = asyncio.get_running_loop().create_task(self._read_active(source, watches))
@@ -457,7 +228,7 @@ class AgentPoller:
         if len(uncovered) < self._active_pages:
             lookup += [w for w in uncovered if w not in left]
         await self._settle(source, watches, seen, lookup)
-        self._previous_listing = self._previous_listing or began
+        self._cursor.reach_back_from(began)
         self._details_due.set()
 
     async def _read_active(self, source: ExecutionSource, watches: list[Watch]) -> None:
@@ -467,7 +238,7 @@ class AgentPoller:
         whose end was delivered while the list was read is skipped (the list predates the end).
         """
         try:
-            seen, pages = await _read_list(source.list_executions(is_active=True))
+            seen, pages = await read_pages(source.execution_pages(is_active=True))
         finally:
             self._active_covers = set()
         self.requests["list_active"] += pages
@@ -482,15 +253,15 @@ class AgentPoller:
                 self._note(watch, execution)
         self._details_due.set()
 
-    def _active_due(self, watches: list[Watch], unseen: list[Watch], min_rounds: int = 1) -> bool:
+    def _active_due(self, watches: list[Watch], unseen: list[Watch]) -> bool:
         """Whether this round reads the active list (amortized: one page per round on average).
 
-        Due after as many rounds as it had pages (at least ``min_rounds``), every round for a watch
+        Due after as many rounds as it had pages (at least :data:`ACTIVE_MIN_ROUNDS`), every round for a watch
         following running states, and when unseen watches would cost at least as many ``GET``
         requests as its pages.
         """
         return (
-            self._rounds_since_active >= max(self._active_pages, min_rounds)
+            self._rounds_since_active >= max(self._active_pages, ACTIVE_MIN_ROUNDS)
             or any(w.follow_running for w in watches)
             or len(unseen) >= self._active_pages
         )
@@ -502,25 +273,11 @@ class AgentPoller:
         ahead of ARM's neither misses ends nor rereads old ones for long.
         """
         started = self._wall_clock()
-        previous = self._previous_listing or started
-        if self._arm_lead is None:
-            since = previous - ENDED_LOOKBACK
-        else:
-            since = previous + self._arm_lead - ENDED_OVERLAP
-        ended, pages = await _read_list(source.list_executions(end_time_min=since))
+        ended, pages = await read_pages(source.execution_pages(end_time_min=self._cursor.since(started)))
         self.requests["list_ended"] += pages
-        self._learn_lead(ended.values())
-        self._previous_listing = started
+        self._cursor.learn(ended.values())
+        self._cursor.previous_listing = started
         return ended
-
-    def _learn_lead(self, ended: Iterable[Any]) -> None:
-        """Raise the lower bound of ARM's clock lead: an ``endTime`` e read when our clock reads t
-        proves ARM's clock was at least e - t ahead (negative: behind)."""
-        arrived = self._wall_clock()
-        leads = [e.end_time - arrived for e in ended if e.end_time is not None]
-        if self._arm_lead is not None:
-            leads.append(self._arm_lead)
-        self._arm_lead = max(leads, default=None)
 
     def _note(self, watch: Watch, execution: Any) -> None:
         """Record what was seen; a terminal state is delivered at once, a running one wants targets."""
@@ -546,22 +303,13 @@ class AgentPoller:
         changed while its targets were being read is detailed again too.
         """
         now = self._clock()
-        running = [w for w in self._watches if not w.ended and w.signature is not None and not w.finished]
-        changed = sorted(
-            (w for w in running if w.details_wanted_since is not None), key=lambda w: w.details_wanted_since
+        changed, chosen, self._next_refresh_at = choose_details(
+            self._watches, now, self._details_per_poll, self._next_refresh_at
         )
-        chosen = changed[: self._details_per_poll]
-        refreshing = [w for w in running if w.progress_interval is not None]
-        if refreshing and len(chosen) < self._details_per_poll and now >= self._next_refresh_at:
-            due = [w for w in refreshing if w not in chosen and now - w.details_at >= w.progress_interval]
-            if due:
-                stalest = min(due, key=lambda w: w.details_at)
-                chosen.append(stalest)
-                self._next_refresh_at = now + min(w.progress_interval for w in refreshing)
         if not changed and not chosen:
             return
         asked = {w: w.signature for w in chosen}
-        found, failed = await _per_watch(
+        found, failed = await per_watch(
             chosen, lambda w: source.list_target_executions(w.job_name, w.execution_id), CONCURRENT_REQUESTS
         )
         self.requests["list_targets"] += len(chosen)
@@ -578,7 +326,7 @@ class AgentPoller:
                 self._announce(watch)
         for watch, err in failed.items():
             watch.details_failing = True
-            self._fail(watch, err, f"Polling execution {watch.execution_id} failed: ")
+            watch.fail(err, self.key.agent_name, f"Polling execution {watch.execution_id} failed: ")
 
     @staticmethod
     def _announce(watch: Watch, targets: tuple[TargetResult, ...] | None = None) -> None:
@@ -598,7 +346,7 @@ class AgentPoller:
             began = self._clock()
             await self.poll_details(source)
             if self._watches:
-                await asyncio.sleep(max(0.0, began + self._interval() - self._clock()))
+                await self._sleep(max(0.0, began + self._interval() - self._clock()))
 
     async def _rounds(self, source: ExecutionSource) -> None:
         """State rounds at a fixed rate with the details loop beside them; a failure of either raises."""
@@ -606,13 +354,13 @@ class AgentPoller:
         try:
             while self._watches:
                 round_ends = self._clock() + self._interval()
-                await self._ended_round(source)
+                await self._state_round(source)
                 self._fresh_hook = False
                 for beside in (details, self._active_read):
                     if beside is not None and beside.done():
                         beside.result()  # its failure (agent list, authentication) concerns every watch
                 self._backoff.reset()
-                await asyncio.sleep(max(0.0, round_ends - self._clock()))
+                await self._sleep(max(0.0, round_ends - self._clock()))
         finally:
             besides = [task for task in (details, self._active_read) if task is not None]
             for task in besides:
@@ -645,58 +393,7 @@ class AgentPoller:
                     # within the error budget.
                     rotating = is_rejected_identity(err)
                     for watch in [w for w in self._watches if not w.ended]:
-                        self._fail(watch, err, transient=True if rotating else None)
-                    await asyncio.sleep(self._backoff.next_delay(err))
+                        watch.fail(err, self.key.agent_name, transient=True if rotating else None)
+                    await self._sleep(self._backoff.next_delay(err))
         finally:
             self._on_idle()
-
-    def _fail(self, watch: Watch, err: Exception, context: str = "", transient: bool | None = None) -> None:
-        """A poll failed for ``watch``: transient until its budget is spent, else the watch ends.
-
-        :param transient: overrides :func:`~airflow_elasticjobs.waiting.is_transient`'s judgement.
-        """
-        description = context + describe_error(err)
-        try:
-            watch.budget.charge(err, transient=transient)
-        except GaveUp as gave_up:
-            self._end(
-                watch,
-                description
-                if gave_up.permanent
-                else f"No successful poll of agent {self.key.agent_name!r} for "
-                f"{gave_up.failing_for:.0f} s (budget {gave_up.budget_seconds:.0f} s); "
-                f"last error: {description}",
-            )
-        else:
-            watch.deliver(Observation(transient=description))
-
-    @staticmethod
-    def _end(watch: Watch, error: str) -> None:
-        watch.deliver(Observation(error=error))
-        watch.ended = True
-
-
-_REGISTRY: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[AgentKey, AgentPoller]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def shared_poller(
-    key: AgentKey, open_hook: Callable[[], AbstractAsyncContextManager[ExecutionSource]]
-) -> AgentPoller:
-    """The poller of ``key`` in the running event loop, created on first use."""
-    pollers = _REGISTRY.setdefault(asyncio.get_running_loop(), {})
-    poller = pollers.get(key)
-    if poller is None:
-
-        def forget() -> None:
-            if pollers.get(key) is poller:
-                del pollers[key]
-
-        poller = pollers[key] = AgentPoller(key, open_hook, on_idle=forget)
-    return poller
-
-
-def running_pollers() -> list[AgentPoller]:
-    """The pollers of the running event loop (what a triggerer polls now; for diagnostics)."""
-    return list(_REGISTRY.get(asyncio.get_running_loop(), {}).values())

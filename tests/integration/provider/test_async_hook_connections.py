@@ -1,5 +1,8 @@
 """The async hook reuses one TLS connection for its requests when ``verify`` is a CA-bundle path.
 
+The hooks of one connection share one client: a burst of requests from many agents' hooks (a
+triggerer's first sights) opens at most ``MAX_CONNECTIONS`` sockets.
+
 Regression test for the triggerer memory bug in ``docs/performance.md``: azure-core's aio transport
 built a new ``SSLContext`` per request from a CA path, so aiohttp pooled nothing and every request
 left its own socket open. Counted from the client side (psutil; Airflow depends on it): the sockets
@@ -8,10 +11,14 @@ of this process connected to the emulator's port.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import psutil
 import pytest
 
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
+from airflow_elasticjobs.hooks.shared_clients import MAX_CONNECTIONS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -45,3 +52,27 @@ async def test_requests_of_one_hook_share_one_connection(emulator, monkeypatch, 
 
     assert during == 1, f"{REQUESTS} sequential requests used {during} connections; expected 1 reused"
     assert sockets_to(emulator.port) == before, "closing the hook must close its connections"
+
+
+async def test_a_burst_from_many_agents_hooks_uses_one_bounded_pool(emulator, monkeypatch) -> None:
+    connection = emulator.connection_json(
+        "rg-connections", "no-such-server", "no-such-agent", verify=str(emulator.cert_path)
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_EJ_CONNECTIONS", connection)
+    before = sockets_to(emulator.port)
+    peak = 0
+
+    async def get(hook: ElasticJobsAsyncHook) -> None:
+        nonlocal peak
+        assert await hook.get_execution("Job1", "00000000-0000-0000-0000-000000000001") is None
+        peak = max(peak, sockets_to(emulator.port) - before)
+
+    async with contextlib.AsyncExitStack() as stack:
+        hooks = [
+            await stack.enter_async_context(ElasticJobsAsyncHook("ej_connections", agent_name=f"agent{i}"))
+            for i in range(10)
+        ]
+        await asyncio.gather(*(get(hook) for hook in hooks for _ in range(MAX_CONNECTIONS)))
+
+    assert 1 <= peak <= MAX_CONNECTIONS, f"{10 * MAX_CONNECTIONS} requests at once used {peak} connections"
+    assert sockets_to(emulator.port) == before, "closing the last hook must close the shared connections"

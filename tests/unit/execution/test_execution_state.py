@@ -11,8 +11,10 @@ from airflow_elasticjobs.execution_state import (
     ExecutionSummary,
     Lifecycle,
     ProgressTracker,
+    RootState,
     TargetResult,
     is_terminal,
+    state_signature,
 )
 
 
@@ -296,3 +298,37 @@ def test_state_signature_changes_with_what_matters():
     assert state_signature(root())[0] == "InProgress"
     assert state_signature(root(current_attempts=2)) != state_signature(root())
     assert state_signature(root(last_message="x")) != state_signature(root())
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {
+            "name": "3f5b",
+            "properties": {
+                "lifecycle": "InProgress",
+                "lastMessage": "Step 1 started.",
+                "currentAttempts": 2,
+                "startTime": "2026-12-06T19:00:00.1234567Z",  # 7 digits, as .NET writes them
+                "currentAttemptStartTime": "2026-12-06T19:00:01Z",
+            },
+        },
+        {
+            "name": "8a1c",
+            "properties": {
+                "lifecycle": "Succeeded",
+                "startTime": "2026-12-06T19:00:00.12+00:00",
+                "endTime": "2026-12-06T19:00:02.5Z",
+            },
+        },
+        {"name": "e0d2"},
+    ],
+)
+def test_a_root_state_read_from_json_has_the_sdk_models_signature(item):
+    """The poller reads list pages as JSON: its signature of an execution must equal the one of the
+    SDK model deserialized from the same JSON (a GET), or a state would look changed."""
+    from azure.mgmt.sql.models import JobExecution
+
+    state = RootState.from_json(item)
+    assert state.name == item["name"]
+    assert state_signature(state) == state_signature(JobExecution(item))

@@ -39,22 +39,6 @@ def target(db: str, lifecycle: str) -> SimpleNamespace:
     )
 
 
-class FakePaged:
-    """A paged list shaped like azure-core's ``AsyncItemPaged``: ``by_page()`` counts each page."""
-
-    def __init__(self, items: list[SimpleNamespace], page_size: int, calls: Counter[str], kind: str) -> None:
-        self._items, self._page_size, self._calls, self._kind = items, page_size, calls, kind
-
-    async def _page(self, items: list[SimpleNamespace]):
-        for item in items:
-            yield item
-
-    async def by_page(self):
-        for start in range(0, max(len(self._items), 1), self._page_size):
-            self._calls[self._kind] += 1
-            yield self._page(self._items[start : start + self._page_size])
-
-
 class FakeSource:
     """Executions by id; counts every request (a list's pages each); can be told to fail the next calls
     (``failures``) or every request about one execution (``broken``: its GET and its target list)."""
@@ -72,19 +56,21 @@ class FakeSource:
         if self.failures:
             raise self.failures.pop(0)
 
-    def list_executions(
-        self, job_name: str | None = None, *, is_active: bool | None = None, end_time_min=None
-    ) -> FakePaged:
+    async def execution_pages(self, *, is_active: bool | None = None, end_time_min=None):
+        """The agent's root executions a page at a time, counting each page (``list`` or ``list_ended``)."""
         self._maybe_fail()
-        assert job_name is None
         executions = list(self.executions.values())
         if end_time_min is not None:
             assert is_active is None
-            ended = [e for e in executions if e.end_time is not None and e.end_time >= end_time_min]
-            return FakePaged(ended, self.page_size, self.calls, "list_ended")
-        assert is_active is True
-        active = [e for e in executions if e.lifecycle in ACTIVE]
-        return FakePaged(active, self.page_size, self.calls, "list")
+            kind = "list_ended"
+            chosen = [e for e in executions if e.end_time is not None and e.end_time >= end_time_min]
+        else:
+            assert is_active is True
+            kind = "list"
+            chosen = [e for e in executions if e.lifecycle in ACTIVE]
+        for start in range(0, max(len(chosen), 1), self.page_size):
+            self.calls[kind] += 1
+            yield chosen[start : start + self.page_size]
 
     async def get_execution(self, job_name: str, execution_id: str) -> SimpleNamespace | None:
         self.calls["get"] += 1
@@ -106,9 +92,32 @@ class FakeSource:
         yield self
 
 
-@asynccontextmanager
-async def never_opens():
-    """An ``open_hook`` that never opens: the poller's own loop stays idle while a test drives
-    ``poll_once`` by hand (a round awaits concurrent requests, which would let that loop run)."""
-    await asyncio.Event().wait()
-    yield
+class Ticks:
+    """The poller's ``sleep`` under a test's control: no time passes, and :meth:`rounds` lets the real
+    polling loop run whole rounds, one at a time, each with the reads it starts beside it."""
+
+    def __init__(self) -> None:
+        self._sleeping: list[asyncio.Future[None]] = []
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._sleeping.append(future)
+        await future
+
+    async def rounds(self, count: int = 1) -> None:
+        """Wake the poller's loops ``count`` times, each time until every one of them waits again
+        (the first call after the first watch registered runs the first round)."""
+        for _ in range(count):
+            sleeping, self._sleeping = self._sleeping, []
+            for future in sleeping:
+                if not future.done():
+                    future.set_result(None)
+            await settle()
+
+
+async def settle() -> None:
+    """Run the event loop until nothing is ready to run (the fake source answers without waiting)."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0)
+    while loop._ready:  # type: ignore[attr-defined]  # callbacks scheduled by the other tasks
+        await asyncio.sleep(0)

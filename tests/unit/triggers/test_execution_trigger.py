@@ -10,7 +10,7 @@ import pytest
 from airflow_elasticjobs.execution_state import TargetResult
 from airflow_elasticjobs.task_instance_state import StateReading, StateUnknown
 from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger, kill_budget
-from airflow_elasticjobs.triggers.poller import Observation, Watch
+from airflow_elasticjobs.triggers.watch import Observation, Watch
 from airflow_elasticjobs.waiting import FaultBudget
 
 pytestmark = pytest.mark.timeout(30)

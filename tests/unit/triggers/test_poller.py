@@ -7,16 +7,10 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-)
 
-from airflow_elasticjobs.triggers.poller import AgentKey, AgentPoller, shared_poller
-from airflow_elasticjobs.waiting import Backoff
-from tests.unit.triggers.fakes import FakeSource, execution, never_opens, target
+from airflow_elasticjobs.triggers.poller import ACTIVE_MIN_ROUNDS, AgentPoller
+from airflow_elasticjobs.triggers.registry import AgentKey, shared_poller
+from tests.unit.triggers.fakes import FakeSource, Ticks, execution, settle, target
 
 KEY = AgentKey("conn", "https://127.0.0.1:1", "sub", "rg", "srv", "agent")
 
@@ -39,39 +33,46 @@ def drain(watches) -> None:
             w.queue.get_nowait()
 
 
-async def test_poll_round_costs_one_list_for_many_watches():
+def stepped(source: FakeSource, ticks: Ticks, **kw) -> AgentPoller:
+    """A poller whose real loop runs one round per ``ticks.rounds()`` over ``source``."""
+    return AgentPoller(KEY, source.open, sleep=ticks.sleep, **kw)
+
+
+async def test_a_round_costs_one_list_for_many_watches(ticks):
+    """The first round (a hook not yet answered) reads the ended list only; the second the active
+    list too, which first sees every watch (the details pass after it announces them with their
+    targets); then the ended list every round and the active list every ACTIVE_MIN_ROUNDS, which
+    notices a running state change."""
     source = FakeSource()
-    poller = AgentPoller(KEY, never_opens, details_per_poll=20)
+    poller = stepped(source, ticks, details_per_poll=20)
     with contextlib.ExitStack() as stack:
         watches = watch_many(stack, poller, source, 20, "InProgress")
-        await poller.poll_once(source)
-        assert source.calls["list"] == 1
-        assert source.calls["get"] == 0
-        assert source.calls["targets"] == 20  # first sight of each execution
+        await ticks.rounds(3)  # the active list in the 2nd round, the details pass in the 3rd
+        assert dict(source.calls) == {"list_ended": 3, "list": 1, "targets": 20}  # first sight of each
         first = [w.queue.get_nowait() for w in watches]
         assert {o.lifecycle for o in first} == {"InProgress"}
 
         source.calls.clear()
-        await poller.poll_once(source)
-        assert dict(source.calls) == {"list": 1}  # nothing changed: no details, no events
+        await ticks.rounds()
+        assert dict(source.calls) == {"list_ended": 1}  # nothing changed: no details, no events
         assert all(w.queue.empty() for w in watches)
 
         source.executions["e3"].lifecycle = "WaitingForRetry"
         source.calls.clear()
-        await poller.poll_once(source)
-        assert dict(source.calls) == {"list": 1, "targets": 1}
+        await ticks.rounds(ACTIVE_MIN_ROUNDS - 1)
+        assert dict(source.calls) == {"list_ended": 2, "list": 1, "targets": 1}
         assert watches[3].queue.get_nowait().lifecycle == "WaitingForRetry"
 
 
-async def test_ended_executions_are_found_by_one_list_not_one_get_each():
+async def test_ended_executions_are_found_by_one_list_not_one_get_each(ticks):
     source = FakeSource()
     for i in range(30):
         source.executions[f"e{i}"] = execution(f"e{i}", "InProgress")
     now = [datetime(2026, 1, 1, 12, 0, tzinfo=UTC)]
-    poller = AgentPoller(KEY, never_opens, wall_clock=lambda: now[0], details_per_poll=30)
+    poller = stepped(source, ticks, wall_clock=lambda: now[0], details_per_poll=30)
     with contextlib.ExitStack() as stack:
         watches = [stack.enter_context(watch(poller, f"E{i}")) for i in range(30)]  # any case
-        await poller.poll_once(source)
+        await ticks.rounds(3)
         drain(watches)
         ended_at = now[0] + timedelta(seconds=5)
         for i in range(25):
@@ -80,236 +81,151 @@ async def test_ended_executions_are_found_by_one_list_not_one_get_each():
             )
         now[0] += timedelta(seconds=10)
         source.calls.clear()
-        await poller.poll_once(source)
-        assert dict(source.calls) == {"list": 1, "list_ended": 1}  # no GET, no target list
+        await ticks.rounds()
+        assert dict(source.calls) == {"list_ended": 1}  # no GET, no target list
         done = [w.queue.get_nowait() for w in watches[:25]]
         assert {(o.lifecycle, o.last_message) for o in done} == {("Succeeded", "Job execution succeeded.")}
         assert all(w.queue.empty() for w in watches[25:])
 
 
-async def test_execution_first_seen_ended_is_fetched_by_id():
+async def test_execution_first_seen_ended_is_fetched_by_id(ticks):
+    """Not in the active list and ended before the ended list's reach: one GET, the round after."""
     source = FakeSource()
     source.executions["e1"] = execution("e1", "Succeeded", "Job execution succeeded.")
-    poller = AgentPoller(KEY, never_opens)
+    poller = stepped(source, ticks)
     with watch(poller, "e1") as w:
-        await poller.poll_once(source)
-        assert dict(source.calls) == {"list": 1, "get": 1}  # terminal: no target listing
+        await ticks.rounds(3)
+        # The active list of the 2nd round does not list it; while unseen, the 3rd reads it again.
+        assert dict(source.calls) == {"list_ended": 3, "list": 2, "get": 1}  # terminal: no target list
         observation = w.queue.get_nowait()
         assert (observation.lifecycle, observation.last_message) == ("Succeeded", "Job execution succeeded.")
 
 
-async def test_missing_execution_is_an_error_naming_the_fix():
+async def test_missing_execution_is_an_error_naming_the_fix(ticks):
     source = FakeSource()
-    poller = AgentPoller(KEY, never_opens)
+    poller = stepped(source, ticks)
     with watch(poller, "nope") as w:
-        await poller.poll_once(source)
+        await ticks.rounds(3)
         error = w.queue.get_nowait().error
     assert "nope" in error and "does not exist" in error and "check job_name" in error
 
 
-async def test_progress_refresh_is_rate_limited():
+async def test_progress_refresh_is_rate_limited(ticks):
     now = [0.0]
     source = FakeSource()
     source.executions["e1"] = execution("e1", "InProgress")
     source.targets["e1"] = [target("db1", "InProgress")]
-    poller = AgentPoller(KEY, never_opens, clock=lambda: now[0])
+    poller = stepped(source, ticks, clock=lambda: now[0])
     with watch(poller, "e1", progress_interval=60) as w:
-        await poller.poll_once(source)
+        await ticks.rounds(3)
         assert w.queue.get_nowait().targets[0].lifecycle == "InProgress"
         source.targets["e1"] = [target("db1", "Succeeded")]
         now[0] = 30
-        await poller.poll_once(source)
+        await ticks.rounds()
         assert w.queue.empty() and source.calls["targets"] == 1
         now[0] = 61
-        await poller.poll_once(source)
+        await ticks.rounds()
         assert w.queue.get_nowait().targets[0].lifecycle == "Succeeded"
 
 
-async def test_default_fetches_details_on_state_changes_only():
-    """Without a progress_interval a long steady wait costs exactly one list per round."""
+async def test_default_fetches_details_on_state_changes_only(ticks):
+    """Without a progress_interval a long steady wait costs the ended list each round, the active
+    list every ACTIVE_MIN_ROUNDS, and nothing else."""
     now = [0.0]
     source = FakeSource()
-    poller = AgentPoller(KEY, never_opens, clock=lambda: now[0], details_per_poll=100)
+    poller = stepped(source, ticks, clock=lambda: now[0], details_per_poll=100)
     with contextlib.ExitStack() as stack:
         watches = watch_many(stack, poller, source, 100, "InProgress")
-        await poller.poll_once(source)
+        await ticks.rounds(3)
         assert source.calls["targets"] == 100  # first sight of each execution
         drain(watches)
         source.calls.clear()
-        for _ in range(50):
+        for _ in range(51):
             now[0] += 3600  # however long it runs, nothing changed: nothing to fetch
-            await poller.poll_once(source)
-        assert dict(source.calls) == {"list": 50}
+            await ticks.rounds()
+        assert dict(source.calls) == {"list_ended": 51, "list": 51 // ACTIVE_MIN_ROUNDS}
         assert all(w.queue.empty() for w in watches)
         source.executions["e7"].last_message = "Step 2 started."
-        await poller.poll_once(source)
+        await ticks.rounds(ACTIVE_MIN_ROUNDS)
         assert source.calls["targets"] == 1 and watches[7].queue.get_nowait().targets is not None
 
 
-async def test_only_opted_in_watches_get_timed_refreshes():
+async def test_only_opted_in_watches_get_timed_refreshes(ticks):
     now = [0.0]
     source = FakeSource()
-    poller = AgentPoller(KEY, never_opens, clock=lambda: now[0], details_per_poll=10)
+    poller = stepped(source, ticks, clock=lambda: now[0], details_per_poll=10)
     with contextlib.ExitStack() as stack:
         quiet = watch_many(stack, poller, source, 5, "InProgress")
         source.executions["chatty"] = execution("chatty", "InProgress")
         chatty = stack.enter_context(watch(poller, "chatty", progress_interval=10))
-        await poller.poll_once(source)
+        await ticks.rounds(3)
         drain([*quiet, chatty])
         source.calls.clear()
         for _ in range(6):
             now[0] += 10
-            await poller.poll_once(source)
+            await ticks.rounds()
         assert source.calls["targets"] == 6  # one per progress_interval, all for the opted-in watch
         assert chatty.queue.qsize() == 6 and all(w.queue.empty() for w in quiet)
 
 
 @pytest.mark.parametrize("waiting", [10, 100, 1000])
-async def test_requests_per_round_do_not_grow_with_waiters(waiting):
-    """Steady state with due progress refreshes: the list, plus at most one refresh per progress_interval."""
+async def test_requests_per_round_do_not_grow_with_waiters(ticks, waiting):
+    """Steady state with due progress refreshes: the lists, plus at most one refresh per progress_interval."""
     now = [0.0]
     source = FakeSource()
-    poller = AgentPoller(KEY, never_opens, clock=lambda: now[0], details_per_poll=5)
+    poller = stepped(source, ticks, clock=lambda: now[0], details_per_poll=5)
     with contextlib.ExitStack() as stack:
         watches = watch_many(stack, poller, source, waiting, "InProgress", progress_interval=2)
+        await ticks.rounds(2)  # the active list in the 2nd round sees them all
         for _ in range(-(-waiting // 5)):  # first sight: 5 target lists per round, in turn
-            await poller.poll_once(source)
+            await ticks.rounds()
             now[0] += 1
         assert source.calls["targets"] == waiting
         drain(watches)
         source.calls.clear()
         rounds = 20
         for _ in range(rounds):
-            await poller.poll_once(source)
+            await ticks.rounds()
             now[0] += 1  # poll every second, progress due every 2 s for every waiter
-        assert source.calls["list"] == rounds
+        pages = -(-waiting // 100)
+        assert source.calls["list_ended"] == rounds
+        assert source.calls["list"] <= pages * -(-rounds // max(pages, ACTIVE_MIN_ROUNDS))
         assert source.calls["targets"] == rounds // 2  # one refresh per progress_interval per agent
         assert not source.calls["get"]
         refreshed = [w for w in watches if not w.queue.empty()]
         assert len(refreshed) == min(waiting, rounds // 2)  # in turn: stalest first, none twice
 
 
-async def test_changes_beyond_the_budget_are_announced_now_and_detailed_in_turn():
+async def test_changes_beyond_the_budget_are_announced_now_and_detailed_in_turn(ticks):
     source = FakeSource()
-    poller = AgentPoller(KEY, never_opens, details_per_poll=5)
+    poller = stepped(source, ticks, details_per_poll=5)
     with contextlib.ExitStack() as stack:
         watches = watch_many(stack, poller, source, 12, "Created")
-        await poller.poll_once(source)
+        await ticks.rounds(3)
         assert source.calls["targets"] == 5
         first = [w.queue.get_nowait() for w in watches]
         assert all(o.lifecycle == "Created" for o in first)  # every waiter hears the state at once
         assert [o.targets is not None for o in first] == [True] * 5 + [False] * 7
-        await poller.poll_once(source)
-        await poller.poll_once(source)
+        await ticks.rounds(3)
         assert source.calls["targets"] == 12  # the rest, 5 per round, oldest change first
         later = [w.queue.get_nowait() for w in watches[5:]]
         assert all(o.targets is not None and o.lifecycle == "Created" for o in later)
-        await poller.poll_once(source)
+        await ticks.rounds()
         assert source.calls["targets"] == 12 and all(w.queue.empty() for w in watches)
 
 
-async def test_loop_backs_off_on_transient_errors_and_recovers():
+async def test_unknown_lifecycle_counts_as_active_and_is_logged_once(ticks, caplog):
     source = FakeSource()
     source.executions["e1"] = execution("e1", "InProgress")
-    source.failures = [ServiceRequestError("connection refused"), _http(429)]
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001, maximum=0.002))
-    with watch(poller, "e1") as w:
-        observations = [await asyncio.wait_for(w.next(), 5) for _ in range(3)]
-    assert [bool(o.transient) for o in observations] == [True, True, False]
-    assert "unreachable" in observations[0].transient.lower()
-    assert observations[2].lifecycle == "InProgress"
-    assert source.opened == 3  # the client is reopened after each failure
-
-
-async def test_budget_exhaustion_becomes_an_error():
-    source = FakeSource()
-    source.failures = [ServiceRequestError("down")] * 1000
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001, maximum=0.001))
-    with watch(poller, "e1", error_budget=0.05) as w:
-        while True:
-            observation = await asyncio.wait_for(w.next(), 5)
-            if observation.error:
-                break
-    assert "No successful poll" in observation.error and "down" in observation.error
-
-
-async def test_permanent_error_is_reported_at_once():
-    source = FakeSource()
-    source.failures = [_http(403)]
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
-    with watch(poller, "e1") as w:
-        observation = await asyncio.wait_for(w.next(), 5)
-    assert observation.error and "403" in observation.error
-
-
-async def test_permanent_error_of_the_agent_list_ends_every_watch():
-    source = FakeSource()
-    source.failures = [_http(403)]
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
-    with watch(poller, "e1") as first, watch(poller, "e2") as second:
-        observations = [await asyncio.wait_for(w.next(), 5) for w in (first, second)]
-    assert all(o.error and "403" in o.error for o in observations)
-
-
-async def next_observations(w, count: int) -> list:
-    return [await asyncio.wait_for(w.next(), 5) for _ in range(count)]
-
-
-async def test_a_failing_request_for_one_execution_ends_only_its_watch():
-    """A deleted job's target list (404) and a 403 on another execution's GET end those two watches;
-    the third keeps going and ends normally."""
-    source = FakeSource()
-    source.executions |= {"deleted": execution("deleted", "InProgress"), "ok": execution("ok", "InProgress")}
-    source.broken = {"deleted": _http(404, ResourceNotFoundError), "forbidden": _http(403)}
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
-    with (
-        watch(poller, "deleted") as deleted,
-        watch(poller, "forbidden") as forbidden,
-        watch(poller, "ok") as ok,
-    ):
-        assert (await asyncio.wait_for(ok.next(), 5)).lifecycle == "InProgress"
-        source.executions["ok"] = execution("ok", "Succeeded", "Job execution succeeded.")
-        ended = await asyncio.wait_for(ok.next(), 5)
-        deleted_seen = await next_observations(deleted, 2)
-        forbidden_seen = await asyncio.wait_for(forbidden.next(), 5)
-    assert (ended.lifecycle, ended.error) == ("Succeeded", None)
-    assert deleted_seen[0].lifecycle == "InProgress"  # the state is announced without targets
-    assert "deleted" in deleted_seen[1].error and "Not found" in deleted_seen[1].error
-    assert "forbidden" in forbidden_seen.error and "403" in forbidden_seen.error
-    assert deleted.queue.empty() and forbidden.queue.empty()  # ended watches are not polled again
-
-
-async def test_a_transient_failure_for_one_execution_is_retried_for_it_alone():
-    source = FakeSource()
-    source.executions |= {"flaky": execution("flaky", "InProgress"), "ok": execution("ok", "InProgress")}
-    source.targets["flaky"] = [target("db1", "InProgress")]
-    source.broken = {"flaky": _http(503)}
-    poller = AgentPoller(KEY, never_opens)
-    with watch(poller, "flaky") as flaky, watch(poller, "ok") as ok:
-        await poller.poll_once(source)
-        assert ok.queue.get_nowait().lifecycle == "InProgress" and ok.queue.empty()
-        announced, retrying = flaky.queue.get_nowait(), flaky.queue.get_nowait()
-        assert (announced.lifecycle, announced.targets) == ("InProgress", None)
-        assert "flaky" in retrying.transient and "503" in retrying.transient
-        assert flaky.budget.failing_since is not None and ok.budget.failing_since is None
-        del source.broken["flaky"]
-        await poller.poll_once(source)
-        assert flaky.queue.get_nowait().targets[0].database_name == "db1"  # asked for again
-        assert flaky.budget.failing_since is None and ok.queue.empty()
-
-
-async def test_unknown_lifecycle_counts_as_active_and_is_logged_once(caplog):
-    source = FakeSource()
-    source.executions["e1"] = execution("e1", "InProgress")
-    poller = AgentPoller(KEY, never_opens)
+    poller = stepped(source, ticks)
     with watch(poller, "e1") as w, caplog.at_level("WARNING", logger="airflow_elasticjobs.execution_state"):
-        await poller.poll_once(source)
+        await ticks.rounds(3)
         source.executions["e1"] = execution("e1", "PausedForPoller")  # a lifecycle a later API adds
-        await poller.poll_once(source)
+        await ticks.rounds(ACTIVE_MIN_ROUNDS + 1)  # seen by the active list, announced the round after
         source.executions["e1"].last_message = "Still paused."
-        await poller.poll_once(source)
+        await ticks.rounds(ACTIVE_MIN_ROUNDS + 1)
         source.executions["e1"] = execution("e1", "Succeeded", end_time=datetime.now(UTC))
-        await poller.poll_once(source)
+        await ticks.rounds()
         seen = [w.queue.get_nowait() for _ in range(w.queue.qsize())]
     assert [o.lifecycle for o in seen] == ["InProgress", "InProgress", "InProgress", "Succeeded"]
     assert not any(o.error for o in seen)
@@ -362,20 +278,12 @@ class SlowActiveList(FakeSource):
         self.reading = asyncio.Event()
         self.released = asyncio.Event()
 
-    def list_executions(self, job_name=None, *, is_active=None, end_time_min=None):
-        listing = super().list_executions(job_name, is_active=is_active, end_time_min=end_time_min)
-        if not (is_active and self.slow):
-            return listing
-        source = self
-
-        class Slow:
-            async def by_page(self):
-                source.reading.set()
-                await source.released.wait()
-                async for page in listing.by_page():
-                    yield page
-
-        return Slow()
+    async def execution_pages(self, *, is_active=None, end_time_min=None):
+        if is_active and self.slow:
+            self.reading.set()
+            await self.released.wait()
+        async for page in super().execution_pages(is_active=is_active, end_time_min=end_time_min):
+            yield page
 
 
 async def test_a_slow_active_list_does_not_delay_an_end_the_ended_list_finds():
@@ -402,84 +310,20 @@ async def test_a_slow_active_list_does_not_delay_an_end_the_ended_list_finds():
         assert (await asyncio.wait_for(w2.next(), 5)).lifecycle == "WaitingForRetry"
 
 
-async def test_a_state_that_changed_while_its_targets_were_read_is_detailed_again():
+async def test_a_state_that_changed_while_its_targets_were_read_is_detailed_again(ticks):
     source = HangingTargets({"e1"})
     source.executions["e1"] = execution("e1", "Created")
-    poller = AgentPoller(KEY, never_opens)
-    with watch(poller, "e1") as w:
-        await poller.poll_states(source)
-        details = asyncio.ensure_future(poller.poll_details(source))
-        while not source.asked:
-            await asyncio.sleep(0)
+    poller = stepped(source, ticks)
+    with watch(poller, "e1", follow_running=True) as w:  # the active list every round
+        await ticks.rounds(3)
+        assert source.asked == ["e1"]  # the target list for Created hangs
         source.executions["e1"] = execution("e1", "InProgress")
-        await poller.poll_states(source)
+        await ticks.rounds()
         source.released.set()
-        await details
+        await settle()
         assert w.queue.empty()  # targets read for Created are not announced as InProgress's
-        await poller.poll_details(source)
+        await ticks.rounds()
         assert w.queue.get_nowait().lifecycle == "InProgress" and source.calls["targets"] == 2
-
-
-def _rejected() -> ClientAuthenticationError:
-    return ClientAuthenticationError("AADSTS7000215: Invalid client secret provided.")
-
-
-async def test_rejected_identity_on_an_open_hook_reads_the_connection_again():
-    """A rotated secret: the kept-open credential is refused; a newly opened hook works, no error."""
-    source = FakeSource()
-    source.executions["e1"] = execution("e1", "InProgress")
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
-    with watch(poller, "e1") as w:
-        assert (await asyncio.wait_for(w.next(), 5)).lifecycle == "InProgress"
-        source.failures = [_rejected()]
-        source.executions["e1"] = execution("e1", "Succeeded", end_time=datetime.now(UTC))
-        ended = await asyncio.wait_for(w.next(), 5)
-    assert (ended.lifecycle, ended.error, ended.transient) == ("Succeeded", None, None)
-    assert source.opened == 2
-
-
-async def test_a_rejected_identity_at_the_first_round_is_retried_within_the_budget():
-    """A trigger that starts while a rotation is under way: the worker authenticated with this
-    connection moments before deferring, so even a first rejection is retried with a new hook."""
-    source = FakeSource()
-    source.executions["e1"] = execution("e1", "InProgress")
-    source.failures = [_rejected()]
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001))
-    with watch(poller, "e1") as w:
-        observations = [await asyncio.wait_for(w.next(), 5) for _ in range(2)]
-    assert "AADSTS7000215" in observations[0].transient and observations[0].error is None
-    assert observations[1].lifecycle == "InProgress" and source.opened == 2
-
-
-async def test_a_rotation_under_way_is_retried_reading_the_connection_each_time():
-    """Accepted, then rejected even with the connection read again (secret revoked, connection not
-    yet updated): transient within the budget, one new hook per try, and the watch goes on."""
-    source = FakeSource()
-    source.executions["e1"] = execution("e1", "InProgress")
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001, maximum=0.002))
-    with watch(poller, "e1") as w:
-        await asyncio.wait_for(w.next(), 5)
-        source.failures = [_rejected()] * 4
-        source.executions["e1"] = execution("e1", "Succeeded", end_time=datetime.now(UTC))
-        observations = [await asyncio.wait_for(w.next(), 5) for _ in range(4)]
-    assert [bool(o.transient) for o in observations] == [True, True, True, False]
-    assert all("AADSTS7000215" in o.transient for o in observations[:3])
-    assert (observations[3].lifecycle, observations[3].error) == ("Succeeded", None)
-    # The first rejection (kept-open hook) re-reads at once; three more, each with a new hook, are
-    # transient: 1 + 1 + 3 hooks opened.
-    assert source.opened == 5
-
-
-async def test_a_rotation_that_never_completes_ends_when_the_budget_is_spent():
-    source = FakeSource()
-    source.executions["e1"] = execution("e1", "InProgress")
-    poller = AgentPoller(KEY, source.open, backoff=Backoff(initial=0.001, maximum=0.001))
-    with watch(poller, "e1", error_budget=0.05) as w:
-        await asyncio.wait_for(w.next(), 5)
-        source.failures = [_rejected()] * 10_000
-        while not (observation := await asyncio.wait_for(w.next(), 5)).error:
-            assert "AADSTS7000215" in observation.transient
-    assert "No successful poll" in observation.error and "AADSTS7000215" in observation.error
 
 
 async def test_shared_poller_is_one_per_agent_and_loop_and_goes_away_when_idle():
@@ -505,12 +349,6 @@ def test_pollers_are_per_event_loop():
         return shared_poller(KEY, source.open)
 
     assert asyncio.run(get()) is not asyncio.run(get())
-
-
-def _http(status: int, kind: type[HttpResponseError] = HttpResponseError) -> HttpResponseError:
-    err = kind(message=f"status {status}")
-    err.status_code = status
-    return err
 
 
 pytestmark = pytest.mark.timeout(30)

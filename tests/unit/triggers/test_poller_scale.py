@@ -1,7 +1,8 @@
 """The poller's cost per round does not grow with waiters: ended list each round, active list amortized.
 
-Driven by hand with a fake source (100 items a page, like ARM) and fake clocks: the triggerer's wall
-clock, and ARM's clock that stamps ``endTime`` (ahead of or behind the triggerer's by ``skew``).
+The real polling loop, stepped one round at a time (:class:`~tests.unit.triggers.fakes.Ticks`), with a
+fake source (100 items a page, like ARM) and fake clocks: the triggerer's wall clock, and ARM's clock
+that stamps ``endTime`` (ahead of or behind the triggerer's by ``skew``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from airflow_elasticjobs.triggers.poller import ENDED_LOOKBACK, ENDED_OVERLAP, AgentPoller, Watch
-from tests.unit.triggers.fakes import FakeSource, execution, never_opens
+from airflow_elasticjobs.triggers.ended_cursor import ENDED_LOOKBACK, ENDED_OVERLAP
+from airflow_elasticjobs.triggers.poller import ACTIVE_MIN_ROUNDS, AgentPoller
+from airflow_elasticjobs.triggers.watch import Watch
+from tests.unit.triggers.fakes import FakeSource, Ticks, execution
 from tests.unit.triggers.test_poller import KEY, drain, watch, watch_many
 
 #: Target lists per round: more than the default so first sight of 10,000 takes few rounds here.
@@ -50,52 +53,61 @@ class Rig:
     source: FakeSource
     poller: AgentPoller
     watches: list[Watch]
+    ticks: Ticks
 
     async def rounds(self, count: int = 1, tick_first: bool = False) -> None:
         """``count`` polling rounds, one interval apart."""
         for _ in range(count):
             if tick_first:
                 self.clocks.tick()
-            await self.poller.poll_once(self.source)
+            await self.ticks.rounds()
             if not tick_first:
                 self.clocks.tick()
 
 
 async def settled(
-    stack: contextlib.ExitStack, waiting: int, lifecycle: str = "InProgress", skew: timedelta = timedelta(0)
+    stack: contextlib.ExitStack,
+    ticks: Ticks,
+    waiting: int,
+    lifecycle: str = "InProgress",
+    skew: timedelta = timedelta(0),
 ) -> Rig:
     """Watch ``waiting`` executions for the life of ``stack`` and poll until every first-sight
     target list is fetched; then forget calls and observations."""
     clocks = Clocks(skew)
     source = FakeSource(page_size=100)
-    poller = AgentPoller(KEY, never_opens, wall_clock=clocks.wall, details_per_poll=DETAILS)
-    rig = Rig(clocks, source, poller, watch_many(stack, poller, source, waiting, lifecycle))
-    await rig.rounds(waiting // DETAILS + 2)
+    poller = AgentPoller(
+        KEY, source.open, sleep=ticks.sleep, wall_clock=clocks.wall, details_per_poll=DETAILS
+    )
+    rig = Rig(clocks, source, poller, watch_many(stack, poller, source, waiting, lifecycle), ticks)
+    await rig.rounds(waiting // DETAILS + 3)  # the active list in the 2nd round, details after it
     drain(rig.watches)
     source.calls.clear()
     return rig
 
 
 @pytest.mark.parametrize("waiting", [10, 500, 10_000])
-async def test_a_steady_wait_costs_at_most_two_requests_per_round(waiting):
+async def test_a_steady_wait_costs_at_most_two_requests_per_round(ticks, waiting):
     with contextlib.ExitStack() as stack:
-        rig = await settled(stack, waiting)
+        rig = await settled(stack, ticks, waiting)
         pages = -(-waiting // 100)
         rounds = max(10, 2 * pages)
         await rig.rounds(rounds)
         calls = rig.source.calls
         assert sum(calls.values()) / rounds <= 2
-        assert calls["list"] == pages * -(-rounds // pages)  # the active list every `pages` rounds
+        assert calls["list_ended"] == rounds
+        every = max(pages, ACTIVE_MIN_ROUNDS)  # the active list every `every` rounds
+        assert pages * (rounds // every) <= calls["list"] <= pages * -(-rounds // every)
         assert not calls["get"] and not calls["targets"]
         assert all(w.queue.empty() for w in rig.watches)
 
 
 @pytest.mark.parametrize("waiting", [10, 500, 10_000])
-async def test_every_end_is_seen_within_one_round(waiting):
+async def test_every_end_is_seen_within_one_round(ticks, waiting):
     """Ends spread over many rounds (ARM's clock 3 minutes ahead): each waiter hears its end in the
     first round after it, exactly once."""
     with contextlib.ExitStack() as stack:
-        rig = await settled(stack, waiting, skew=timedelta(minutes=3))
+        rig = await settled(stack, ticks, waiting, skew=timedelta(minutes=3))
         per_round = max(1, waiting // 50)
         heard_in: dict[int, int] = {}
         for round_ in range(-(-waiting // per_round)):
@@ -112,13 +124,13 @@ async def test_every_end_is_seen_within_one_round(waiting):
 
 
 @pytest.mark.parametrize("skew", [timedelta(minutes=-10), timedelta(0), timedelta(minutes=10)])
-async def test_the_ended_cursor_follows_arms_clock(skew):
+async def test_the_ended_cursor_follows_arms_clock(ticks, skew):
     """Once ARM's lead over the triggerer's clock is learnt, an end is seen in the next round and old
     ends drop out of the list after the overlap instead of being reread. Before any end was seen,
     the list reaches ENDED_LOOKBACK back: with ARM further behind than that, the first ends are
     found when the active list is next due (one GET each), which teaches the lead."""
     with contextlib.ExitStack() as stack:
-        rig = await settled(stack, 301, skew=skew)
+        rig = await settled(stack, ticks, 301, skew=skew)
         burst, late = rig.watches[:300], rig.watches[300]
         for i in range(300):  # 300 end at once: 3 pages of the ended list in that round
             end(rig.source, f"e{i}", rig.clocks.arm())
@@ -137,20 +149,22 @@ async def test_the_ended_cursor_follows_arms_clock(skew):
         assert not rig.source.calls["get"]
 
 
-async def test_before_any_end_is_seen_the_list_reaches_back_by_the_lookback():
+async def test_before_any_end_is_seen_the_list_reaches_back_by_the_lookback(ticks):
     with contextlib.ExitStack() as stack:
-        rig = await settled(stack, 1, skew=-ENDED_LOOKBACK + timedelta(seconds=5))  # ARM nearly 2 min behind
+        rig = await settled(
+            stack, ticks, 1, skew=-ENDED_LOOKBACK + timedelta(seconds=5)
+        )  # ARM nearly 2 min behind
         end(rig.source, "e0", rig.clocks.arm())
         await rig.rounds(tick_first=True)
         assert rig.watches[0].queue.get_nowait().lifecycle == "Canceled"
         assert not rig.source.calls["get"]
 
 
-async def test_a_vanished_execution_is_noticed_at_the_next_active_list():
+async def test_a_vanished_execution_is_noticed_at_the_next_active_list(ticks):
     """An execution that leaves the active list without an end (its job was deleted) ends its watch
     when the active list is next due; the others keep waiting."""
     with contextlib.ExitStack() as stack:
-        rig = await settled(stack, 300)
+        rig = await settled(stack, ticks, 300)
         del rig.source.executions["e7"]
         await rig.rounds(3)  # the active list (3 pages) is due within 3 rounds
         assert "does not exist" in rig.watches[7].queue.get_nowait().error
@@ -158,9 +172,9 @@ async def test_a_vanished_execution_is_noticed_at_the_next_active_list():
         assert all(w.queue.empty() for w in rig.watches if w is not rig.watches[7])
 
 
-async def test_a_new_watch_between_active_lists_is_first_seen_by_one_get():
+async def test_a_new_watch_between_active_lists_is_first_seen_by_one_get(ticks):
     with contextlib.ExitStack() as stack:
-        rig = await settled(stack, 500)
+        rig = await settled(stack, ticks, 500)
         await rig.rounds()  # the active list was read: next due in 5 rounds
         rig.source.calls.clear()
         rig.source.executions["new"] = execution("new", "InProgress")
@@ -170,26 +184,28 @@ async def test_a_new_watch_between_active_lists_is_first_seen_by_one_get():
         assert newcomer.queue.get_nowait().lifecycle == "InProgress"
 
 
-async def test_many_new_watches_are_first_seen_by_the_active_list():
+async def test_many_new_watches_are_first_seen_by_the_active_list(ticks):
     with contextlib.ExitStack() as stack:
-        rig = await settled(stack, 500)
+        rig = await settled(stack, ticks, 500)
         await rig.rounds()
         rig.source.calls.clear()
         for i in range(10):
             rig.source.executions[f"n{i}"] = execution(f"n{i}", "Created")
         newcomers = [stack.enter_context(watch(rig.poller, f"n{i}")) for i in range(10)]
-        await rig.rounds()
+        await rig.rounds(2)  # announced (with targets) by the details pass after the active list
         assert rig.source.calls["list"] == 6 and not rig.source.calls["get"]  # 6 pages cost less than 10 GETs
         assert all(w.queue.get_nowait().lifecycle == "Created" for w in newcomers)
 
 
-async def test_a_watch_following_running_states_reads_the_active_list_every_round():
+async def test_a_watch_following_running_states_reads_the_active_list_every_round(ticks):
     with contextlib.ExitStack() as stack:
-        rig = await settled(stack, 300, lifecycle="Created")
+        rig = await settled(stack, ticks, 300, lifecycle="Created")
         follower = stack.enter_context(watch(rig.poller, "e0", follow_running=True))
-        await rig.rounds()  # the active list is not due (3 pages), but the follower wants it
+        # The active list is not due (3 pages), but the follower wants it every round; what it sees
+        # is announced (with targets) by the details pass after it.
+        await rig.rounds(2)
         assert follower.queue.get_nowait().lifecycle == "Created"
         rig.source.executions["e0"].lifecycle = "InProgress"
-        await rig.rounds()
+        await rig.rounds(2)
         assert follower.queue.get_nowait().lifecycle == "InProgress"
-        assert rig.source.calls["list"] == 6
+        assert rig.source.calls["list"] == 12
