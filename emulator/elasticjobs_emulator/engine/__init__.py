@@ -26,7 +26,8 @@ from elasticjobs_emulator.engine.records import (
     ExecutionFilter,
 )
 from elasticjobs_emulator.engine.recovery import resume_all
-from elasticjobs_emulator.engine.runner import Run, Runner
+from elasticjobs_emulator.engine.runner import Runner
+from elasticjobs_emulator.engine.runs import Run
 from elasticjobs_emulator.engine.scheduler import TICK_SECONDS, Scheduler
 from elasticjobs_emulator.engine.sql_access import SqlAccess, TsqlAccess
 from elasticjobs_emulator.engine.timers import Timers

@@ -16,7 +16,8 @@ from typing import Any
 from elasticjobs_emulator.engine import lifecycle as lc
 from elasticjobs_emulator.engine import records as rec
 from elasticjobs_emulator.engine.options import ExecutionOptions
-from elasticjobs_emulator.engine.runner import Run, Runner
+from elasticjobs_emulator.engine.runner import Runner
+from elasticjobs_emulator.engine.runs import Run
 from elasticjobs_emulator.engine.targets import Target
 
 INTERRUPTED = "The attempt was interrupted by a restart of the emulator."
@@ -46,13 +47,14 @@ def _resume_step(runner: Runner, run: Run, step: dict[str, Any]) -> None:
         runner.claim(run, step["name"], target)
         state = rec.lifecycle_of(doc)
         if state == lc.IN_PROGRESS:
-            runner.attempt_failed(run, doc, target, options, lc.FAILED, INTERRUPTED)
+            runner.attempts.attempt_failed(run, doc, target, options, lc.FAILED, INTERRUPTED)
         elif state == lc.WAITING_FOR_RETRY:
-            runner.schedule_retry(run, doc, target, float(doc[rec.PRIVATE].get("retry_at", now)) - now)
+            retry_at = float(doc[rec.PRIVATE].get("retry_at", now))
+            runner.attempts.schedule_retry(run, doc, target, retry_at - now)
         else:
             created.append((doc, target))
     if created or not active:
-        runner.queue_targets(run, created)
+        runner.attempts.queue(run, created)
 
 
 def resume_all(runner: Runner) -> int:

@@ -83,6 +83,9 @@ class TsqlAccess:
         # With ``memo`` (one step's first attempts, see :meth:`for_step`): lookups that succeeded,
         # by their arguments. Failures are not kept: each target reports its own.
         self._memo: dict[tuple[str, ...], Any] | None = {} if memo else None
+        # Held while a lookup runs: the step's first attempts start together, and each would
+        # otherwise repeat the lookups the first has not finished (hundreds of store reads).
+        self._memo_lock = threading.Lock()
 
     def for_step(self) -> TsqlAccess:
         """An accessor that resolves server, admin login, credential and identity once (see
@@ -92,9 +95,10 @@ class TsqlAccess:
     def _remember(self, key: tuple[str, ...], lookup: Callable[[], _T]) -> _T:
         if self._memo is None:
             return lookup()
-        if key not in self._memo:
-            self._memo[key] = lookup()
-        return cast(_T, self._memo[key])
+        with self._memo_lock:
+            if key not in self._memo:
+                self._memo[key] = lookup()
+            return cast(_T, self._memo[key])
 
     def _server_id(self, agent_id: str, server: str) -> str:
         server_id = server_id_for(self._store, agent_id, server)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ class FakeSql:
         self.results = False
         self.output_behaviour: OutputBehaviour = lambda *_: None
         self.calls: list[tuple[str, str]] = []
+        self._attempts: Counter[tuple[str, str]] = Counter()  # runs per (server, database)
         self.outputs: list[tuple[dict[str, Any], str, tsql.ResultSet]] = []
         self._lock = threading.Lock()
 
@@ -45,7 +47,8 @@ class FakeSql:
     ) -> tsql.ResultSet | None:
         with self._lock:
             self.calls.append((server, database))
-            attempt = self.calls.count((server, database))
+            self._attempts[server, database] += 1
+            attempt = self._attempts[server, database]
         self.behaviour(server, database, attempt, cancel)
         return tsql.ResultSet(["database_name"], [[database]]) if self.results else None
 
