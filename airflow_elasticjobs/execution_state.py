@@ -9,7 +9,8 @@ Operators, the sensor, the trigger's shared poller and the UI plugin ask this mo
 * what a lifecycle this provider version does not know means: **still active**, logged once per
   value (:meth:`Lifecycle.observed`); user arguments are validated strictly (:meth:`Lifecycle.parse`);
 * how targets are counted (:func:`count_targets`: per-database executions only), how to summarise
-  them for XCom, how to word the failure message and which progress lines to log.
+  them for XCom and how to word the failure message (the progress lines built on these counts are
+  :mod:`airflow_elasticjobs.execution_progress`).
 
 Nothing here opens a connection; :func:`read_summary` reads target executions through the hook it
 is given.
@@ -21,7 +22,6 @@ active ones; ``isActive=true`` on the list APIs selects exactly those).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -214,16 +214,6 @@ def state_signature(execution: Any) -> tuple[Any, ...]:
     )
 
 
-# Words used in progress lines, in the order they are printed; lifecycles not listed are "in progress".
-_PROGRESS_WORDS: tuple[tuple[str, frozenset[Lifecycle]], ...] = (
-    ("failed", frozenset({Lifecycle.FAILED})),
-    ("timed out", frozenset({Lifecycle.TIMED_OUT})),
-    ("canceled", frozenset({Lifecycle.CANCELED})),
-    ("skipped", frozenset({Lifecycle.SKIPPED})),
-    ("in progress", ACTIVE),
-)
-
-
 @dataclass(frozen=True)
 class TargetResult:
     """The outcome of one job step on one target database (a target execution), JSON-friendly."""
@@ -352,106 +342,14 @@ class ExecutionSummary:
         """Per step (ordered by step id): ``{"step_id", "step_name", "counts": {lifecycle: n}}``."""
         return [
             {"step_id": step_id, "step_name": step_name or None, "counts": count_targets(targets)}
-            for (step_id, step_name), targets in _by_step(self.targets).items()
+            for (step_id, step_name), targets in targets_by_step(self.targets).items()
         ]
 
-    def to_xcom(self, fail_on: Iterable[Lifecycle] = DEFAULT_FAIL_ON) -> dict[str, Any]:
-        """The task's XCom return value, at most :data:`XCOM_MAX_BYTES` of JSON however many targets.
 
-        Exact counts (per lifecycle and per step), then target rows: the failing ones (lifecycle in
-        ``fail_on``) first, then the others, at most :data:`XCOM_MAX_TARGETS` rows and as many as fit
-        the byte cap, each message clipped to :data:`XCOM_MAX_MESSAGE` characters.
-        ``targets_total`` and ``targets_truncated`` tell whether rows were left out (every target is
-        listed in the task's Elastic Jobs tab).
-        """
-        failing = self.failing_targets(fail_on)
-        listed_first = {id(t) for t in failing}
-        ordered = failing + [t for t in self.targets if id(t) not in listed_first]
-        result: dict[str, Any] = {
-            "execution_id": self.execution_id,
-            "job_name": self.job_name,
-            "lifecycle": self.lifecycle.value,
-            "last_message": _clip(self.last_message),
-            "counts": self.counts(),
-            "step_counts": self.step_counts(),
-            "failing_total": len(failing),
-            "targets_total": len(self.targets),
-            "targets_truncated": False,
-            "targets": [],
-        }
-        room = XCOM_MAX_BYTES - _json_size(result)
-        rows = []
-        for target in ordered[:XCOM_MAX_TARGETS]:
-            row = target.to_dict() | {"last_message": _clip(target.last_message)}
-            size = _json_size(row) + 2  # the ", " separating it from the previous row
-            if size > room:
-                break
-            room -= size
-            rows.append(row)
-        result["targets"] = rows
-        result["targets_truncated"] = len(rows) < len(self.targets)
-        return result
-
-
-#: Most target rows the XCom summary lists (failing ones first).
-XCOM_MAX_TARGETS = 200
-#: Size cap of the XCom summary, in bytes of JSON (ASCII-escaped, as Airflow serialises XComs).
-XCOM_MAX_BYTES = 64 * 1024
-#: Longest message (characters) kept in the XCom summary; longer ones are clipped and end with "…".
-XCOM_MAX_MESSAGE = 1000
-
-
-def _clip(message: str | None) -> str | None:
-    if message is None or len(message) <= XCOM_MAX_MESSAGE:
-        return message
-    return message[: XCOM_MAX_MESSAGE - 1] + "…"
-
-
-def _json_size(value: Any) -> int:
-    return len(json.dumps(value))
-
-
-def _by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], list[TargetResult]]:
+def targets_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], list[TargetResult]]:
     """Per-database results grouped by ``(step id, step name)``, ordered by step."""
     by_step: dict[tuple[int, str], list[TargetResult]] = {}
     for target in targets:
         if target.is_database:
             by_step.setdefault((target.step_id or 0, target.step_name or ""), []).append(target)
     return dict(sorted(by_step.items()))
-
-
-def _progress_by_step(targets: Iterable[TargetResult]) -> dict[tuple[int, str], str]:
-    lines = {}
-    for (step_id, step_name), of_step in _by_step(targets).items():
-        counts: Counter[Lifecycle] = Counter()
-        for lifecycle, number in count_targets(of_step).items():
-            counts[Lifecycle.observed(lifecycle)] += number
-        total = sum(counts.values())
-        succeeded = sum(counts[s] for s in SUCCESSFUL)
-        parts = [f"{succeeded}/{total} targets succeeded"]
-        for word, states in _PROGRESS_WORDS:
-            number = sum(counts[s] for s in states)
-            if number:
-                parts.append(f"{number} {word}")
-        name = f" {step_name!r}" if step_name else ""
-        lines[(step_id, step_name)] = f"step {step_id}{name}: {', '.join(parts)}"
-    return lines
-
-
-class ProgressTracker:
-    """Remembers the progress lines already logged and returns only the ones that changed.
-
-    One line per step, e.g. ``step 1 'Step1': 37/120 targets succeeded, 2 failed, 81 in progress``.
-    """
-
-    def __init__(self) -> None:
-        self._seen: dict[tuple[int, str], str] = {}
-
-    def changed_lines(self, targets: Iterable[TargetResult]) -> list[str]:
-        """Progress lines for ``targets`` that differ from the last ones returned for the same step."""
-        changed = []
-        for step, line in _progress_by_step(targets).items():
-            if self._seen.get(step) != line:
-                self._seen[step] = line
-                changed.append(line)
-        return changed

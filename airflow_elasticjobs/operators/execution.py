@@ -21,13 +21,14 @@ from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, declare_a
 from airflow_elasticjobs.compat import AirflowException, AirflowTaskTimeout, TaskDeferralTimeout, conf
 from airflow_elasticjobs.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY, ExecutionKey
+from airflow_elasticjobs.execution_progress import ProgressTracker
 from airflow_elasticjobs.execution_state import (
     DEFAULT_FAIL_ON,
     ExecutionSummary,
     Lifecycle,
-    ProgressTracker,
     read_summary,
 )
+from airflow_elasticjobs.execution_xcom import xcom_summary
 from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
@@ -324,7 +325,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         for line in self._progress.changed_lines(summary.targets):
             self.log.info("%s", line)
         self.log.info("Execution %s ended %s", summary.execution_id, summary.lifecycle)
-        result = summary.to_xcom(self.fail_on)
+        result = xcom_summary(summary, self.fail_on)
         if summary.lifecycle in self.fail_on:
             if self.do_xcom_push:
                 context["ti"].xcom_push(key="return_value", value=result)

@@ -19,14 +19,15 @@ from airflow_elasticjobs.asset_events import DEFAULT_ASSET_LIFECYCLES, declare_a
 from airflow_elasticjobs.compat import AirflowException, AirflowSensorTimeout, conf
 from airflow_elasticjobs.execution_common import check_event, lifecycles, seconds
 from airflow_elasticjobs.execution_id import EXECUTION_ID_KEY
+from airflow_elasticjobs.execution_progress import ProgressTracker
 from airflow_elasticjobs.execution_state import (
     ACTIVE,
     DEFAULT_FAIL_ON,
     SUCCESSFUL,
     Lifecycle,
-    ProgressTracker,
     read_summary,
 )
+from airflow_elasticjobs.execution_xcom import xcom_summary
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
 from airflow_elasticjobs.hooks.connection_args import ConnectionArgs, ConnectionArgsAttributes
 from airflow_elasticjobs.hooks.errors import describe_error
@@ -81,7 +82,7 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
     XCom (unless ``do_xcom_push=False``, which pushes nothing, the link and the Elastic Jobs tab's
     reference included): the capped execution summary (``execution_id``, ``lifecycle``, ``counts``,
     ``step_counts``, failing ``targets`` first, ``targets_total``, ``targets_truncated``; see
-    :meth:`~airflow_elasticjobs.execution_state.ExecutionSummary.to_xcom`), also when the sensor
+    :func:`~airflow_elasticjobs.execution_xcom.xcom_summary`), also when the sensor
     fails, and the watched execution id under ``execution_id``.
 
     Latest execution (``execution_id=None``): the first poke that finds one fixes it, and later
@@ -236,12 +237,12 @@ class ElasticJobsExecutionSensor(ConnectionArgsAttributes, BaseSensorOperator):
                 ti.xcom_push(key=EXECUTION_ID_KEY, value=summary.execution_id)
         if lifecycle in self.fail_states:
             if self.do_xcom_push:
-                ti.xcom_push(key="return_value", value=summary.to_xcom(self.fail_states))
+                ti.xcom_push(key="return_value", value=xcom_summary(summary, self.fail_states))
             raise AirflowException(summary.failure_message(self.fail_states))
         if lifecycle in self.target_states:
             if self.asset_events is not None:
                 self.asset_events.emit(context["outlet_events"], summary, job_version)
-            return PokeReturnValue(is_done=True, xcom_value=summary.to_xcom(self.fail_states))
+            return PokeReturnValue(is_done=True, xcom_value=xcom_summary(summary, self.fail_states))
         if lifecycle.is_terminal:
             wanted = sorted(s.value for s in self.target_states)
             raise AirflowException(

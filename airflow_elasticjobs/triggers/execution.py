@@ -34,7 +34,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_elasticjobs import compat, waiting
-from airflow_elasticjobs.execution_state import Lifecycle, ProgressTracker
+from airflow_elasticjobs.execution_progress import ProgressTracker
+from airflow_elasticjobs.execution_state import Lifecycle
 from airflow_elasticjobs.hooks.connection import DEFAULT_CONN_ID
 from airflow_elasticjobs.hooks.connection_args import OVERRIDES, ConnectionArgs
 from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook

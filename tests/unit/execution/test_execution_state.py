@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_elasticjobs.execution_progress import ProgressTracker
 from airflow_elasticjobs.execution_state import (
     ACTIVE,
     DEFAULT_FAIL_ON,
     TERMINAL,
     ExecutionSummary,
     Lifecycle,
-    ProgressTracker,
     RootState,
     TargetResult,
     is_terminal,
     state_signature,
 )
+from airflow_elasticjobs.execution_xcom import xcom_summary
 
 
 def progress_lines(targets: list[TargetResult]) -> list[str]:
@@ -138,18 +139,18 @@ def test_failure_message_without_failing_targets():
     assert summary.failure_message() == "Elastic Jobs execution e of job 'J' ended Canceled."
 
 
-def test_to_xcom_is_plain_json():
+def test_xcom_summary_is_plain_json():
     import json
 
     summary = ExecutionSummary("e", "J", Lifecycle.SUCCEEDED, (target("a", "Succeeded"),))
-    xcom = summary.to_xcom()
+    xcom = xcom_summary(summary)
     assert json.loads(json.dumps(xcom)) == xcom
     assert xcom["lifecycle"] == "Succeeded"
     assert xcom["counts"] == {"Succeeded": 1}
     assert xcom["targets"][0]["database_name"] == "a"
 
 
-def test_to_xcom_is_capped_whatever_the_number_of_targets_with_failures_first():
+def test_xcom_summary_is_capped_whatever_the_number_of_targets_with_failures_first():
     """1,000 targets x 3 steps with long error messages: exact counts, failing rows first, <= 64 KB."""
     import json
 
@@ -166,7 +167,7 @@ def test_to_xcom_is_capped_whatever_the_number_of_targets_with_failures_first():
     )
     summary = ExecutionSummary("e", "J", Lifecycle.FAILED, targets, last_message=long_error)
 
-    xcom = summary.to_xcom()
+    xcom = xcom_summary(summary)
 
     assert len(json.dumps(xcom)) <= 64 * 1024
     assert xcom["counts"] == {"Failed": 300, "Succeeded": 2700}
@@ -182,17 +183,17 @@ def test_to_xcom_is_capped_whatever_the_number_of_targets_with_failures_first():
     assert all(len(r["last_message"]) <= 1000 for r in rows) and rows[0]["last_message"].endswith("…")
 
 
-def test_to_xcom_lists_failing_targets_of_fail_on_first_then_the_rest():
+def test_xcom_summary_lists_failing_targets_of_fail_on_first_then_the_rest():
     targets = (target("a", "Succeeded"), target("b", "Skipped"), target("c", "Failed"))
     summary = ExecutionSummary("e", "J", Lifecycle.SUCCEEDED_WITH_SKIPPED, targets)
-    xcom = summary.to_xcom(fail_on={Lifecycle.SKIPPED})
+    xcom = xcom_summary(summary, fail_on={Lifecycle.SKIPPED})
     assert [r["database_name"] for r in xcom["targets"]] == ["b", "a", "c"]
     assert (xcom["targets_total"], xcom["failing_total"], xcom["targets_truncated"]) == (3, 1, False)
 
 
-def test_to_xcom_caps_rows_at_200_even_when_they_are_small():
+def test_xcom_summary_caps_rows_at_200_even_when_they_are_small():
     targets = tuple(target(f"d{i}", "Succeeded") for i in range(250))
-    xcom = ExecutionSummary("e", "J", Lifecycle.SUCCEEDED, targets).to_xcom()
+    xcom = xcom_summary(ExecutionSummary("e", "J", Lifecycle.SUCCEEDED, targets))
     assert len(xcom["targets"]) == 200 and xcom["targets_truncated"] and xcom["counts"] == {"Succeeded": 250}
 
 
