@@ -18,6 +18,8 @@ name                                       where it comes from
 :func:`aread_connection`                   ``BaseHook.aget_connection`` from 3.1, else the sync
                                            ``get_connection`` and the parse in a thread
 :func:`trigger_has_on_kill`                ``BaseTrigger.on_kill`` exists from 3.3
+:func:`triggerer_matches_replies_by_id`    the trigger runner's channel takes concurrent requests from
+                                           3.2
 :func:`has_plugin_external_views`          ``AirflowPlugin.external_views`` exists from 3.1
 =========================================  ======================================================
 """
@@ -69,6 +71,7 @@ __all__ = [
     "conf",
     "has_plugin_external_views",
     "trigger_has_on_kill",
+    "triggerer_matches_replies_by_id",
 ]
 
 
@@ -105,6 +108,22 @@ def trigger_has_on_kill() -> bool:
     from airflow.triggers.base import BaseTrigger
 
     return hasattr(BaseTrigger, "on_kill")
+
+
+@cache
+def triggerer_matches_replies_by_id() -> bool:
+    """Whether a trigger may have a request to the triggerer's supervisor in flight beside others (3.2+).
+
+    From 3.2 the trigger runner's channel matches each reply to its request by id (a reader task
+    resolves one future per request: ``TriggerCommsDecoder.start_reader`` in
+    ``airflow/jobs/triggerer_job_runner.py``). Before, ``asend`` reads the next frame under a lock
+    and raises "Response read out of order" when it is another request's reply, which ends the trigger
+    runner and every trigger in it: seen on 3.0.6 when a background task-state read overlapped a
+    kill's read and the runner's own state sync.
+    """
+    from airflow.jobs.triggerer_job_runner import TriggerCommsDecoder
+
+    return hasattr(TriggerCommsDecoder, "start_reader")
 
 
 @cache

@@ -23,6 +23,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_elasticjobs import compat
+
 DEFERRED = "deferred"
 
 USER_ENDED_WHILE_RUNNING = frozenset(
@@ -160,8 +162,12 @@ def warm_up_state_reads(ref: TaskInstanceRef, timeout: float) -> None:
     average 10-25, that first request stalled the supervisor 21-44 s; when it was a kill's state
     read, the read ran out of time and a user's mark failed cancelled nothing. A read when the first
     trigger starts takes that cost before any kill needs an answer. Its outcome is not used.
+
+    Only where the triggerer's channel takes a second request in flight safely
+    (:func:`~airflow_elasticjobs.compat.triggerer_matches_replies_by_id`, Airflow 3.2+): on 3.0 and
+    3.1 an overlapping read can take another request's reply and end the trigger runner.
     """
-    if _WARM_UPS:
+    if _WARM_UPS or not compat.triggerer_matches_replies_by_id():
         return
 
     async def read() -> None:

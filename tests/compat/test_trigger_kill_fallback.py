@@ -51,6 +51,11 @@ def test_the_kill_path_matches_the_running_airflow():
     assert compat.trigger_has_on_kill() is (AIRFLOW_VERSION >= (3, 3))
 
 
+def test_state_reads_are_warmed_up_only_where_the_triggerer_takes_concurrent_requests():
+    """3.0 and 3.1 read replies in order under a lock: a second request in flight can crash the runner."""
+    assert compat.triggerer_matches_replies_by_id() is (AIRFLOW_VERSION >= (3, 2))
+
+
 @pytest.mark.parametrize(
     ("state", "cancels"), [("failed", 1), ("deferred", 0)], ids=["user-marked-failed", "trigger-moved"]
 )

@@ -275,8 +275,23 @@ async def test_the_first_state_read_of_a_process_is_made_once_when_a_trigger_sta
 
     monkeypatch.setattr(state, "aread_state", slow_unanswered_read)
     monkeypatch.setattr(state, "_WARM_UPS", [])
+    monkeypatch.setattr(state.compat, "triggerer_matches_replies_by_id", lambda: True)
     first = state.TaskInstanceRef("dag", "run1", "start")
     state.warm_up_state_reads(first, timeout=13.5)
     state.warm_up_state_reads(state.TaskInstanceRef("dag", "run2", "start"), timeout=13.5)
     await asyncio.gather(*state._WARM_UPS)
     assert asked == [("dag/run1/start", 13.5)]
+
+
+async def test_no_warm_up_read_where_the_triggerer_reads_replies_in_order(monkeypatch):
+    """Airflow 3.0/3.1: a second request in flight can take another's reply and end the trigger runner."""
+    import airflow_elasticjobs.task_instance_state as state
+
+    async def read(ref, timeout):
+        raise AssertionError("no read may start")
+
+    monkeypatch.setattr(state, "aread_state", read)
+    monkeypatch.setattr(state, "_WARM_UPS", [])
+    monkeypatch.setattr(state.compat, "triggerer_matches_replies_by_id", lambda: False)
+    state.warm_up_state_reads(state.TaskInstanceRef("dag", "run1", "start"), timeout=13.5)
+    assert state._WARM_UPS == []
