@@ -22,6 +22,7 @@ from fastapi import Request
 from elasticjobs_emulator import api_versions, errors
 
 _AGENT_TYPE = "servers/jobAgents"
+_STEP_TYPE = "servers/jobAgents/jobs/steps"
 
 
 def request_version(request: Request) -> str:
@@ -29,16 +30,14 @@ def request_version(request: Request) -> str:
     return request.query_params.get("api-version") or api_versions.LATEST
 
 
-#: Versions whose job agents have an identity but whose ``JobStepProperties`` still requires a
-#: step's ``credential`` (``preview/2023-05-01-preview/JobSteps.json``).
-_STEP_CREDENTIAL_STILL_REQUIRED = frozenset({"2023-05-01-preview"})
-
-
 def credential_optional(version: str, *, step: bool = False) -> bool:
     """Whether ``version`` lets a credential be left out: one in which agents have an identity and,
-    for a step's own ``credential`` (``step``), whose ``JobStepProperties`` does not require it."""
-    if step and version in _STEP_CREDENTIAL_STILL_REQUIRED:
-        return False
+    for a step's own ``credential`` (``step``), whose ``JobStepProperties`` does not require it (the
+    ``required`` names the api-version table read from that version's ``JobSteps.json``)."""
+    if step:
+        steps = api_versions.defined(_STEP_TYPE, version)
+        if steps is not None and "credential" in steps["required"]:
+            return False
     return "identity" not in api_versions.undefined_paths(_AGENT_TYPE, version)
 
 
