@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from elasticjobs_emulator.catalog import ServerCatalog, give_back, is_prepared, mark_prepared, take_idle
 from elasticjobs_emulator.tsql import security
@@ -55,14 +55,41 @@ class BatchResult:
         self.rowcount = max(self.rowcount, 0) + max(count, 0)
 
 
-def open_database(path: Path, *, master: bool) -> sqlite3.Connection:
+class BatchSlot:
+    """The batch a connection runs now (None between batches), and whether the emulator's SQL
+    functions, which answer for that batch, are registered on the connection yet."""
+
+    __slots__ = ("functions", "session")
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+        self.functions = False
+
+
+class BatchConnection(sqlite3.Connection):
+    """A connection to one database file; ``batch`` is the batch running on it.
+
+    The SQL functions of :func:`elasticjobs_emulator.tsql.sysviews.install` read the batch from
+    ``batch`` instead of holding it, so a kept connection registers them once, not once per batch.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch = BatchSlot()
+
+
+def open_database(path: Path, *, master: bool) -> BatchConnection:
     """Open one database file in autocommit mode with its security catalog in place.
 
     Switching the journal to WAL and checking the catalog cost more than opening the file; a file
     this process already prepared (:func:`catalog.is_prepared`) is opened without them.
     """
     conn = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        str(path),
+        timeout=BUSY_TIMEOUT_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=BatchConnection,
     )
     if is_prepared(path):
         return conn
@@ -76,16 +103,16 @@ def open_database(path: Path, *, master: bool) -> sqlite3.Connection:
     return conn
 
 
-def checkout(path: Path, *, master: bool) -> sqlite3.Connection:
+def checkout(path: Path, *, master: bool) -> BatchConnection:
     """A connection to a database file for one batch: an idle one when there is, else a new one.
 
     Hand it back with :func:`checkin`.
     """
     conn = take_idle(path)
-    return conn if conn is not None else open_database(path, master=master)
+    return cast(BatchConnection, conn) if conn is not None else open_database(path, master=master)
 
 
-def checkin(path: Path, conn: sqlite3.Connection, *, reusable: bool) -> None:
+def checkin(path: Path, conn: BatchConnection, *, reusable: bool) -> None:
     """Keep a batch's connection for the next batch on the same file, or close it.
 
     Only a connection in the state of a new one is kept: the caller says whether the batch could
@@ -93,6 +120,7 @@ def checkin(path: Path, conn: sqlite3.Connection, *, reusable: bool) -> None:
     named them; checking the schema itself costs more than a new connection), and a connection with
     an open transaction is closed.
     """
+    conn.batch.session = None
     try:
         conn.set_progress_handler(None, 0)
         keep = reusable and not conn.in_transaction

@@ -8,6 +8,7 @@ answer truthfully even about what the running batch just created; the DML transl
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 import zlib
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from elasticjobs_emulator.tsql import security
 from elasticjobs_emulator.tsql.errors import TsqlError
 from elasticjobs_emulator.tsql.lexer import TokenCursor, tokenize
-from elasticjobs_emulator.tsql.session import MASTER, Session
+from elasticjobs_emulator.tsql.session import MASTER, BatchConnection, BatchSlot, Session
 
 P = security.INTERNAL_PREFIX
 _USER_TABLES = (
@@ -72,19 +73,19 @@ def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def install(s: Session, *, views: bool = True) -> None:
-    """Register the functions and (with ``views``) create the ``sys.*`` views on the batch's connection.
+def _register_functions(conn: sqlite3.Connection, slot: BatchSlot) -> None:
+    """Register the emulator's SQL functions on ``conn``; those about the batch read ``slot``."""
 
-    A batch whose text never names ``sys`` cannot read a view, and creating them is most of what
-    a short batch costs, so :func:`names_views` lets the caller skip them.
-    """
-    conn, principal = s.conn, s.principal
+    def batch() -> Session:
+        if slot.session is None:
+            raise RuntimeError("an emulator SQL function was called outside a batch")
+        return slot.session
 
     def table_exists(name: str) -> bool:
         return not name.lower().startswith(P) and bool(
-            conn.execute(
-                "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (name,)
-            ).fetchone()
+            batch()
+            .conn.execute("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (name,))
+            .fetchone()
         )
 
     def object_id(name: str | None, _type: str | None = None) -> int | None:
@@ -94,7 +95,7 @@ def install(s: Session, *, views: bool = True) -> None:
             parts = TokenCursor(tokenize(name)).multipart_name()
         except TsqlError:
             return None
-        if len(parts) > 3 or (len(parts) == 3 and parts[0].lower() != s.database.lower()):
+        if len(parts) > 3 or (len(parts) == 3 and parts[0].lower() != batch().database.lower()):
             return None
         if len(parts) >= 2 and parts[-2].lower() != "dbo":
             return None
@@ -102,13 +103,13 @@ def install(s: Session, *, views: bool = True) -> None:
 
     functions = {
         "__emulator_object_id": (1, object_id_of),
-        "__emulator_admin_login": (0, lambda: s.catalog.admin_login),
+        "__emulator_admin_login": (0, lambda: batch().catalog.admin_login),
         "OBJECT_ID": (-1, object_id),
-        "DB_NAME": (-1, lambda *_: s.database),
+        "DB_NAME": (-1, lambda *_: batch().database),
         # sqlglot reads SUSER_SNAME(), SUSER_NAME(), SYSTEM_USER and CURRENT_USER all as CURRENT_USER:
         # answer the login name (the same as the user name for logins set up like the tutorial's).
-        "CURRENT_USER": (0, lambda: principal.login),
-        "USER_NAME": (-1, lambda *_: principal.user),
+        "CURRENT_USER": (0, lambda: batch().principal.login),
+        "USER_NAME": (-1, lambda *_: batch().principal.user),
         "SYSUTCDATETIME": (0, _utc_now),
         "GETUTCDATE": (0, _utc_now),
         "UUID": (0, lambda: str(uuid.uuid4()).upper()),  # NEWID()
@@ -116,6 +117,26 @@ def install(s: Session, *, views: bool = True) -> None:
     }
     for fname, (nargs, fn) in functions.items():
         conn.create_function(fname, nargs, fn)
+
+
+def install(s: Session, *, views: bool = True) -> None:
+    """Point the emulator's SQL functions at the batch and (with ``views``) create the ``sys.*``
+    views on its connection.
+
+    The functions are registered the first time a connection runs a batch and read the running
+    batch from the connection's :class:`~elasticjobs_emulator.tsql.session.BatchSlot` afterwards
+    (ten ``create_function`` calls were a tenth of the emulator's CPU per target at 10,000
+    databases). A batch whose text never names ``sys`` cannot read a view, and creating them is
+    most of what a short batch costs, so :func:`names_views` lets the caller skip them.
+    """
+    conn = s.conn
+    if not isinstance(conn, BatchConnection):
+        raise TypeError("a batch runs on a connection from tsql.session.open_database")
+    slot = conn.batch
+    slot.session = s
+    if not slot.functions:
+        _register_functions(conn, slot)
+        slot.functions = True
     if not views:
         return
     for view, select in _VIEWS.items():

@@ -45,3 +45,14 @@ def test_job_execution_id_is_substituted_as_a_string_literal_case_insensitively(
         "SELECT '1234-ab' AS a, '1234-ab' AS b, ''1234-ab'' AS c"
     )
     assert substitute_job_variables("SELECT $(other)", "x") == "SELECT $(other)"
+
+
+def test_a_kept_connection_answers_functions_for_the_batch_running_on_it(server) -> None:
+    """The functions are registered once per connection; each batch's answers are its own login's."""
+    server.add_login("reader", "Read3r-Pass!", databases=("TargetDb1",))
+    who = "SELECT CURRENT_USER, USER_NAME(), DB_NAME()"
+    assert server.rows("TargetDb1", who) == [["sqladmin", "dbo", "TargetDb1"]]
+    assert server.rows("TargetDb1", who, login="reader", password="Read3r-Pass!") == [
+        ["reader", "reader", "TargetDb1"]
+    ]
+    assert server.rows("TargetDb1", who) == [["sqladmin", "dbo", "TargetDb1"]]
