@@ -60,9 +60,9 @@ class TargetAttempts:
             self._step_done(run)
             return
         run.step_sql = self.sql.for_step()
-        pool = self._pool(run)
-        for doc, target in runnable:
-            pool.submit(self._guard, self._attempt, run, doc, target)
+        self._pools.run_each(
+            rec.agent_id_of(run.job_id), runnable, lambda item: self._guard(self._attempt, run, *item)
+        )
 
     def _attempt(self, run: Run, doc: dict[str, Any], target: Target) -> None:
         step = run.step

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from elasticjobs_emulator.engine.targets import Target
 from elasticjobs_emulator.store import Store, resource_key
@@ -13,6 +16,8 @@ from elasticjobs_emulator.store import Store, resource_key
 CAPACITY_ENV = "AIRFLOW_ELASTICJOBS_EMULATOR_AGENT_CAPACITY"
 DEFAULT_CAPACITY = 100
 
+_Item = TypeVar("_Item")
+
 
 class AgentPools:
     """One thread pool per job agent, sized by the agent's capacity when first used."""
@@ -20,7 +25,7 @@ class AgentPools:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = threading.Lock()
-        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._pools: dict[str, tuple[ThreadPoolExecutor, int]] = {}
 
     def capacity(self, agent_id: str) -> int:
         """Targets the agent runs at once: ``sku.capacity`` (JA100 = 100) unless forced."""
@@ -32,18 +37,43 @@ class AgentPools:
 
     def pool(self, agent_id: str) -> ThreadPoolExecutor:
         """The agent's pool."""
+        return self._pool_and_capacity(agent_id)[0]
+
+    def _pool_and_capacity(self, agent_id: str) -> tuple[ThreadPoolExecutor, int]:
         key = resource_key(agent_id)
         with self._lock:
-            pool = self._pools.get(key)
-            if pool is None:
-                pool = ThreadPoolExecutor(self.capacity(agent_id), thread_name_prefix="elasticjobs-target")
-                self._pools[key] = pool
-            return pool
+            entry = self._pools.get(key)
+            if entry is None:
+                capacity = self.capacity(agent_id)
+                pool = ThreadPoolExecutor(capacity, thread_name_prefix="elasticjobs-target")
+                entry = self._pools[key] = (pool, capacity)
+            return entry
+
+    def run_each(self, agent_id: str, items: Iterable[_Item], work: Callable[[_Item], None]) -> None:
+        """Run ``work(item)`` for every item, in order, on the agent's pool (capacity at once).
+
+        One queued task per worker takes items from a shared queue, instead of one queued task per
+        item: creating 10,000 futures was 6 % of the emulator's CPU at 10,000 targets. What is
+        queued on the pool before or after waits as it would behind one task per item.
+        """
+        pending = deque(items)
+        pool, capacity = self._pool_and_capacity(agent_id)
+
+        def drain() -> None:
+            while True:
+                try:
+                    item = pending.popleft()
+                except IndexError:
+                    return
+                work(item)
+
+        for _ in range(min(len(pending), capacity)):
+            pool.submit(drain)
 
     def shutdown(self) -> None:
         """Stop every pool without waiting; queued work is dropped."""
         with self._lock:
-            pools = list(self._pools.values())
+            pools = [pool for pool, _capacity in self._pools.values()]
             self._pools.clear()
         for pool in pools:
             pool.shutdown(wait=False, cancel_futures=True)
