@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import threading
 import time
 from datetime import UTC, datetime
@@ -21,8 +23,17 @@ class Clock:
 
 def to_iso(timestamp: float) -> str:
     """ARM timestamp (``2025-01-01T00:00:00.123Z``) of epoch seconds; sorts like the time."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    fraction, whole = math.modf(timestamp)  # rounded to microseconds as datetime.fromtimestamp does
+    carry, micros = divmod(round(fraction * 1_000_000), 1_000_000)
+    return f"{_second_prefix(int(whole) + carry)}{micros // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=8)
+def _second_prefix(whole_seconds: int) -> str:
+    """``2025-01-01T00:00:00.`` of one epoch second: every lifecycle change of a wave of targets
+    falls in the same few seconds, and formatting the date was 4 % of the emulator's CPU per
+    target at 10,000 databases."""
+    return datetime.fromtimestamp(whole_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
 
 
 def parse_iso(text: str) -> float:
