@@ -104,22 +104,6 @@ class Interpreter:
     def __init__(self, session: Session, batch: CompiledBatch) -> None:
         self.s = session
         self.batch = batch
-        self.handlers: dict[str, Callable[[Simple], None]] = {
-            "CREATE LOGIN": lambda st: security_statements.create_login(self.s, st),
-            "ALTER LOGIN": lambda st: security_statements.alter_login(self.s, st),
-            "DROP LOGIN": lambda st: security_statements.drop_login(self.s, st),
-            "CREATE USER": lambda st: security_statements.create_user(self.s, st),
-            "DROP USER": lambda st: security_statements.drop_user(self.s, st),
-            "GRANT": lambda st: security_statements.grant_or_revoke(self.s, st),
-            "REVOKE": lambda st: security_statements.grant_or_revoke(self.s, st),
-            "ALTER ROLE": lambda st: security_statements.alter_role(self.s, st),
-            "PRINT": self.print_,
-            "THROW": self.throw,
-            "RAISERROR": self.raiserror,
-            "WAITFOR": self.waitfor,
-            "SET": lambda st: None,  # SET NOCOUNT only: the emulator never sends "(n rows affected)"
-            "USE": self.use,
-        }
 
     def run(self) -> None:
         """Run every statement in order."""
@@ -143,7 +127,7 @@ class Interpreter:
             if result is not None:
                 self.s.result.result_sets.append(result)
         else:
-            self.handlers[st.kind](st)
+            _HANDLERS[st.kind](self, st)
 
     def print_(self, st: Simple) -> None:
         """``PRINT expression``."""
@@ -202,3 +186,23 @@ class Interpreter:
         """``USE`` is rejected as Azure SQL Database does."""
         raise TsqlError(40508, 16, "USE statement is not supported to switch between databases. "
                         "Use a new connection to connect to a different database.")  # fmt: skip
+
+
+#: Statement kind → handler, one table for every batch (building it per batch was a few percent of
+#: the emulator's CPU per target in a 10,000-database fan-out).
+_HANDLERS: dict[str, Callable[[Interpreter, Simple], None]] = {
+    "CREATE LOGIN": lambda i, st: security_statements.create_login(i.s, st),
+    "ALTER LOGIN": lambda i, st: security_statements.alter_login(i.s, st),
+    "DROP LOGIN": lambda i, st: security_statements.drop_login(i.s, st),
+    "CREATE USER": lambda i, st: security_statements.create_user(i.s, st),
+    "DROP USER": lambda i, st: security_statements.drop_user(i.s, st),
+    "GRANT": lambda i, st: security_statements.grant_or_revoke(i.s, st),
+    "REVOKE": lambda i, st: security_statements.grant_or_revoke(i.s, st),
+    "ALTER ROLE": lambda i, st: security_statements.alter_role(i.s, st),
+    "PRINT": Interpreter.print_,
+    "THROW": Interpreter.throw,
+    "RAISERROR": Interpreter.raiserror,
+    "WAITFOR": Interpreter.waitfor,
+    "SET": lambda i, st: None,  # SET NOCOUNT only: the emulator never sends "(n rows affected)"
+    "USE": Interpreter.use,
+}
