@@ -47,11 +47,13 @@ def wait_in_slot(
         cancelled); a permanent error is raised as it is.
     """
     started = time.time()
-    interval: float | Backoff = poll_interval
     phase_end = None if defer_after is None else started + defer_after
     ends_phase = phase_end is not None and (end_time is None or phase_end < end_time)
-    if defer_after is not None:
-        interval = Backoff(initial=min(FIRST_CHECK_SECONDS, poll_interval), maximum=poll_interval, jitter=0)
+    interval: float | Backoff = (
+        poll_interval
+        if defer_after is None
+        else Backoff(initial=min(FIRST_CHECK_SECONDS, poll_interval), maximum=poll_interval, jitter=0)
+    )
     patience = Patience(
         FaultBudget(error_budget, clock=time.monotonic),
         Backoff(initial=poll_interval, maximum=max(poll_interval, 60.0)),
