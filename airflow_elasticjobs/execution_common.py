@@ -11,15 +11,24 @@ from airflow_elasticjobs.execution_state import TERMINAL, Lifecycle
 from airflow_elasticjobs.validation import invalid, is_templated
 
 
-def seconds(field: str, value: float | timedelta | None, *, allow_none: bool = True) -> float | None:
-    """A positive duration in seconds from a number or a ``timedelta``; the error names ``field``."""
+def seconds(
+    field: str, value: float | timedelta | None, *, allow_none: bool = True, allow_zero: bool = False
+) -> float | None:
+    """A positive (with ``allow_zero``: non-negative) duration in seconds from a number or a
+    ``timedelta``; the error names ``field``."""
     if value is None and allow_none:
         return None
     if is_templated(value):
         raise invalid(field, value, "this argument is not templated; give a number of seconds or a timedelta")
     number = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
-        raise invalid(field, value, "use a positive number of seconds or a timedelta")
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, int | float)
+        or number < 0
+        or not (allow_zero or number)
+    ):
+        fix = "a number of seconds >= 0" if allow_zero else "a positive number of seconds"
+        raise invalid(field, value, f"use {fix} or a timedelta")
     return float(number)
 
 

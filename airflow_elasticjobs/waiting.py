@@ -211,6 +211,8 @@ class Patience:
     transient failure by another after :class:`Backoff`'s delay (``on_retry`` is told first); a
     permanent failure, or transient ones outlasting ``budget``, raise :class:`GaveUp`.
 
+    :param interval: seconds between "not yet" tries, or a :class:`Backoff` whose delays grow with
+        each one (the start operator's first checks before it defers).
     :param deadline: epoch seconds; checked after every try, failed or not, and no sleep reaches
         past it (:class:`DeadlinePassed`).
     :param wall_clock: epoch-seconds clock of ``deadline`` (injectable for tests).
@@ -221,7 +223,7 @@ class Patience:
         budget: FaultBudget,
         backoff: Backoff,
         *,
-        interval: float = 0.0,
+        interval: float | Backoff = 0.0,
         deadline: float | None = None,
         on_retry: Callable[[BaseException], None] = lambda err: None,
         wall_clock: Callable[[], float] = time.time,
@@ -244,7 +246,7 @@ class Patience:
             self.backoff.reset()
             if result is not None:
                 return None
-            delay = self.interval
+            delay = self.interval.next_delay() if isinstance(self.interval, Backoff) else self.interval
         else:
             self.budget.charge(err)
             self.on_retry(err)

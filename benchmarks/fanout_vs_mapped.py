@@ -6,8 +6,9 @@ run's conf):
 
 - ``elastic job``: one ``ElasticJobsStartJobOperator`` task starting a job whose target group is
   the whole target server (expanded to its N databases by the agent, which runs them in parallel
-  up to its capacity) and waiting for it, polling every 0.5 s: in its worker slot, or deferred to
-  the triggerer;
+  up to its capacity) and waiting for it, polling every 0.5 s: in its worker slot, deferred to
+  the triggerer, or deferrable with ``defer_after=30`` (in its slot until the job ends, as it does
+  here within seconds; deferred only if it still runs after 30 s);
 - ``mapped tasks`` (baseline): one task reading the databases from the conf, then one task mapped
   over them, each running the batch through ``ElasticJobsEmulatorSqlHook`` (the SQL data plane)
   as the same job user.
@@ -17,11 +18,11 @@ Two modes, each against its own emulator process and its own world (N databases)
 - ``dag.test()`` (N = 100; smoke: 5, without the warm-up run): the in-slot elastic DAG and the
   mapped DAG in this process, with a throw-away SQLite metadata database; task instances run one
   after another;
-- ``deployment`` (N = 100 and 1,000, ``--sizes``; smoke: 5, the elastic job deferred only, the
-  stack starting while ``dag.test()`` runs): the local deployment of ``scripts/stack.sh``
-  (PostgreSQL, scheduler with the LocalExecutor, a triggerer, api-server, dag-processor;
-  ``benchmarks/_deployment.py``), one stack for every size and approach, each DAG run triggered
-  through the REST API; the elastic job both deferred and in its slot, after warm-up runs over
+- ``deployment`` (N = 100 and 1,000, ``--sizes``; smoke: 5, the elastic job deferred and with
+  ``defer_after`` only, the stack starting while ``dag.test()`` runs): the local deployment of
+  ``scripts/stack.sh`` (PostgreSQL, scheduler with the LocalExecutor, a triggerer, api-server,
+  dag-processor; ``benchmarks/_deployment.py``), one stack for every size and approach, each DAG
+  run triggered through the REST API; the elastic job in all three ways, after warm-up runs over
   one database. Besides wall time and task instances: task-instance seconds, the metadata-database
   rows written and the scheduler's "state mismatch" failures (see ``benchmarks/_deployment.py``).
   Skipped, with the reason, where PostgreSQL is not installed (outside CI).
@@ -55,12 +56,18 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 ELASTIC_IN_SLOT = "elastic job, waiting in its slot (one task)"
 ELASTIC_DEFERRED = "elastic job, deferred (one task)"
+ELASTIC_DEFER_AFTER = "elastic job, deferrable with defer_after=30 s (one task)"
 MAPPED = "mapped tasks, one per database (baseline)"
-#: The elastic arm deferred (``True``) or in its slot: its approach and the table its job creates.
+#: The elastic arms by variant (the keys of the DAG file's ``ELASTIC_DAGS``, and the suffix of their
+#: figures in the summary): the approach and the table its job creates.
 ELASTIC_VARIANTS = {
-    True: (ELASTIC_DEFERRED, "FanoutElasticDeferred"),
-    False: (ELASTIC_IN_SLOT, "FanoutElasticInSlot"),
+    "deferred": (ELASTIC_DEFERRED, "FanoutElasticDeferred"),
+    "in_slot": (ELASTIC_IN_SLOT, "FanoutElasticInSlot"),
+    "defer_after": (ELASTIC_DEFER_AFTER, "FanoutElasticDeferAfter"),
 }
+#: The variants that hold a worker slot while the job runs (here, with ``defer_after``, the whole
+#: time): their task-instance seconds are slot seconds.
+IN_SLOT_VARIANTS = ("in_slot", "defer_after")
 DAG_TEST = "dag.test()"
 DEPLOYMENT = "deployment"
 SMOKE_SIZE = 5
@@ -102,17 +109,18 @@ def connections(world: World) -> dict[str, str]:
     return {ELASTIC_CONN_ID: connection_json(world), SQL_CONN_ID: sql}
 
 
-def arms(world: World, deferrable: tuple[bool, ...]) -> list[Arm]:
-    """The elastic job, deferred and/or in its slot (``deferrable``), then the mapped baseline."""
+def arms(world: World, variants: tuple[str, ...]) -> list[Arm]:
+    """The elastic job in each of ``variants`` (keys of :data:`ELASTIC_VARIANTS`), then the mapped
+    baseline."""
     from benchmarks.dags.fanout_vs_mapped import ELASTIC_DAGS, MAPPED_DAG
     from tests.integration.executions_world import TUTORIAL_SQL, fast_options
 
     group = world.target_group("WholeServer", [world.server_member()])
     chosen = []
-    for deferred in deferrable:
-        approach, table = ELASTIC_VARIANTS[deferred]
+    for variant in variants:
+        approach, table = ELASTIC_VARIANTS[variant]
         job = world.job(table, [("Step1", group, TUTORIAL_SQL.format(table=table), fast_options())])
-        chosen.append(Arm(approach, ELASTIC_DAGS[deferred], {"job_name": job}, table))
+        chosen.append(Arm(approach, ELASTIC_DAGS[variant][0], {"job_name": job}, table))
     mapped_conf = {"databases": list(world.databases), "sql": TUTORIAL_SQL.format(table="FanoutMapped")}
     return [*chosen, Arm(MAPPED, MAPPED_DAG, mapped_conf, "FanoutMapped")]
 
@@ -129,7 +137,7 @@ def warm_up_arms(world: World, *, deferred: bool) -> list[Arm]:
     if deferred:
         group = world.target_group("WarmUp", [world.database_member(world.databases[0])])
         job = world.job("FanoutWarmUp", [("Step1", group, sql, fast_options())])
-        chosen.append(Arm("warm-up", ELASTIC_DAGS[True], {"job_name": job}, "FanoutWarmUp"))
+        chosen.append(Arm("warm-up", ELASTIC_DAGS["deferred"][0], {"job_name": job}, "FanoutWarmUp"))
     return chosen
 
 
@@ -192,7 +200,7 @@ def dag_test_rows(count: int, *, warm_up: bool) -> list[dict[str, Any]]:
             world = build_world(emulator, count)
             for conn_id, connection in connections(world).items():
                 os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection
-            chosen = arms(world, (False,))
+            chosen = arms(world, ("in_slot",))
             for dag in DAGS.values():
                 serialize_dag(dag)
 
@@ -216,11 +224,11 @@ def dag_test_rows(count: int, *, warm_up: bool) -> list[dict[str, Any]]:
 
 
 def deployment_rows(
-    stack: LocalStack, sizes: list[int], deferrable: tuple[bool, ...], *, warm_up: bool
+    stack: LocalStack, sizes: list[int], variants: tuple[str, ...], *, warm_up: bool
 ) -> list[dict[str, Any]]:
     """Every approach on the running deployment ``stack``, for each size (one world each).
 
-    :param deferrable: the elastic variants to run: deferred (``True``) and/or in the worker slot.
+    :param variants: the elastic variants to run (keys of :data:`ELASTIC_VARIANTS`).
     :param warm_up: first run the deferred elastic and the mapped DAG over one database.
     """
     from benchmarks import _deployment
@@ -233,7 +241,7 @@ def deployment_rows(
             for conn_id, connection in connections(world).items():
                 api.request("DELETE", f"connections/{conn_id}")
                 api.add_connection(conn_id, connection)
-            chosen = arms(world, deferrable)
+            chosen = arms(world, variants)
             timeout = 120 + 2 * count
 
             def timed(arm: Arm) -> dict[str, Any]:
@@ -253,7 +261,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         by = {row["approach"]: row for row in rows if (row["mode"], row["databases"]) == (mode, count)}
         mapped = by[MAPPED]
         prefix = f"{mode.replace('.', '_').replace('()', '')}_{count}"
-        for approach, suffix in ((ELASTIC_DEFERRED, "deferred"), (ELASTIC_IN_SLOT, "in_slot")):
+        for suffix, (approach, _table) in ELASTIC_VARIANTS.items():
             if approach not in by:
                 continue
             elastic = by[approach]
@@ -265,10 +273,12 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         elastic = by.get(ELASTIC_IN_SLOT) or by[ELASTIC_DEFERRED]
         ratio = mapped["task_instances"] / elastic["task_instances"]
         figures[f"{prefix}_task_instances_mapped_over_elastic"] = ratio
-        if "task_instance_s" in mapped and ELASTIC_IN_SLOT in by:
-            figures[f"{prefix}_task_instance_seconds_mapped_over_elastic_in_slot"] = (
-                mapped["task_instance_s"] / by[ELASTIC_IN_SLOT]["task_instance_s"]
-            )
+        for suffix in IN_SLOT_VARIANTS:
+            in_slot = by.get(ELASTIC_VARIANTS[suffix][0])
+            if "task_instance_s" in mapped and in_slot is not None:
+                figures[f"{prefix}_task_instance_seconds_mapped_over_elastic_{suffix}"] = (
+                    mapped["task_instance_s"] / in_slot["task_instance_s"]
+                )
         for count_key in ("failed_task_instances", "state_mismatch_events"):
             if count_key in mapped:
                 figures[f"{prefix}_{count_key}"] = sum(row[count_key] for row in by.values())
@@ -281,8 +291,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> None:
     """Measure and report: ``dag.test()``, then the deployment (skipped, with the reason, without
     PostgreSQL). In smoke size the stack starts while ``dag.test()`` runs, and the elastic job runs
-    deferred only (the in-slot variant is the ``dag.test()`` one); in full size the stack starts
-    after, so it does not load the machine during the ``dag.test()`` figures."""
+    deferred and with ``defer_after`` only (the in-slot variant is the ``dag.test()`` one); in full
+    size the stack starts after, so it does not load the machine during the ``dag.test()`` figures."""
     from benchmarks import _deployment
     from scripts.stack.postgres import unavailable
 
@@ -304,9 +314,9 @@ def main() -> None:
             stack = starting.result() if starting else start_stack()
             print(f"deployment up: {stack.timings}", flush=True)
             if args.smoke:
-                rows += deployment_rows(stack, [SMOKE_SIZE], (True,), warm_up=False)
+                rows += deployment_rows(stack, [SMOKE_SIZE], ("deferred", "defer_after"), warm_up=False)
             else:
-                rows += deployment_rows(stack, args.sizes, (True, False), warm_up=True)
+                rows += deployment_rows(stack, args.sizes, tuple(ELASTIC_VARIANTS), warm_up=True)
     report("fanout_vs_mapped", rows, summary(rows), smoke=args.smoke, output=args.output)
 
 

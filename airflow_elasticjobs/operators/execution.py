@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import AssetAlias
 
@@ -34,10 +34,10 @@ from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, Elastic
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
 from airflow_elasticjobs.operators.cancel_execution import ElasticJobsCancelExecutionOperator
 from airflow_elasticjobs.operators.execution_kill import cancel_if_user_ended
+from airflow_elasticjobs.operators.execution_slot import wait_in_slot
 from airflow_elasticjobs.operators.execution_start import start_or_attach
 from airflow_elasticjobs.task_instance_state import TaskInstanceRef
 from airflow_elasticjobs.validation import check_name, invalid
-from airflow_elasticjobs.waiting import Backoff, DeadlinePassed, FaultBudget, GaveUp, Patience, wait_until
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -73,6 +73,10 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
     :param wait_for_completion: wait until the execution ends (default) or return once it started.
     :param deferrable: wait in the triggerer instead of a worker slot (default: the
         ``[operators] default_deferrable`` setting).
+    :param defer_after: deferrable mode: seconds (or ``timedelta``) to first wait in the worker slot,
+        checking after 0.5 s, then doubling up to ``poll_interval``; an execution that ends by then
+        finishes in the slot without the hand-offs of a deferral (a few seconds), a longer one is
+        deferred as usual. 0 (default): defer at once. No effect with ``deferrable=False``.
     :param poll_interval: seconds (or ``timedelta``) between status checks (default 30).
     :param timeout: seconds (or ``timedelta``) to wait before cancelling the execution and failing;
         ``None`` (default): no limit. ``execution_timeout`` also cancels it.
@@ -105,6 +109,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         job_name: str,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        defer_after: float | timedelta = 0,
         poll_interval: float | timedelta = 30.0,
         timeout: float | timedelta | None = None,
         fail_on: Iterable[str | Lifecycle] = DEFAULT_FAIL_ON,
@@ -121,6 +126,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         self.job_name = job_name
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
+        self.defer_after = seconds("defer_after", defer_after, allow_none=False, allow_zero=True)
         self.poll_interval = seconds("poll_interval", poll_interval, allow_none=False)
         self.timeout = seconds("timeout", timeout)
         self.fail_on = lifecycles("fail_on", fail_on, terminal_only=True)
@@ -180,7 +186,9 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
             if lifecycle.is_terminal:
                 summary = self._summary(execution)
             elif self.deferrable:
-                self._defer(end_time, earlier)
+                summary = self._poll(end_time, self.defer_after) if self.defer_after else None
+                if summary is None:
+                    self._defer(end_time, earlier)
             else:
                 summary = self._poll(end_time)
             if not (earlier and summary.lifecycle in self.fail_on):
@@ -208,7 +216,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         return min(deadlines, default=None)
 
     # -- wait: deferred -----------------------------------------------------------------------------
-    def _defer(self, end_time: float | None, earlier: bool) -> None:
+    def _defer(self, end_time: float | None, earlier: bool) -> NoReturn:
         from airflow_elasticjobs.triggers.execution import ElasticJobsExecutionTrigger
 
         self.defer(
@@ -272,32 +280,19 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
                 raise
 
     # -- wait: polling --------------------------------------------------------------------------------
-    def _poll(self, end_time: float | None) -> ExecutionSummary:
-        """Poll until the execution ends; raise ``AirflowTaskTimeout`` at ``end_time``, even while
-        polls fail (the caller cancels). Transient faults follow :mod:`airflow_elasticjobs.waiting`."""
-        patience = Patience(
-            FaultBudget(self.error_budget, clock=time.monotonic),
-            Backoff(initial=self.poll_interval, maximum=max(self.poll_interval, 60.0)),
-            interval=self.poll_interval,
-            deadline=end_time,
-            on_retry=lambda err: self.log.warning("Status check failed, retrying: %s", describe_error(err)),
-            wall_clock=time.time,
+    def _poll(self, end_time: float | None, defer_after: float | None = None) -> ExecutionSummary | None:
+        """Wait in the worker slot until the execution ends, or with ``defer_after`` at most that
+        long (``None``: still running); :func:`~airflow_elasticjobs.operators.execution_slot.wait_in_slot`."""
+        return wait_in_slot(
+            self._poll_once,
+            execution_id=str(self.execution_id),
+            job_name=self.job_name,
+            poll_interval=self.poll_interval,
+            error_budget=self.error_budget,
+            end_time=end_time,
+            log=self.log,
+            defer_after=defer_after,
         )
-        try:
-            return wait_until(self._poll_once, patience, sleep=time.sleep)
-        except GaveUp as gave_up:
-            if gave_up.permanent:
-                raise gave_up.error from None
-            raise AirflowException(
-                f"No successful status check of execution {self.execution_id} for "
-                f"{gave_up.failing_for:.0f} s; last error: {describe_error(gave_up.error)} "
-                "(the execution was not cancelled)."
-            ) from gave_up.error
-        except DeadlinePassed:
-            raise AirflowTaskTimeout(
-                f"Execution {self.execution_id} of job {self.job_name!r} did not finish in time; "
-                "it is cancelled."
-            ) from None
 
     def _poll_once(self) -> ExecutionSummary | None:
         """One status check: log changed progress lines; the summary once the execution ended."""

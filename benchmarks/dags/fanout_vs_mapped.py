@@ -4,9 +4,10 @@ The same file serves both of its modes: ``dag.test()`` in the benchmark's own pr
 local deployment (``scripts/stack``'s ``LocalStack``), whose dag-processor parses this folder as a
 DAG bundle. Every name comes from the conf; the connections are created by the benchmark.
 
-* ``bench_fanout_elastic_deferred`` / ``bench_fanout_elastic_in_slot``: one
-  ``ElasticJobsStartJobOperator`` starting ``params.job_name`` and waiting for it, in the triggerer
-  or in its worker slot, polling every 0.5 s.
+* ``bench_fanout_elastic_deferred`` / ``bench_fanout_elastic_in_slot`` /
+  ``bench_fanout_elastic_defer_after``: one ``ElasticJobsStartJobOperator`` starting
+  ``params.job_name`` and waiting for it, polling every 0.5 s: in the triggerer, in its worker
+  slot, or deferrable with ``defer_after=30`` (in its slot for up to 30 s, then in the triggerer).
 * ``bench_fanout_mapped_tasks`` (baseline): ``databases`` (one task instance reading
   ``params.databases``), then ``run_batch`` mapped over them, each running ``params.sql`` through
   ``ElasticJobsEmulatorSqlHook`` (the emulator's SQL data plane) as the job user.
@@ -16,6 +17,8 @@ No retries: a task instance that fails shows as failed in the benchmark's figure
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 from airflow.sdk import DAG, Param, task
 
@@ -23,7 +26,16 @@ from airflow_elasticjobs.operators.execution import ElasticJobsStartJobOperator
 
 ELASTIC_CONN_ID = "elastic_jobs_fanout"
 SQL_CONN_ID = "elastic_jobs_fanout_sql"
-ELASTIC_DAGS = {True: "bench_fanout_elastic_deferred", False: "bench_fanout_elastic_in_slot"}
+#: The elastic DAG of each way to wait, by variant: its id and how the start operator waits.
+ELASTIC_DAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "deferred": ("bench_fanout_elastic_deferred", "deferred", {"deferrable": True}),
+    "in_slot": ("bench_fanout_elastic_in_slot", "in the worker slot", {"deferrable": False}),
+    "defer_after": (
+        "bench_fanout_elastic_defer_after",
+        "in the worker slot for up to 30 s, then deferred",
+        {"deferrable": True, "defer_after": 30},
+    ),
+}
 MAPPED_DAG = "bench_fanout_mapped_tasks"
 #: Every DAG of this file by id (the benchmark runs them with ``dag.test()``).
 DAGS: dict[str, DAG] = {}
@@ -44,19 +56,19 @@ def bench_dag(dag_id: str, doc: str, **params: Param) -> DAG:
     )
 
 
-for deferrable, dag_id in ELASTIC_DAGS.items():
+for dag_id, waits, wait_kwargs in ELASTIC_DAGS.values():
     with bench_dag(
         dag_id,
-        f"Start `params.job_name` and wait ({'deferred' if deferrable else 'in the worker slot'}).",
+        f"Start `params.job_name` and wait ({waits}).",
         job_name=Param("Fanout", type="string", description="the job to start"),
     ) as dag:
         ElasticJobsStartJobOperator(
             task_id="fanout",
             elastic_jobs_conn_id=ELASTIC_CONN_ID,
             job_name="{{ params.job_name }}",
-            deferrable=deferrable,
             poll_interval=0.5,
             progress_interval=1.0,
+            **wait_kwargs,
         )
     DAGS[dag_id] = dag
 

@@ -170,6 +170,14 @@ def test_a_503_is_retried_with_backoff_and_the_budget_refills_on_success():
     assert len(retried) == 3
 
 
+def test_a_backoff_as_interval_spaces_not_yet_tries_further_apart_and_faults_keep_their_own():
+    clock = Clock()
+    growing = Backoff(initial=0.5, maximum=3.0, jitter=0.0)
+    attempt = attempts(None, None, http_error(503), None, None, "done")
+    assert wait_until(attempt, patience(clock, interval=growing), clock.sleep) == "done"
+    assert clock.sleeps == [0.5, 1.0, 2.0, 2.0, 3.0]  # the fault waits the fault backoff's 2 s
+
+
 def test_a_permanent_error_gives_up_at_once():
     clock = Clock()
     with pytest.raises(GaveUp) as gave_up:

@@ -70,3 +70,20 @@ def test_execution_timeout_bounds_the_deferred_wait_too(world):
     assert task_instance(dag_run, "start").state == "failed"
     (execution,) = executions_of(world, job)
     assert world.wait(job, execution.name, timeout=20).lifecycle == "Canceled"
+
+
+def test_a_short_job_within_defer_after_finishes_in_the_slot_without_deferring(world, capsys):
+    job = sql_job(
+        world, "DeferAfterJob", "WAITFOR DELAY '00:00:01'; " + TUTORIAL_SQL.format(table="SlotTable")
+    )
+    dag_run = run_dag(make_dag("start_defer_after", job_name=job, defer_after=30))
+
+    assert task_instance(dag_run, "start").state == "success"
+    (execution,) = executions_of(world, job)
+    result = xcom(dag_run, "start")
+    assert (result["execution_id"], result["lifecycle"]) == (execution.name, execution.lifecycle)
+    assert result["counts"] == {"Succeeded": 2}
+    output = capsys.readouterr().out
+    assert "[airflow_elasticjobs.triggers.execution" not in output  # dag.test() never ran the trigger
+    assert "in the slot; deferring" not in output
+    assert f"Execution {execution.name} ended Succeeded" in output

@@ -46,10 +46,11 @@ class FakeClock:
         self.now += seconds
 
 
-def install_clock(monkeypatch, module: ModuleType) -> FakeClock:
-    """Replace ``module``'s ``time`` with a :class:`FakeClock` for the test."""
+def install_clock(monkeypatch, *modules: ModuleType) -> FakeClock:
+    """Replace each of ``modules``' ``time`` with one :class:`FakeClock` for the test."""
     fake = FakeClock()
-    monkeypatch.setattr(module, "time", fake)
+    for module in modules:
+        monkeypatch.setattr(module, "time", fake)
     return fake
 
 

@@ -38,6 +38,12 @@ def sensor(**kwargs):
         (start, {"timeout": True}, "timeout", "positive number of seconds"),
         (start, {"error_budget": 0}, "error_budget", "positive number of seconds"),
         (start, {"progress_interval": -1}, "progress_interval", "positive number of seconds"),
+        (start, {"defer_after": -1}, "defer_after", "number of seconds >= 0 or a timedelta"),
+        (start, {"defer_after": timedelta(seconds=-5)}, "defer_after", "number of seconds >= 0"),
+        (start, {"defer_after": "soon"}, "defer_after", "number of seconds >= 0"),
+        (start, {"defer_after": None}, "defer_after", "number of seconds >= 0"),
+        (start, {"defer_after": True}, "defer_after", "number of seconds >= 0"),
+        (start, {"defer_after": "{{ params.wait }}"}, "defer_after", "not templated"),
         (start, {"timeout": "{{ params.t }}"}, "timeout", "is not templated"),
         (start, {"poll_interval": "{{ params.p }}"}, "poll_interval", "is not templated"),
         (sensor, {"error_budget": "{{ params.b }}"}, "error_budget", "is not templated"),
@@ -85,6 +91,7 @@ def test_defaults():
     assert operator.deferrable is False  # [operators] default_deferrable is not set in tests
     assert operator.timeout is None
     assert operator.progress_interval is None  # details on state changes only (docs/performance.md)
+    assert operator.defer_after == 0.0  # a deferrable task defers at once
     watcher = sensor()
     assert {s.value for s in watcher.target_states} == {"Succeeded", "SucceededWithSkipped"}
     assert watcher.fail_states == DEFAULT_FAIL_ON
@@ -96,6 +103,8 @@ def test_durations_accept_timedelta_and_templates_are_left_for_run_time():
     )
     assert (operator.timeout, operator.poll_interval) == (120.0, 5.0)
     assert start(progress_interval=timedelta(minutes=1)).progress_interval == 60.0
+    assert start(defer_after=timedelta(seconds=30)).defer_after == 30.0
+    assert start(defer_after=0).defer_after == 0.0
     assert sensor(created_after="{{ data_interval_start }}").created_after == "{{ data_interval_start }}"
     assert sensor(created_after=datetime(2025, 1, 1, tzinfo=UTC)).created_after == "2025-01-01T00:00:00+00:00"
 

@@ -210,9 +210,12 @@ def test_an_earlier_execution_that_succeeds_is_the_result(monkeypatch):
     assert (result["execution_id"], result["lifecycle"], hook.started) == (running, "Succeeded", [])
 
 
-def test_an_earlier_execution_that_was_cancelled_is_followed_by_this_clears_own(monkeypatch):
+@pytest.mark.parametrize(
+    "wait", [{}, {"deferrable": True, "defer_after": 30}], ids=["polling", "defer_after"]
+)
+def test_an_earlier_execution_that_was_cancelled_is_followed_by_this_clears_own(monkeypatch, wait):
     """A user cleared the running task: on_kill cancelled it; the new try waits for it to end, then
-    starts its own generation's execution."""
+    starts its own generation's execution (also when both end within ``defer_after``)."""
     running, own = ids(0, 0)[0], ids(1, 0)[0]
     hook = Hook({running: "InProgress"})
 
@@ -223,7 +226,7 @@ def test_an_earlier_execution_that_was_cancelled_is_followed_by_this_clears_own(
             )
 
     monkeypatch.setattr(execution_module.time, "sleep", advance)
-    result = operator(hook).run(context(clear_number=1))
+    result = operator(hook, **wait).run(context(clear_number=1))
     assert hook.started == [own]
     assert (result["execution_id"], result["lifecycle"]) == (own, "Succeeded")
 

@@ -14,8 +14,9 @@ from tests.unit.execution.fakes import FakeHook, http_error, install_clock
 @pytest.fixture
 def clock(monkeypatch):
     import airflow_elasticjobs.operators.execution as module
+    import airflow_elasticjobs.operators.execution_slot as slot
 
-    return install_clock(monkeypatch, module)
+    return install_clock(monkeypatch, module, slot)
 
 
 def operator(hook, **kwargs):
@@ -123,3 +124,105 @@ def test_a_lifecycle_this_version_does_not_know_keeps_the_wait_going(clock):
     result = operator(hook)._poll(end_time=None)
     assert result.lifecycle.value == "Succeeded"
     assert clock.sleeps == [10, 10]
+
+
+# -- defer_after: wait in the slot first, then defer ----------------------------------------------------
+class StartHook(FakeHook):
+    """A FakeHook with the agent the start operator derives its execution ids from."""
+
+    agent = SimpleNamespace(job_id=lambda name: "job-id")
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """The start request answers with execution e1 still InProgress; no UI links are persisted."""
+    import airflow_elasticjobs.operators.execution as module
+
+    running = SimpleNamespace(name="e1", lifecycle="InProgress", last_message=None)
+    monkeypatch.setattr(module, "start_or_attach", lambda *args, **kwargs: (running, False))
+    for link in (module.ElasticJobsAgentLink, module.ElasticJobsExecutionLink):
+        monkeypatch.setattr(link, "persist", classmethod(lambda cls, *args: ""))
+
+
+def task_context():
+    pushed = {}
+    ti = SimpleNamespace(
+        dag_id="d",
+        run_id="r",
+        task_id="start",
+        map_index=-1,
+        start_date=None,
+        xcom_push=lambda key, value: pushed.update({key: value}),
+    )
+    return {"ti": ti, "pushed": pushed}
+
+
+def test_an_execution_ending_within_defer_after_finishes_in_the_slot_like_polling(clock, started):
+    script = ["InProgress", "InProgress", "Succeeded"]
+    context = task_context()
+    result = operator(StartHook(script), deferrable=True, defer_after=30).run(context)
+    assert clock.sleeps == [0.5, 1, 2]  # first check after 0.5 s, then doubling; no TaskDeferred
+    polled = task_context()
+    assert result == operator(StartHook(script), deferrable=False).run(polled)
+    assert (result["execution_id"], result["lifecycle"]) == ("e1", "Succeeded")
+    assert context["pushed"] == polled["pushed"] == {"execution_id": "e1"}
+
+
+def test_a_failure_within_defer_after_fails_in_the_slot_with_the_summary_in_xcom(clock, started):
+    from airflow_elasticjobs.compat import AirflowException
+
+    context = task_context()
+    with pytest.raises(AirflowException, match="ended Failed"):
+        operator(StartHook(["Failed"]), deferrable=True, defer_after=30).run(context)
+    assert context["pushed"]["return_value"]["lifecycle"] == "Failed"
+
+
+def test_the_in_slot_checks_never_wait_longer_than_poll_interval_nor_past_defer_after(clock, started):
+    from tests.compat.airflow_versions import TaskDeferred
+
+    hook = StartHook(["InProgress"] * 20)
+    with pytest.raises(TaskDeferred):
+        operator(hook, deferrable=True, defer_after=40).run(task_context())
+    assert clock.sleeps == [0.5, 1, 2, 4, 8, 10, 10, 4.5]
+    assert len(hook.script) == 20 - 8  # one status check after each sleep
+
+
+def test_still_running_after_defer_after_defers_with_the_same_trigger_as_at_once(clock, started):
+    from tests.compat.airflow_versions import TaskDeferred
+
+    with pytest.raises(TaskDeferred) as waited:
+        operator(StartHook(["InProgress"] * 10), deferrable=True, defer_after=5, timeout=600).run(
+            task_context()
+        )
+    assert sum(clock.sleeps) == 5
+    clock.now -= 5  # the same deadline for the operator that defers at once
+    with pytest.raises(TaskDeferred) as at_once:
+        operator(StartHook([]), deferrable=True, timeout=600).run(task_context())
+    assert waited.value.trigger.serialize() == at_once.value.trigger.serialize()
+    assert (waited.value.method_name, waited.value.kwargs) == (at_once.value.method_name, None)
+
+
+def test_defer_after_zero_defers_without_reading_the_state(clock, started):
+    from tests.compat.airflow_versions import TaskDeferred
+
+    hook = StartHook([AssertionError("read the execution's state")])
+    with pytest.raises(TaskDeferred):
+        operator(hook, deferrable=True, defer_after=0).run(task_context())
+    assert (clock.sleeps, len(hook.script)) == ([], 1)
+
+
+def test_transient_faults_within_defer_after_are_retried_and_nothing_is_cancelled(clock, started):
+    hook = StartHook([ServiceRequestError("dropped"), http_error(503), "Succeeded"])
+    result = operator(hook, deferrable=True, defer_after=60).run(task_context())
+    assert result["lifecycle"] == "Succeeded"
+    assert hook.cancelled == []
+
+
+def test_a_deadline_within_defer_after_cancels_and_times_out_like_polling(clock, started):
+    from airflow_elasticjobs.compat import AirflowTaskTimeout
+
+    hook = StartHook(["InProgress"] * 10)
+    with pytest.raises(AirflowTaskTimeout, match="did not finish in time"):
+        operator(hook, deferrable=True, defer_after=60, timeout=3).run(task_context())
+    assert clock.sleeps == [0.5, 1, 1.5]  # never past the deadline
+    assert hook.cancelled == ["e1"]
