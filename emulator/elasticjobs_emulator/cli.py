@@ -18,6 +18,7 @@ import uvicorn
 
 from elasticjobs_emulator.api.app import DEFAULT_AGENT_PROVISIONING_SECONDS, create_app
 from elasticjobs_emulator.context import DEFAULT_PAGE_SIZE
+from elasticjobs_emulator.cpu_affinity import use_one_cpu
 from elasticjobs_emulator.principals import PrincipalError
 from elasticjobs_emulator.tls import ensure_certificate
 
@@ -82,6 +83,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="JSON list of Entra ID service principals to register at start "
         '([{"client_id", "secret", "role", "lifetime_seconds"}], see docs/emulator.md)',
     )
+    parser.add_argument(
+        "--all-cpus",
+        action="store_true",
+        default=_env("ALL_CPUS", "") in ("1", "true", "yes"),
+        help="run on every CPU the process may use (default: one; its threads hand the GIL to each "
+        "other so often that a second core made fan-outs slower, see docs/emulator.md)",
+    )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "info"), help="uvicorn log level")
     args = parser.parse_args(argv)
     if args.page_size < 1:
@@ -114,6 +122,8 @@ def _is_loopback(host: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run the emulator until SIGINT/SIGTERM; return the exit code."""
     args = parse_args(argv)
+    if not args.all_cpus:
+        use_one_cpu()  # before any thread starts: threads inherit it
     state_dir: Path = args.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
