@@ -145,7 +145,7 @@ class Session:
     catalog: ServerCatalog
     database: str
     principal: Principal
-    conn: sqlite3.Connection
+    conn: BatchConnection
     cancel: threading.Event | None
     result: BatchResult = field(default_factory=BatchResult)
 

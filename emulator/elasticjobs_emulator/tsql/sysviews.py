@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from elasticjobs_emulator.tsql import security
 from elasticjobs_emulator.tsql.errors import TsqlError
 from elasticjobs_emulator.tsql.lexer import TokenCursor, tokenize
-from elasticjobs_emulator.tsql.session import MASTER, BatchConnection, BatchSlot, Session
+from elasticjobs_emulator.tsql.session import MASTER, BatchSlot, Session
 
 P = security.INTERNAL_PREFIX
 _USER_TABLES = (
@@ -129,10 +129,7 @@ def install(s: Session, *, views: bool = True) -> None:
     databases). A batch whose text never names ``sys`` cannot read a view, and creating them is
     most of what a short batch costs, so :func:`names_views` lets the caller skip them.
     """
-    conn = s.conn
-    if not isinstance(conn, BatchConnection):
-        raise TypeError("a batch runs on a connection from tsql.session.open_database")
-    slot = conn.batch
+    conn, slot = s.conn, s.conn.batch
     slot.session = s
     if not slot.functions:
         _register_functions(conn, slot)
