@@ -214,10 +214,13 @@ def ideal_seconds(workload: str, targets: int, capacity: int) -> float | None:
 def repeats(wall_hint_s: float | None) -> int:
     """Measured runs of one row: enough that the row's runs last about :data:`REPEAT_FOR_S` in all
     (at most :data:`MAX_REPEATS`). One execution at 100 databases lasts ~0.1 s, where the client's
-    10 ms polls and one thread switch are a large part of a single sample; its median is the row."""
-    if wall_hint_s is None or wall_hint_s <= 0:
+    10 ms polls and one thread switch are a large part of a single sample; its median is the row.
+    A repeated row runs an odd number of times, at least 3, so its median is the middle run rather
+    than the slower of two."""
+    if wall_hint_s is None or wall_hint_s <= 0 or wall_hint_s >= REPEAT_FOR_S:
         return 1
-    return max(1, min(MAX_REPEATS, math.ceil(REPEAT_FOR_S / wall_hint_s)))
+    wanted = max(3, min(MAX_REPEATS, math.ceil(REPEAT_FOR_S / wall_hint_s)))
+    return wanted if wanted % 2 else wanted + 1
 
 
 def measure(bench: Bench, mode: str, sku: str, size: int, server: str) -> list[dict[str, Any]]:
