@@ -20,7 +20,8 @@ judges states by (:class:`~airflow_elasticjobs.execution_state.RootState`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -62,6 +63,9 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
     _settings: ElasticJobsConnectionSettings | None = None
     _client: SqlManagementClient | None = None
     _shared: shared_clients.SharedClient | None = None
+    #: ARM's clock as the ``Date`` header of the latest execution-list page gave it (whole seconds:
+    #: ARM's clock read at least this then); ``None`` before one answered with the header.
+    server_date: datetime | None = None
 
     async def load_settings(self) -> ElasticJobsConnectionSettings:
         """Read and parse the connection once (async-safe in the triggerer)."""
@@ -128,9 +132,14 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
         return client.job_executions.list_by_job(*args, job_name, **filters)
 
     async def execution_pages(
-        self, *, is_active: bool | None = None, end_time_min: datetime | None = None
+        self,
+        *,
+        is_active: bool | None = None,
+        end_time_min: datetime | None = None,
+        end_time_max: datetime | None = None,
     ) -> AsyncIterator[list[RootState]]:
-        """Root executions of the whole agent (``isActive``, ``endTimeMin`` filters), a page at a time.
+        """Root executions of the whole agent (``isActive``, ``endTimeMin``, ``endTimeMax`` filters), a
+        page at a time.
 
         The same request as ``job_executions.list_by_agent`` (its URL, the client's api-version,
         ``nextLink`` paging), sent through the client's pipeline; the pages are read as JSON and
@@ -145,15 +154,18 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
         params = dict(version)  # already quoted, as azure-core expects
         if is_active is not None:
             params["isActive"] = "true" if is_active else "false"
-        if end_time_min is not None:
-            params["endTimeMin"] = quote(end_time_min.isoformat(), safe="")
+        for name, bound in (("endTimeMin", end_time_min), ("endTimeMax", end_time_max)):
+            if bound is not None:
+                params[name] = quote(bound.isoformat(), safe="")
         url: str | None = (
             f"{{endpoint}}/subscriptions/{quote(settings.subscription_id)}/resourceGroups/{quote(group)}"
             f"/providers/Microsoft.Sql/servers/{quote(server)}/jobAgents/{quote(agent)}/executions"
         )
         while url is not None:
             request = HttpRequest("GET", url, params=params, headers={"Accept": "application/json"})
-            page = _checked(await client.send_request(request)).json()
+            response = _checked(await client.send_request(request))
+            self.server_date = _http_date(response.headers.get("Date")) or self.server_date
+            page = response.json()
             yield [RootState.from_json(item) for item in page.get("value", [])]
             # The next link carries the filters; the client's api-version where it has none.
             url, params = page.get("nextLink") or None, dict(version)
@@ -168,6 +180,17 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
         """Request cancellation (idempotent in ARM: repeat cancels also answer 200)."""
         client, args = self._open()
         await client.job_executions.cancel(*args, job_name, job_execution_id)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header (RFC 9110 IMF-fixdate, UTC) as an aware datetime; ``None`` if absent
+    or unreadable."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def _checked(response: AsyncHttpResponse) -> AsyncHttpResponse:

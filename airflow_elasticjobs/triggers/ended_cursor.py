@@ -1,10 +1,15 @@
-"""Where the poller's ended list starts: a cursor in ARM's clock, not the triggerer's.
+"""Which ends the poller's next ended list reads: a window in ARM's clock, not the triggerer's.
 
 The triggerer's clock and the one that stamps ``endTime`` may differ. An execution listed with
-``endTime`` e when our clock read t proves ARM's clock was at least e - t ahead (negative: behind);
-:class:`EndedCursor` keeps the largest such bound and lists from the previous listing's start plus
-that bound, minus :data:`ENDED_OVERLAP`; before any end was seen, from the previous listing's start
-minus :data:`ENDED_LOOKBACK`. The bound only grows, so the cursor never jumps back.
+``endTime`` e when our clock read t proves ARM's clock was at least e - t ahead (negative: behind),
+and so does a response's ``Date`` header d (ARM's clock, whole seconds) read by t;
+:class:`EndedCursor` keeps the largest such bound. A listing reads the ends from where the previous
+listing's window stopped, minus :data:`ENDED_OVERLAP`; before any bound was learnt, from the
+previous listing's start minus :data:`ENDED_LOOKBACK`. Once ``Date`` headers give ARM's clock, the
+window stops at the listing's own start (plus :data:`ARM_CLOCK_SLACK`), so executions that end while
+a long list is read are left to the next round instead of being chased page after page. Without
+them (a bound learnt from ends alone may lag ARM's clock, and an upper bound would keep it from
+learning more) it has no upper bound. The bound only grows, so the window never jumps back.
 """
 
 from __future__ import annotations
@@ -15,13 +20,19 @@ from typing import Any
 
 #: How far before the previous listing the ended list reaches while the ARM clock's lead is unknown.
 ENDED_LOOKBACK = timedelta(minutes=2)
-#: How far before the previous listing (in ARM's clock) the ended list reaches once that lead is known:
+#: How far before the end of the previous listing's window (in ARM's clock) the ended list reaches:
 #: an execution whose end is written with an earlier ``endTime`` but becomes visible a little later.
-ENDED_OVERLAP = timedelta(seconds=15)
+#: Every round rereads the ends of this window, so it is short: when thousands end together, a long
+#: one made each round reread thousands of ends already delivered before it reached the newest. An
+#: end that becomes visible later still is found by the next active list (missing from it: one
+#: ``GET``), as an end before the lookback is.
+ENDED_OVERLAP = timedelta(seconds=3)
+#: How far past the bound learnt from ``Date`` headers ARM's clock may be: they count whole seconds.
+ARM_CLOCK_SLACK = timedelta(seconds=1)
 
 
 class EndedCursor:
-    """The ``endTimeMin`` of one agent's next ended list.
+    """The ``endTimeMin`` and ``endTimeMax`` of one agent's next ended list.
 
     :param wall_clock: UTC wall clock (injectable for tests).
     """
@@ -31,18 +42,38 @@ class EndedCursor:
         #: When the previous ended list started (our clock); ``None`` before the first round.
         self.previous_listing: datetime | None = None
         self._arm_lead: timedelta | None = None
+        #: Whether a ``Date`` header taught the bound (it then follows ARM's clock within a second).
+        self._dated = False
+        #: Where the previous listing's window stopped (ARM's clock); ``None``: it had no upper bound.
+        self._previous_until: datetime | None = None
 
-    def since(self, started: datetime) -> datetime:
-        """The ``endTimeMin`` of a listing starting now (``started``, our clock)."""
+    def window(self, started: datetime) -> tuple[datetime, datetime | None]:
+        """``endTimeMin`` and ``endTimeMax`` of a listing starting now (``started``, our clock).
+
+        The upper bound is ARM's clock at ``started`` as ``Date`` headers told it (``None`` while
+        they did not); the next window starts :data:`ENDED_OVERLAP` before it, so nothing after it
+        is missed.
+        """
         previous = self.previous_listing or started
         if self._arm_lead is None:
-            return previous - ENDED_LOOKBACK
-        return previous + self._arm_lead - ENDED_OVERLAP
+            return previous - ENDED_LOOKBACK, None
+        reached = self._previous_until or previous + self._arm_lead
+        until = started + self._arm_lead + ARM_CLOCK_SLACK if self._dated else None
+        return reached - ENDED_OVERLAP, until
 
-    def learn(self, ended: Iterable[Any]) -> None:
-        """Raise the lower bound of ARM's clock lead from executions just read (their ``end_time``)."""
+    def listed(self, started: datetime, until: datetime | None) -> None:
+        """Record a listing that started at ``started`` (our clock) and read ends up to ``until``."""
+        self.previous_listing = started
+        self._previous_until = until
+
+    def learn(self, ended: Iterable[Any], server_date: datetime | None = None) -> None:
+        """Raise the lower bound of ARM's clock lead from executions just read (their ``end_time``)
+        and from the ``Date`` header of a response received by now (``server_date``)."""
         arrived = self._wall_clock()
         leads = [e.end_time - arrived for e in ended if e.end_time is not None]
+        if server_date is not None:
+            leads.append(server_date - arrived)
+            self._dated = True
         if self._arm_lead is not None:
             leads.append(self._arm_lead)
         self._arm_lead = max(leads, default=None)

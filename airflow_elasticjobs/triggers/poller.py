@@ -4,7 +4,7 @@ figures: docs/performance.md, "Coalesced polling").
 However many deferred tasks wait on executions of the same agent, the triggerer polls for all of
 them together, and the cost per interval does not grow with the number of waiters. Rounds start at
 a fixed rate (every poll interval). Each reads the **ended list** (``GET …/jobAgents/{agent}/
-executions?endTimeMin=<cursor>``, all pages; the cursor is in ARM's clock:
+executions?endTimeMin=<cursor>&endTimeMax=<now>``, all pages; the cursor is in ARM's clock:
 :mod:`~airflow_elasticjobs.triggers.ended_cursor`; executions seen again in its overlap are not
 delivered twice) and, when due, starts a read of the **active list** (``?isActive=true``, all
 pages) **beside** the rounds, at most one under way, so a long active list never delays an end.
@@ -64,11 +64,19 @@ class ExecutionSource(Protocol):
     """What the poller needs from an open async hook (:class:`ElasticJobsAsyncHook` provides it)."""
 
     def execution_pages(
-        self, *, is_active: bool | None = None, end_time_min: datetime | None = None
+        self,
+        *,
+        is_active: bool | None = None,
+        end_time_min: datetime | None = None,
+        end_time_max: datetime | None = None,
     ) -> AsyncIterator[list[Any]]:
-        """Root executions of the agent (only active ones, or only those ended since a time), a page
-        (one request) at a time, each execution with the attributes
+        """Root executions of the agent (only active ones, or only those ended in a time window), a
+        page (one request) at a time, each execution with the attributes
         :func:`~airflow_elasticjobs.execution_state.state_signature` reads and its ``name``."""
+
+    #: ARM's clock from the ``Date`` header of the latest list page (whole seconds); ``None`` if no
+    #: page carried one.
+    server_date: datetime | None
 
     async def get_execution(self, job_name: str, job_execution_id: str) -> Any | None:
         """One root execution, or ``None``."""
@@ -267,16 +275,19 @@ class AgentPoller:
         )
 
     async def _list_ended(self, source: ExecutionSource) -> dict[str, Any]:
-        """Root executions ended since the cursor, by lower-case id; advances the cursor.
+        """Root executions ended in the cursor's window, by lower-case id; advances the cursor.
 
         The cursor follows ARM's clock (see the module docstring), so a triggerer clock behind or
-        ahead of ARM's neither misses ends nor rereads old ones for long.
+        ahead of ARM's neither misses ends nor rereads old ones for long. The window ends when the
+        listing starts: while thousands end, a list without that bound keeps growing at its tail as
+        it is read, and the round would not end before the ends did.
         """
         started = self._wall_clock()
-        ended, pages = await read_pages(source.execution_pages(end_time_min=self._cursor.since(started)))
+        since, until = self._cursor.window(started)
+        ended, pages = await read_pages(source.execution_pages(end_time_min=since, end_time_max=until))
         self.requests["list_ended"] += pages
-        self._cursor.learn(ended.values())
-        self._cursor.previous_listing = started
+        self._cursor.learn(ended.values(), source.server_date)
+        self._cursor.listed(started, until)
         return ended
 
     def _note(self, watch: Watch, execution: Any) -> None:

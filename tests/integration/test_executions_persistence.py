@@ -6,10 +6,11 @@ Uses its own emulator process (page size 2) so it can be killed without disturbi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from airflow_elasticjobs.hooks.elastic_jobs_async import ElasticJobsAsyncHook
 from tests.integration.executions_world import World, fast_options
 from tests.support.emulator import EmulatorProcess, unique_name
 
@@ -97,6 +98,33 @@ def test_execution_pages_are_read_from_the_store_as_windows(world: World):
     assert [e.name for e in ops.list_by_job(*args, job, end_time_min=ended_since, top=3)] == listed[1:4]
     targets = world.client.job_target_executions.list_by_job_execution(*args, job, first[0], skip=1)
     assert len(list(targets)) == 1
+
+
+async def test_the_async_hooks_ended_list_reads_a_window_and_arms_clock(world: World, monkeypatch):
+    """The ended list as the poller reads it (the async hook, through the real client's pipeline):
+    ``endTimeMin`` and ``endTimeMax`` hold across ``nextLink`` pages (page size 2 here), and the
+    pages' ``Date`` header gives ARM's clock (whole seconds; same machine clock here)."""
+    group = world.target_group("Window", [world.server_member()])
+    job = world.job("EndWindowJob", [("s", group, "SELECT 1", fast_options())])
+    args = (world.rg, world.agent_server, world.agent)
+    mine = [world.wait(job, world.start(job).name) for _ in range(4)]
+    since, until = mine[0].end_time, mine[2].end_time
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_EJ_WINDOW", world.emulator.connection_json(world.rg, world.agent_server, world.agent)
+    )
+    async with ElasticJobsAsyncHook("ej_window") as hook:
+        assert hook.server_date is None
+        asked = datetime.now(UTC).replace(microsecond=0)
+        pages = [page async for page in hook.execution_pages(end_time_min=since, end_time_max=until)]
+        answered = datetime.now(UTC)
+        assert asked <= hook.server_date <= answered
+    listed = [e for page in pages for e in page]
+    assert len(pages) >= 2
+    assert all(since <= e.end_time <= until for e in listed)
+    assert {e.name for e in listed} & {e.name for e in mine} == {e.name for e in mine[:3]}
+    assert {e.name for e in world.client.job_executions.list_by_agent(*args, end_time_min=since)} >= {
+        e.name for e in mine
+    }
 
 
 def test_in_flight_execution_resumes_after_kill_9(world: World):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -39,6 +41,17 @@ def target(db: str, lifecycle: str) -> SimpleNamespace:
     )
 
 
+def matches(e: SimpleNamespace, end_time_min: Any, end_time_max: Any) -> bool:
+    """Whether a list with these end-time filters (none: the active list) shows ``e``."""
+    if end_time_min is None:
+        return e.lifecycle in ACTIVE
+    return (
+        e.end_time is not None
+        and e.end_time >= end_time_min
+        and (end_time_max is None or e.end_time <= end_time_max)
+    )
+
+
 class FakeSource:
     """Executions by id; counts every request (a list's pages each); can be told to fail the next calls
     (``failures``) or every request about one execution (``broken``: its GET and its target list)."""
@@ -51,26 +64,36 @@ class FakeSource:
         self.failures: list[BaseException] = []
         self.broken: dict[str, BaseException] = {}
         self.opened = 0
+        #: ARM's clock: when set, every list page carries its ``Date`` (:attr:`server_date`).
+        self.arm_clock: Callable[[], datetime] | None = None
+        self.server_date: datetime | None = None
 
     def _maybe_fail(self) -> None:
         if self.failures:
             raise self.failures.pop(0)
 
-    async def execution_pages(self, *, is_active: bool | None = None, end_time_min=None):
-        """The agent's root executions a page at a time, counting each page (``list`` or ``list_ended``)."""
+    async def execution_pages(self, *, is_active: bool | None = None, end_time_min=None, end_time_max=None):
+        """The agent's root executions a page at a time, counting each page (``list`` or ``list_ended``).
+
+        Paged like ARM's list: each page is the next slice of the executions matching the filters
+        when that page is asked for (:meth:`before_page` may change them between pages)."""
         self._maybe_fail()
-        executions = list(self.executions.values())
-        if end_time_min is not None:
-            assert is_active is None
-            kind = "list_ended"
-            chosen = [e for e in executions if e.end_time is not None and e.end_time >= end_time_min]
-        else:
-            assert is_active is True
-            kind = "list"
-            chosen = [e for e in executions if e.lifecycle in ACTIVE]
-        for start in range(0, max(len(chosen), 1), self.page_size):
+        kind = "list" if end_time_min is None else "list_ended"
+        assert (is_active is True) == (kind == "list")
+        start = 0
+        while True:
+            self.before_page(kind, start // self.page_size)
+            chosen = [e for e in self.executions.values() if matches(e, end_time_min, end_time_max)]
             self.calls[kind] += 1
+            if self.arm_clock is not None:
+                self.server_date = self.arm_clock().replace(microsecond=0)
             yield chosen[start : start + self.page_size]
+            start += self.page_size
+            if start >= len(chosen):
+                return
+
+    def before_page(self, kind: str, page: int) -> None:
+        """Called before each page of a list (``kind`` as counted) is read, ``page`` from 0; nothing here."""
 
     async def get_execution(self, job_name: str, execution_id: str) -> SimpleNamespace | None:
         self.calls["get"] += 1

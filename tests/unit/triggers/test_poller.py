@@ -278,11 +278,14 @@ class SlowActiveList(FakeSource):
         self.reading = asyncio.Event()
         self.released = asyncio.Event()
 
-    async def execution_pages(self, *, is_active=None, end_time_min=None):
+    async def execution_pages(self, *, is_active=None, end_time_min=None, end_time_max=None):
         if is_active and self.slow:
             self.reading.set()
             await self.released.wait()
-        async for page in super().execution_pages(is_active=is_active, end_time_min=end_time_min):
+        pages = super().execution_pages(
+            is_active=is_active, end_time_min=end_time_min, end_time_max=end_time_max
+        )
+        async for page in pages:
             yield page
 
 

@@ -71,11 +71,18 @@ async def settled(
     waiting: int,
     lifecycle: str = "InProgress",
     skew: timedelta = timedelta(0),
+    source: FakeSource | None = None,
+    dated: bool = False,
 ) -> Rig:
     """Watch ``waiting`` executions for the life of ``stack`` and poll until every first-sight
-    target list is fetched; then forget calls and observations."""
+    target list is fetched; then forget calls and observations.
+
+    :param dated: the lists' pages carry ARM's clock in a ``Date`` header.
+    """
     clocks = Clocks(skew)
-    source = FakeSource(page_size=100)
+    source = source or FakeSource(page_size=100)
+    if dated:
+        source.arm_clock = clocks.arm
     poller = AgentPoller(
         KEY, source.open, sleep=ticks.sleep, wall_clock=clocks.wall, details_per_poll=DETAILS
     )
@@ -209,3 +216,81 @@ async def test_a_watch_following_running_states_reads_the_active_list_every_roun
         await rig.rounds(2)
         assert follower.queue.get_nowait().lifecycle == "InProgress"
         assert rig.source.calls["list"] == 12
+
+
+async def test_an_end_visible_later_than_the_overlap_is_found_by_the_next_active_list(ticks):
+    """Once ARM's clock is learnt, an end written with an ``endTime`` from before the previous
+    listing, further back than ENDED_OVERLAP, is outside the ended list; the next active list does
+    not list it, and one GET in the round after delivers it."""
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, ticks, 300)
+        first, late = rig.watches[0], rig.watches[5]
+        rig.clocks.tick()
+        listed_at = rig.clocks.arm()
+        end(rig.source, "e0", listed_at)  # listed at once: ARM's lead is 0, not ENDED_LOOKBACK
+        await rig.rounds()  # the next ended list reaches back from this one's start
+        assert first.queue.get_nowait().lifecycle == "Canceled"
+        end(rig.source, "e5", listed_at - ENDED_OVERLAP - timedelta(seconds=1))
+        rig.source.calls.clear()
+        await rig.rounds(4, tick_first=True)  # the active list (3 pages) is due within 3 rounds
+        assert late.queue.get_nowait().lifecycle == "Canceled"
+        assert rig.source.calls["get"] == 1  # not in the ended list: found missing from the active one
+        assert all(w.queue.empty() for w in rig.watches if w not in (first, late))
+
+
+async def test_with_date_headers_ends_are_seen_next_round_however_far_behind_arms_clock_is(ticks):
+    """ARM's clock 10 minutes behind the triggerer's (past ENDED_LOOKBACK): the lists' Date header
+    teaches that from the first page, so the first ends are found by the next ended list, no GET."""
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, ticks, 300, skew=timedelta(minutes=-10), dated=True)
+        for i in range(300):
+            end(rig.source, f"e{i}", rig.clocks.arm())
+        await rig.rounds(tick_first=True)
+        assert all(w.queue.get_nowait().lifecycle == "Canceled" for w in rig.watches)
+        assert not rig.source.calls["get"]
+
+
+class Storm(FakeSource):
+    """Executions keep ending while the ended list is read: before each of its pages after the
+    first, ARM's clock moves on half a second and the next 100 executions end (a list that grows at
+    its tail as it is read, as thousands cancelled together do)."""
+
+    def __init__(self) -> None:
+        super().__init__(page_size=100)
+        self.clocks: Clocks | None = None
+        self.pending: list[str] = []
+
+    def before_page(self, kind: str, page: int) -> None:
+        if kind == "list_ended" and page > 0 and self.pending and self.clocks is not None:
+            self.clocks.tick(0.5)
+            for name in self.pending[:100]:
+                end(self, name, self.clocks.arm())
+            del self.pending[:100]
+
+
+async def test_a_round_reads_the_ends_up_to_its_start_not_those_that_come_while_it_reads(ticks):
+    """2,000 executions end 100 per page read: a round stops at the ends stamped by its own start
+    (plus the Date header's second) instead of chasing the storm to its last page; the next rounds
+    deliver the rest, each end exactly once, and no GET is needed."""
+    storm = Storm()
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, ticks, 2000, source=storm, dated=True)
+        storm.clocks = rig.clocks
+        for i in range(300):
+            end(storm, f"e{i}", rig.clocks.arm())
+        storm.pending = [f"e{i}" for i in range(300, 2000)]
+        await rig.rounds(tick_first=True)
+        assert storm.calls["list_ended"] <= 6  # chasing the storm: 20 pages, every end in one round
+        assert storm.pending  # the storm outlasted the round
+        heard: set[int] = set()
+        for _ in range(20):
+            for i, w in enumerate(rig.watches):
+                while not w.queue.empty():
+                    assert w.queue.get_nowait().lifecycle == "Canceled"
+                    assert i not in heard, f"e{i} delivered twice"
+                    heard.add(i)
+            if len(heard) == 2000:
+                break
+            await rig.rounds(tick_first=True)
+        assert heard == set(range(2000))
+        assert not storm.calls["get"]
