@@ -3,9 +3,10 @@
 The triggerer's clock and the one that stamps ``endTime`` may differ. An execution listed with
 ``endTime`` e when our clock read t proves ARM's clock was at least e - t ahead (negative: behind),
 and so does a response's ``Date`` header d (ARM's clock, whole seconds) read by t;
-:class:`EndedCursor` keeps the largest such bound. A listing reads the ends from where the previous
-listing's window stopped, minus :data:`ENDED_OVERLAP`; before any bound was learnt, from the
-previous listing's start minus :data:`ENDED_LOOKBACK`. Once ``Date`` headers give ARM's clock, the
+:class:`EndedCursor` keeps the largest such bound. A listing reads the ends from the previous
+listing's start (in ARM's clock, by that bound) minus :data:`ENDED_OVERLAP`, and never from later
+than where the previous window stopped; before any bound was learnt, from the previous listing's
+start minus :data:`ENDED_LOOKBACK`. Once ``Date`` headers give ARM's clock, the
 window stops at the listing's own start (plus :data:`ARM_CLOCK_SLACK`), so executions that end while
 a long list is read are left to the next round instead of being chased page after page. Without
 them (a bound learnt from ends alone may lag ARM's clock, and an upper bound would keep it from
@@ -20,15 +21,16 @@ from typing import Any
 
 #: How far before the previous listing the ended list reaches while the ARM clock's lead is unknown.
 ENDED_LOOKBACK = timedelta(minutes=2)
-#: How far before the end of the previous listing's window (in ARM's clock) the ended list reaches:
-#: an execution whose end is written with an earlier ``endTime`` but becomes visible a little later.
-#: Every round rereads the ends of this window, so it is short: when thousands end together, a long
-#: one made each round reread thousands of ends already delivered before it reached the newest. An
-#: end that becomes visible later still is found by the next active list (missing from it: one
-#: ``GET``), as an end before the lookback is.
-ENDED_OVERLAP = timedelta(seconds=3)
-#: How far past the bound learnt from ``Date`` headers ARM's clock may be: they count whole seconds.
-ARM_CLOCK_SLACK = timedelta(seconds=1)
+#: How far before the previous listing's start (in ARM's clock) the ended list reaches: an execution
+#: whose end is written with an earlier ``endTime`` but becomes visible a little later. Every round
+#: rereads the ends of this window, so it is short: when thousands end together, a long one made
+#: each round reread thousands of ends already delivered before it reached the newest. An end that
+#: becomes visible later still is found by the next active list (missing from it: one ``GET``), as
+#: an end before the lookback is.
+ENDED_OVERLAP = timedelta(seconds=1)
+#: How far past the bound learnt from ``Date`` headers ARM's clock may be: they count whole seconds,
+#: and a server may refresh the header once a second (uvicorn, the emulator's server, does).
+ARM_CLOCK_SLACK = timedelta(seconds=2)
 
 
 class EndedCursor:
@@ -51,15 +53,16 @@ class EndedCursor:
         """``endTimeMin`` and ``endTimeMax`` of a listing starting now (``started``, our clock).
 
         The upper bound is ARM's clock at ``started`` as ``Date`` headers told it (``None`` while
-        they did not); the next window starts :data:`ENDED_OVERLAP` before it, so nothing after it
-        is missed.
+        they did not); the next window starts no later than it, so nothing after it is missed.
         """
         previous = self.previous_listing or started
         if self._arm_lead is None:
             return previous - ENDED_LOOKBACK, None
-        reached = self._previous_until or previous + self._arm_lead
+        since = previous + self._arm_lead - ENDED_OVERLAP
+        if self._previous_until is not None:
+            since = min(since, self._previous_until)
         until = started + self._arm_lead + ARM_CLOCK_SLACK if self._dated else None
-        return reached - ENDED_OVERLAP, until
+        return since, until
 
     def listed(self, started: datetime, until: datetime | None) -> None:
         """Record a listing that started at ``started`` (our clock) and read ends up to ``until``."""

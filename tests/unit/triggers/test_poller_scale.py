@@ -252,7 +252,7 @@ async def test_with_date_headers_ends_are_seen_next_round_however_far_behind_arm
 
 class Storm(FakeSource):
     """Executions keep ending while the ended list is read: before each of its pages after the
-    first, ARM's clock moves on half a second and the next 100 executions end (a list that grows at
+    first, ARM's clock moves on a second and the next 100 executions end (a list that grows at
     its tail as it is read, as thousands cancelled together do)."""
 
     def __init__(self) -> None:
@@ -262,7 +262,7 @@ class Storm(FakeSource):
 
     def before_page(self, kind: str, page: int) -> None:
         if kind == "list_ended" and page > 0 and self.pending and self.clocks is not None:
-            self.clocks.tick(0.5)
+            self.clocks.tick(1)
             for name in self.pending[:100]:
                 end(self, name, self.clocks.arm())
             del self.pending[:100]
@@ -270,7 +270,7 @@ class Storm(FakeSource):
 
 async def test_a_round_reads_the_ends_up_to_its_start_not_those_that_come_while_it_reads(ticks):
     """2,000 executions end 100 per page read: a round stops at the ends stamped by its own start
-    (plus the Date header's second) instead of chasing the storm to its last page; the next rounds
+    (plus ARM_CLOCK_SLACK) instead of chasing the storm to its last page; the next rounds
     deliver the rest, each end exactly once, and no GET is needed."""
     storm = Storm()
     with contextlib.ExitStack() as stack:
