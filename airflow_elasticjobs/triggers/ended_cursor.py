@@ -44,7 +44,7 @@ class EndedCursor:
         #: When the previous ended list started (our clock); ``None`` before the first round.
         self.previous_listing: datetime | None = None
         self._arm_lead: timedelta | None = None
-        #: Whether a ``Date`` header taught the bound (it then follows ARM's clock within a second).
+        #: Whether a ``Date`` header taught the bound (it then follows ARM's clock within ARM_CLOCK_SLACK).
         self._dated = False
         #: Where the previous listing's window stopped (ARM's clock); ``None``: it had no upper bound.
         self._previous_until: datetime | None = None
