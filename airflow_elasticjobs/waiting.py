@@ -42,12 +42,13 @@ costs import time every DAG-file parse or triggerer start pays; benchmarks/impor
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+
+from airflow_elasticjobs.http_date import parse_http_date
 
 _T = TypeVar("_T")
 
@@ -97,11 +98,10 @@ def retry_after_seconds(err: BaseException, now: float | None = None) -> float |
         return max(0.0, float(value))
     except ValueError:
         pass
-    try:
-        when = email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
+    when = parse_http_date(value)
+    if when is None:
         return None
-    return max(0.0, when - (time.time() if now is None else now))
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class Backoff:

@@ -20,8 +20,7 @@ judges states by (:class:`~airflow_elasticjobs.execution_state.RootState`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -32,6 +31,7 @@ from airflow_elasticjobs.hooks.base import ElasticJobsHookBase
 from airflow_elasticjobs.hooks.connection import ElasticJobsConnectionSettings
 from airflow_elasticjobs.hooks.resource_ids import AgentRef
 from airflow_elasticjobs.hooks.sdk_logging import quiet_http_logging
+from airflow_elasticjobs.http_date import parse_http_date
 
 if TYPE_CHECKING:
     from azure.core.rest import AsyncHttpResponse
@@ -164,7 +164,7 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
         while url is not None:
             request = HttpRequest("GET", url, params=params, headers={"Accept": "application/json"})
             response = _checked(await client.send_request(request))
-            self.server_date = _http_date(response.headers.get("Date")) or self.server_date
+            self.server_date = parse_http_date(response.headers.get("Date")) or self.server_date
             page = response.json()
             yield [RootState.from_json(item) for item in page.get("value", [])]
             # The next link carries the filters; the client's api-version where it has none.
@@ -180,17 +180,6 @@ class ElasticJobsAsyncHook(ElasticJobsHookBase):
         """Request cancellation (idempotent in ARM: repeat cancels also answer 200)."""
         client, args = self._open()
         await client.job_executions.cancel(*args, job_name, job_execution_id)
-
-
-def _http_date(value: str | None) -> datetime | None:
-    """An HTTP ``Date`` header (RFC 9110 IMF-fixdate, UTC) as an aware datetime; ``None`` if absent
-    or unreadable."""
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value).astimezone(UTC)
-    except (TypeError, ValueError):
-        return None
 
 
 def _checked(response: AsyncHttpResponse) -> AsyncHttpResponse:

@@ -42,7 +42,7 @@ class EndedCursor:
     def __init__(self, wall_clock: Callable[[], datetime]) -> None:
         self._wall_clock = wall_clock
         #: When the previous ended list started (our clock); ``None`` before the first round.
-        self.previous_listing: datetime | None = None
+        self._previous_listing: datetime | None = None
         self._arm_lead: timedelta | None = None
         #: Whether a ``Date`` header taught the bound (it then follows ARM's clock within ARM_CLOCK_SLACK).
         self._dated = False
@@ -55,7 +55,7 @@ class EndedCursor:
         The upper bound is ARM's clock at ``started`` as ``Date`` headers told it (``None`` while
         they did not); the next window starts no later than it, so nothing after it is missed.
         """
-        previous = self.previous_listing or started
+        previous = self._previous_listing or started
         if self._arm_lead is None:
             return previous - ENDED_LOOKBACK, None
         since = previous + self._arm_lead - ENDED_OVERLAP
@@ -66,7 +66,7 @@ class EndedCursor:
 
     def listed(self, started: datetime, until: datetime | None) -> None:
         """Record a listing that started at ``started`` (our clock) and read ends up to ``until``."""
-        self.previous_listing = started
+        self._previous_listing = started
         self._previous_until = until
 
     def learn(self, ended: Iterable[Any], server_date: datetime | None = None) -> None:
@@ -83,4 +83,4 @@ class EndedCursor:
 
     def reach_back_from(self, began: datetime) -> None:
         """The first ended list reaches back from the first round (``began``), not only its own start."""
-        self.previous_listing = self.previous_listing or began
+        self._previous_listing = self._previous_listing or began
