@@ -11,6 +11,11 @@ window stops at the listing's own start (plus :data:`ARM_CLOCK_SLACK`), so execu
 a long list is read are left to the next round instead of being chased page after page. Without
 them (a bound learnt from ends alone may lag ARM's clock, and an upper bound would keep it from
 learning more) it has no upper bound. The bound only grows, so the window never jumps back.
+
+While many end together (the previous listing's newest part took more than one page), a listing
+is read in two parts, newest first: the ends since the previous window stopped, then the part of
+the window the previous listing read already (its overlap and slack, reread only for ends that
+became visible late), so the ends not yet delivered do not wait behind pages of delivered ones.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class EndedCursor:
         self._dated = False
         #: Where the previous listing's window stopped (ARM's clock); ``None``: it had no upper bound.
         self._previous_until: datetime | None = None
+        #: Pages the previous listing's newest part took.
+        self._previous_pages = 1
 
     def window(self, started: datetime) -> tuple[datetime, datetime | None]:
         """``endTimeMin`` and ``endTimeMax`` of a listing starting now (``started``, our clock).
@@ -61,13 +68,31 @@ class EndedCursor:
         since = previous + self._arm_lead - ENDED_OVERLAP
         if self._previous_until is not None:
             since = min(since, self._previous_until)
-        until = started + self._arm_lead + ARM_CLOCK_SLACK if self._dated else None
+        until = started + self._arm_lead + self._slack() if self._dated else None
         return since, until
 
-    def listed(self, started: datetime, until: datetime | None) -> None:
-        """Record a listing that started at ``started`` (our clock) and read ends up to ``until``."""
+    def _slack(self) -> timedelta:
+        """:data:`ARM_CLOCK_SLACK`; none while many end together (the previous listing's newest part
+        took more than one page): ends listed moments ago then bound ARM's clock more tightly than
+        ``Date``, and an end the window stops short of is the next listing's first."""
+        return ARM_CLOCK_SLACK if self._previous_pages <= 1 else timedelta(0)
+
+    def parts(self, started: datetime) -> list[tuple[datetime, datetime | None]]:
+        """The :meth:`window` of a listing starting now, as the ``endTimeMin``/``endTimeMax`` of the
+        listings to read in turn: newest first (ends since the previous window stopped, then the
+        rest) when the previous listing's newest part took more than one page, else one."""
+        since, until = self.window(started)
+        fresh_from = self._previous_until
+        if self._previous_pages > 1 and fresh_from is not None and since < fresh_from:
+            return [(fresh_from, until), (since, fresh_from)]
+        return [(since, until)]
+
+    def listed(self, started: datetime, until: datetime | None, newest_pages: int = 1) -> None:
+        """Record a listing that started at ``started`` (our clock) and read ends up to ``until``,
+        its newest part (the first of :meth:`parts`) in ``newest_pages`` pages."""
         self._previous_listing = started
         self._previous_until = until
+        self._previous_pages = newest_pages
 
     def learn(self, ended: Iterable[Any], server_date: datetime | None = None) -> None:
         """Raise the lower bound of ARM's clock lead from executions just read (their ``end_time``)

@@ -12,13 +12,21 @@ from airflow_elasticjobs.triggers.watch import Watch
 _T = TypeVar("_T")
 
 
-async def read_pages(pages: AsyncIterator[list[Any]]) -> tuple[dict[str, Any], int]:
-    """Every item of a paged list by lower-case name, and how many pages (requests) it took."""
+async def read_pages(
+    pages: AsyncIterator[list[Any]], on_page: Callable[[dict[str, Any]], None] = lambda _page: None
+) -> tuple[dict[str, Any], int]:
+    """Every item of a paged list by lower-case name, and how many pages (requests) it took.
+
+    :param on_page: called with each page's items (by lower-case name) as it arrives, before the
+        next page is asked for.
+    """
     found: dict[str, Any] = {}
     count = 0
     async for page in pages:
         count += 1
-        found |= {(e.name or "").lower(): e for e in page}
+        items = {(e.name or "").lower(): e for e in page}
+        on_page(items)
+        found |= items
     return found, count
 
 

@@ -229,7 +229,7 @@ class AgentPoller:
             self._rounds_since_active = 0
             self._active_read = asyncio.get_running_loop().create_task(self._read_active(source, watches))
         self._rounds_since_active += 1
-        seen = await self._list_ended(source)
+        seen = await self._list_ended(source, watches)
         left, self._left = self._left, set()  # including a read started this round, if done already
         uncovered = [w for w in unseen if w not in self._active_covers and w.execution_id.lower() not in seen]
         lookup = [w for w in watches if w in left and w.execution_id.lower() not in seen]
@@ -274,20 +274,40 @@ class AgentPoller:
             or len(unseen) >= self._active_pages
         )
 
-    async def _list_ended(self, source: ExecutionSource) -> dict[str, Any]:
+    async def _list_ended(self, source: ExecutionSource, watches: list[Watch]) -> dict[str, Any]:
         """Root executions ended in the cursor's window, by lower-case id; advances the cursor.
+
+        The end of each of ``watches`` is delivered as soon as its page arrives, not after the last
+        page: while thousands end together a listing is many pages long, and an end on its first
+        page need not wait for the rest. Then the newest part of the window is read first
+        (:meth:`EndedCursor.parts`).
 
         The cursor follows ARM's clock (see the module docstring), so a triggerer clock behind or
         ahead of ARM's neither misses ends nor rereads old ones for long. The window ends when the
         listing starts: while thousands end, a list without that bound keeps growing at its tail as
         it is read, and the round would not end before the ends did.
         """
+        by_id = {w.execution_id.lower(): w for w in watches}
+
+        def deliver(page: dict[str, Any]) -> None:
+            for execution_id, execution in page.items():
+                watch = by_id.get(execution_id)
+                if watch is not None and not watch.ended and watch in self._watches:
+                    self._note(watch, execution)
+
         started = self._wall_clock()
-        since, until = self._cursor.window(started)
-        ended, pages = await read_pages(source.execution_pages(end_time_min=since, end_time_max=until))
-        self.requests["list_ended"] += pages
+        parts = self._cursor.parts(started)
+        ended: dict[str, Any] = {}
+        pages: list[int] = []
+        for since, until in parts:
+            found, count = await read_pages(
+                source.execution_pages(end_time_min=since, end_time_max=until), deliver
+            )
+            ended |= found
+            pages.append(count)
+        self.requests["list_ended"] += sum(pages)
         self._cursor.learn(ended.values(), source.server_date)
-        self._cursor.listed(started, until)
+        self._cursor.listed(started, parts[0][1], pages[0])
         return ended
 
     def _note(self, watch: Watch, execution: Any) -> None:

@@ -261,11 +261,16 @@ class Storm(FakeSource):
         self.pending: list[str] = []
 
     def before_page(self, kind: str, page: int) -> None:
-        if kind == "list_ended" and page > 0 and self.pending and self.clocks is not None:
+        if kind == "list_ended" and page > 0 and self.clocks is not None:
             self.clocks.tick(1)
-            for name in self.pending[:100]:
-                end(self, name, self.clocks.arm())
-            del self.pending[:100]
+            self.move_on()
+
+    def move_on(self) -> None:
+        """The next 100 executions end now (the storm also goes on between rounds)."""
+        assert self.clocks is not None
+        for name in self.pending[:100]:
+            end(self, name, self.clocks.arm())
+        del self.pending[:100]
 
 
 async def test_a_round_reads_the_ends_up_to_its_start_not_those_that_come_while_it_reads(ticks):
@@ -291,6 +296,86 @@ async def test_a_round_reads_the_ends_up_to_its_start_not_those_that_come_while_
                     heard.add(i)
             if len(heard) == 2000:
                 break
+            storm.move_on()
             await rig.rounds(tick_first=True)
         assert heard == set(range(2000))
         assert not storm.calls["get"]
+
+
+class Watched(FakeSource):
+    """Records, before each page of the ended list, which executions' ends were already delivered."""
+
+    def __init__(self) -> None:
+        super().__init__(page_size=100)
+        self.watches: list[Watch] = []
+        self.delivered_before: dict[int, set[int]] = {}
+
+    def before_page(self, kind: str, page: int) -> None:
+        if kind == "list_ended":
+            self.delivered_before[page] = {i for i, w in enumerate(self.watches) if not w.queue.empty()}
+
+
+async def test_each_page_of_ends_is_delivered_before_the_next_page_is_read(ticks):
+    """300 end together, 3 pages of the ended list: the ends of a page are delivered as it arrives,
+    so the first page's waiters do not wait for the pages after it."""
+    source = Watched()
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, ticks, 300, source=source, dated=True)
+        source.watches = rig.watches
+        for i in range(300):
+            end(source, f"e{i}", rig.clocks.arm())
+        await rig.rounds(tick_first=True)
+        assert source.delivered_before == {0: set(), 1: set(range(100)), 2: set(range(200))}
+        assert all(w.queue.get_nowait().lifecycle == "Canceled" for w in rig.watches)
+        assert all(w.queue.empty() for w in rig.watches)  # each end delivered once
+
+
+class WindowedStorm(Storm):
+    """A :class:`Storm` that records the ``endTimeMin``/``endTimeMax`` of every ended list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: list[tuple[datetime, datetime | None]] = []
+
+    def execution_pages(self, *, is_active=None, end_time_min=None, end_time_max=None):
+        if end_time_min is not None:
+            self.windows.append((end_time_min, end_time_max))
+        return super().execution_pages(
+            is_active=is_active, end_time_min=end_time_min, end_time_max=end_time_max
+        )
+
+
+async def test_while_many_end_the_newest_part_of_the_window_is_read_first(ticks):
+    """After a round whose newest ends took several pages, the next reads the ends since that
+    window stopped first, then the part it read already (overlap and slack: ends visible late);
+    once the storm is over a round is one listing of one page again."""
+    storm = WindowedStorm()
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, ticks, 2000, source=storm, dated=True)
+        storm.clocks = rig.clocks
+        for i in range(300):
+            end(storm, f"e{i}", rig.clocks.arm())
+        storm.pending = [f"e{i}" for i in range(300, 2000)]
+        storm.windows.clear()
+        await rig.rounds(tick_first=True)
+        [(_, stopped)] = storm.windows
+        storm.windows.clear()
+        await rig.rounds(tick_first=True)
+        (newest_from, _), (since, reread_to) = storm.windows
+        assert newest_from == stopped == reread_to
+        assert since < stopped
+        heard = [0] * 2000
+        for _ in range(20):
+            for i, w in enumerate(rig.watches):
+                while not w.queue.empty():
+                    assert w.queue.get_nowait().lifecycle == "Canceled"
+                    heard[i] += 1
+            if all(heard):
+                break
+            storm.move_on()
+            await rig.rounds(tick_first=True)
+        assert heard == [1] * 2000  # each end delivered once
+        storm.windows.clear()
+        storm.calls.clear()
+        await rig.rounds(3, tick_first=True)
+        assert len(storm.windows) == 3 and storm.calls["list_ended"] == 3
