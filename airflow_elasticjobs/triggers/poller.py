@@ -292,7 +292,7 @@ class AgentPoller:
         def deliver(page: dict[str, Any]) -> None:
             for execution_id, execution in page.items():
                 watch = by_id.get(execution_id)
-                if watch is not None and not watch.ended and watch in self._watches:
+                if watch is not None and not watch.ended:
                     self._note(watch, execution)
 
         started = self._wall_clock()
