@@ -7,6 +7,7 @@ execution whose progress is oldest, at most one such refresh per agent per ``pro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from airflow_elasticjobs.triggers.watch import Watch
@@ -26,7 +27,9 @@ class DetailsChoice(NamedTuple):
     next_refresh_at: float
 
 
-def choose_details(watches: list[Watch], now: float, budget: int, next_refresh_at: float) -> DetailsChoice:
+def choose_details(
+    watches: Iterable[Watch], now: float, budget: int, next_refresh_at: float
+) -> DetailsChoice:
     """The target lists to read at ``now`` among ``watches``, at most ``budget`` of them."""
     running = [w for w in watches if not w.ended and w.signature is not None and not w.finished]
     changed = sorted(

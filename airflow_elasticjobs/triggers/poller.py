@@ -128,7 +128,9 @@ class AgentPoller:
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._details_per_poll = details_per_poll
-        self._watches: list[Watch] = []
+        #: The watches registered, in registration order (a dict: membership and removal are O(1)
+        #: with 10,000 watches on one agent).
+        self._watches: dict[Watch, None] = {}
         self._task: asyncio.Task[None] | None = None
         self._next_refresh_at = -math.inf
         #: Requests made, by kind: ``list_active`` and ``list_ended`` (pages), ``get_execution``,
@@ -170,7 +172,7 @@ class AgentPoller:
             budget=FaultBudget(error_budget, self._clock),
             follow_running=follow_running,
         )
-        self._watches.append(watch)
+        self._watches[watch] = None
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name=f"elasticjobs-poller-{self.key}"
@@ -178,13 +180,14 @@ class AgentPoller:
         try:
             yield watch
         finally:
-            self._watches.remove(watch)
+            del self._watches[watch]
 
     async def _settle(
         self, source: ExecutionSource, watches: list[Watch], seen: dict[str, Any], lookup: list[Watch]
     ) -> None:
         """``GET`` the ``lookup`` watches, then note what ``seen`` and those ``GET`` requests show for
-        every watch (a missing execution ends its watch; a failed ``GET`` is charged to its watch)."""
+        every watch still registered (a missing execution ends its watch; a failed ``GET`` is charged
+        to its watch)."""
         fetched, failed = await per_watch(
             lookup, lambda w: source.get_execution(w.job_name, w.execution_id), CONCURRENT_REQUESTS
         )
@@ -193,6 +196,8 @@ class AgentPoller:
         self._cursor.learn([e for w, e in fetched.items() if e is not None and w.signature is not None])
         seen |= {w.execution_id.lower(): e for w, e in fetched.items() if e is not None}
         for watch in watches:
+            if watch not in self._watches:
+                continue  # its trigger stopped waiting while the lists were read
             execution = seen.get(watch.execution_id.lower())
             if watch in failed:
                 watch.fail(
@@ -292,7 +297,7 @@ class AgentPoller:
         def deliver(page: dict[str, Any]) -> None:
             for execution_id, execution in page.items():
                 watch = by_id.get(execution_id)
-                if watch is not None and not watch.ended:
+                if watch is not None and not watch.ended and watch in self._watches:
                     self._note(watch, execution)
 
         started = self._wall_clock()

@@ -341,6 +341,37 @@ async def test_each_page_of_ends_is_delivered_before_the_next_page_is_read(ticks
         assert all(w.queue.empty() for w in rig.watches)  # each end delivered once
 
 
+class Leaving(FakeSource):
+    """Runs ``leave`` (a trigger that stops waiting) before the second page of an ended list."""
+
+    def __init__(self) -> None:
+        super().__init__(page_size=100)
+        self.leave: contextlib.ExitStack | None = None
+
+    def before_page(self, kind: str, page: int) -> None:
+        if kind == "list_ended" and page == 1 and self.leave is not None:
+            self.leave.close()
+
+
+async def test_a_watch_whose_trigger_stops_while_the_ends_are_read_gets_no_event(ticks):
+    """201 end together (3 pages); the trigger of the one on the last page stops waiting (cancelled,
+    say) while the first page is delivered: its end is not delivered to a watch nobody reads, the
+    others' are."""
+    source = Leaving()
+    with contextlib.ExitStack() as stack:
+        rig = await settled(stack, ticks, 200, source=source, dated=True)
+        source.executions["late"] = execution("late", "InProgress")
+        source.leave = contextlib.ExitStack()
+        late = source.leave.enter_context(watch(rig.poller, "late"))
+        await rig.rounds(3)
+        drain([late])
+        for name in [*(f"e{i}" for i in range(200)), "late"]:
+            end(source, name, rig.clocks.arm())
+        await rig.rounds(tick_first=True)
+        assert all(w.queue.get_nowait().lifecycle == "Canceled" for w in rig.watches)
+        assert late.queue.empty()
+
+
 class WindowedStorm(Storm):
     """A :class:`Storm` that records the ``endTimeMin``/``endTimeMax`` of every ended list."""
 
