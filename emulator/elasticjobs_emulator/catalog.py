@@ -33,17 +33,26 @@ FDS_PER_CONNECTION = 1
 MAX_IDLE_CONNECTIONS = 12288
 
 
-def _idle_limit() -> int:
-    """Idle connections to keep: half the process's open-file limit (the other half is for the
-    store, sockets and the batches running), at most :data:`MAX_IDLE_CONNECTIONS`."""
+#: Descriptors left free for the store, sockets and the batches running when the open-file limit is
+#: large: two JA800 agents' batches all writing at once hold 3,200 (the file and its journal each).
+FREE_FDS = 4096
+
+
+def idle_limit(open_files: int) -> int:
+    """Idle connections to keep under a soft open-file limit of ``open_files``: all but
+    :data:`FREE_FDS` descriptors, or half of them when that leaves more free, at most
+    :data:`MAX_IDLE_CONNECTIONS`."""
+    spare = max(open_files // 2, open_files - FREE_FDS)
+    return min(MAX_IDLE_CONNECTIONS, spare // FDS_PER_CONNECTION)
+
+
+def _process_idle_limit() -> int:
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return MAX_IDLE_CONNECTIONS
-    return min(MAX_IDLE_CONNECTIONS, soft // 2 // FDS_PER_CONNECTION)
+    return MAX_IDLE_CONNECTIONS if soft == resource.RLIM_INFINITY else idle_limit(soft)
 
 
 #: Idle database connections kept for reuse, over every database of every server.
-IDLE_CONNECTIONS = _idle_limit()
+IDLE_CONNECTIONS = _process_idle_limit()
 
 
 def is_prepared(path: Path) -> bool:
