@@ -33,6 +33,14 @@ def parse_args(
     return parser.parse_args()
 
 
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident set size of process ``pid`` (this one by default) in MB (Linux ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"VmRSS not found in /proc/{pid}/status")
+
+
 def load_average() -> list[float]:
     """The machine's 1, 5 and 15 minute load averages (``/proc/loadavg``; other processes included)."""
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]

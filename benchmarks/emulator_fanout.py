@@ -35,7 +35,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import parse_args, report
+from benchmarks.common import parse_args, report, rss_mb
 from elasticjobs_emulator.api.agents import SKU_CAPACITY
 from elasticjobs_emulator.engine import Engine
 from elasticjobs_emulator.engine.capacity import CAPACITY_ENV
@@ -149,12 +149,6 @@ class Bench:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def rss_mb(self) -> float:
-        """The emulator process's resident memory now (``VmRSS``), MB."""
-        status = Path(f"/proc/{self.emulator.pid}/status").read_text()
-        kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
-        return round(int(kb) / 1024, 1)
-
     def run(self, agent: str, job: str, *, count: bool = True) -> tuple[float, float, float, dict[str, int]]:
         """Start an execution and wait for it; return wall, engine and emulator CPU seconds and
         target lifecycles.
@@ -260,7 +254,7 @@ def measure(bench: Bench, mode: str, sku: str, size: int, server: str) -> list[d
                 "per_target_ms": round(1000 * wall / size, 2),
                 "cpu_ms_per_target": round(1000 * cpu / size, 3),
                 "load_1min": load,
-                "emulator_rss_mb": bench.rss_mb(),
+                "emulator_rss_mb": round(rss_mb(bench.emulator.pid), 1),
             }
         )
     return rows

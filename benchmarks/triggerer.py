@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._waiting import WaitingAgent, percentile, quiet_logs
-from benchmarks.common import load_average, parse_args, report
+from benchmarks.common import load_average, parse_args, report, rss_mb
 from benchmarks.polling import TARGET_REQUESTS_PER_INTERVAL, classify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,14 +48,6 @@ WAITING = "WAITING"
 CANCELS_PER_S = 5
 #: Tries of each request to the emulator's controls (counters) before the child gives up.
 CONTROL_ATTEMPTS = 5
-
-
-def _rss_mb() -> float:
-    """Resident set size of this process in MB (Linux ``/proc``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("VmRSS not found in /proc/self/status")
 
 
 def triggerer_process(spec_path: str) -> None:
@@ -72,7 +64,7 @@ def triggerer_process(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     interval = spec["poll_interval"]
     executions = spec["executions"]
-    baseline_rss = _rss_mb()
+    baseline_rss = rss_mb()
     events: dict[int, dict[str, Any]] = {}
 
     controls = spec["controls"]
@@ -117,7 +109,7 @@ def triggerer_process(spec_path: str) -> None:
         await control("DELETE", "/counters")
         cpu0, wall0 = time.process_time(), time.monotonic()
         while time.monotonic() - wall0 < spec["window"]:
-            samples.append(_rss_mb())
+            samples.append(rss_mb())
             await asyncio.sleep(0.25)
         cpu_percent = 100 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
         window_load = load_average()
