@@ -342,7 +342,7 @@ async def test_each_page_of_ends_is_delivered_before_the_next_page_is_read(ticks
 
 
 class Leaving(FakeSource):
-    """Runs ``leave`` (a trigger that stops waiting) before the second page of an ended list."""
+    """Closes ``leave`` (a trigger stops waiting) before the second page of an ended list is read."""
 
     def __init__(self) -> None:
         super().__init__(page_size=100)
