@@ -58,6 +58,10 @@ class ElasticJobsBaseOperator(ConnectionArgsAttributes, BaseOperator):
     @cached_property
     def hook(self) -> ElasticJobsHook:
         """The hook, built on first use inside ``execute``."""
+        return self.new_hook()
+
+    def new_hook(self) -> ElasticJobsHook:
+        """A hook of its own (not :attr:`hook`), for work on another thread that closes it after."""
         return ElasticJobsHook.for_args(self.connection_args)
 
     def execute(self, context: Context) -> Any:

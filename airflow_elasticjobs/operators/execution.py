@@ -10,6 +10,7 @@ operator lives in :mod:`~airflow_elasticjobs.operators.cancel_execution` (import
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
@@ -33,7 +34,7 @@ from airflow_elasticjobs.hooks.errors import describe_error
 from airflow_elasticjobs.links.elastic_jobs import ElasticJobsAgentLink, ElasticJobsExecutionLink
 from airflow_elasticjobs.operators.base import ElasticJobsBaseOperator
 from airflow_elasticjobs.operators.cancel_execution import ElasticJobsCancelExecutionOperator
-from airflow_elasticjobs.operators.execution_kill import cancel_if_user_ended
+from airflow_elasticjobs.operators.execution_kill import decide_after_kill
 from airflow_elasticjobs.operators.execution_slot import wait_in_slot
 from airflow_elasticjobs.operators.execution_start import start_or_attach
 from airflow_elasticjobs.task_instance_state import TaskInstanceRef
@@ -41,6 +42,8 @@ from airflow_elasticjobs.validation import check_name, invalid
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_elasticjobs.hooks.elastic_jobs import ElasticJobsHook
 
 __all__ = ["ElasticJobsCancelExecutionOperator", "ElasticJobsStartJobOperator"]
 
@@ -138,6 +141,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         self.execution_id: str | None = None
         self._task_instance: TaskInstanceRef | None = None
         self._cancelled = False
+        self._kill_decision: threading.Thread | None = None
         self._progress = ProgressTracker()
         self.validate()
 
@@ -348,11 +352,15 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         finally:
             self.hook.close()
 
-    def _cancel(self, reason: str) -> None:
-        """Request cancellation of the tracked execution; never raises (it runs on failure paths)."""
+    def _cancel(self, reason: str, hook: ElasticJobsHook | None = None) -> None:
+        """Request cancellation of the tracked execution; never raises (it runs on failure paths).
+
+        :param hook: the hook to cancel with and close; by default :attr:`hook`, whose ``close()``
+            is idempotent and which reopens lazily.
+        """
         if not self.execution_id:
             return
-        hook = self.hook  # the base operator's factory; close() is idempotent and the hook reopens lazily
+        hook = hook or self.hook
         try:
             hook.cancel_execution(self.job_name, self.execution_id)
             self._cancelled = True
@@ -363,9 +371,16 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
             hook.close()
 
     def on_kill(self) -> None:
-        """SIGTERM while waiting in a worker: cancel only when a user ended the task
-        (:func:`~airflow_elasticjobs.operators.execution_kill.cancel_if_user_ended`). Time limits
-        cancel in :meth:`run`, not here."""
-        if not self.execution_id or self._cancelled or self._task_instance is None:
+        """SIGTERM while waiting in a worker: cancel only when a user ended the task, decided on a
+        thread of its own after this returns
+        (:func:`~airflow_elasticjobs.operators.execution_kill.decide_after_kill`). Time limits cancel
+        in :meth:`run`, not here."""
+        if not self.execution_id or self._cancelled or self._task_instance is None or self._kill_decision:
             return
-        cancel_if_user_ended(self._task_instance, self.execution_id, self.log, self._cancel)
+        self._kill_decision = decide_after_kill(
+            self._task_instance, self.execution_id, self.log, self._cancel_after_kill
+        )
+
+    def _cancel_after_kill(self, reason: str) -> None:
+        """The kill decision's cancel, with a hook of its own: the interrupted wait keeps :attr:`hook`."""
+        self._cancel(reason, self.new_hook())

@@ -109,26 +109,63 @@ def test_on_kill_cancels_only_when_a_user_ended_the_task(monkeypatch, reading, c
 
     monkeypatch.setattr(execution_kill, "read_state_within", fake_read)
     hook = Hook()
+    op = killable(hook)
+    op.on_kill()
+    op._kill_decision.join(5)
+    assert hook.cancelled == (["e1"] if cancels else [])
+
+
+def killable(hook):
+    """A start operator waiting on execution e1 of REF, whose kill decision cancels through ``hook``."""
     op = operator(hook)
     op.execution_id, op._task_instance = "e1", REF
+    op.new_hook = lambda: hook
+    return op
+
+
+def test_on_kill_decides_after_the_handler_returns_the_channel_it_interrupted(comms):
+    """SIGTERM arrived while the main thread held the supervisor channel (mid XCom push): on_kill runs
+    in the signal handler with the channel's lock held. Reading the state inside the handler waited
+    for that lock until it gave up, and a user's mark failed cancelled nothing."""
+    channel = comms({"run1": {"start": "failed"}})
+    hook = Hook()
+    op = killable(hook)
+    with channel.lock:  # the interrupted request; released only once the handler has returned
+        op.on_kill()
+        assert hook.cancelled == []
+    op._kill_decision.join(5)
+    assert hook.cancelled == ["e1"]
+
+
+def test_a_second_sigterm_starts_no_second_decision(comms):
+    comms({"run1": {"start": "failed"}})
+    hook = Hook()
+    op = killable(hook)
     op.on_kill()
-    assert hook.cancelled == (["e1"] if cancels else [])
+    first = op._kill_decision
+    op.on_kill()
+    first.join(5)
+    assert op._kill_decision is first
+    assert hook.cancelled == ["e1"]
 
 
 # -- reading the state through the task SDK --------------------------------------------------------------
 class Comms:
-    """Stands in for the supervisor's end of SUPERVISOR_COMMS: answers GetTaskStates."""
+    """Stands in for the supervisor's end of SUPERVISOR_COMMS: answers GetTaskStates, one request at
+    a time under ``lock`` as the task SDK's ``CommsDecoder.send`` does."""
 
     def __init__(self, task_states, block=None):
         self.task_states, self.block, self.sent = task_states, block, []
+        self.lock = threading.Lock()
 
     def send(self, msg):
         from airflow.sdk.execution_time.comms import TaskStatesResult
 
-        self.sent.append(msg)
-        if self.block is not None:
-            self.block.wait(10)
-        return TaskStatesResult(task_states=self.task_states)
+        with self.lock:
+            self.sent.append(msg)
+            if self.block is not None:
+                self.block.wait(10)
+            return TaskStatesResult(task_states=self.task_states)
 
 
 @pytest.fixture
