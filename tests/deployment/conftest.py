@@ -22,7 +22,7 @@ from tests.support.emulator import EmulatorProcess, unique_name
 
 DAGS = Path(__file__).parent / "dags"
 LOG_TAIL_LINES = 60
-_STARTED: dict[str, LocalStack] = {}  # the session's stack, for the failure report hook
+_STARTED: dict[str, LocalStack] = {}  # the running stack: for the failure report, stopped after the last test
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,6 +48,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
             report.sections.append((f"log {log.name}", "\n".join(lines)))
     return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the stack after the session's last deployment test, not at the session's end: left
+    running, its idle scheduler, api-server, dag-processor and triggerers took about a third of a
+    core from every later test (``ps`` during a full run). Stopping twice is harmless, so the
+    fixture's own teardown stays as it is."""
+    deployment = _STARTED.get("stack")
+    if deployment is None or any(later.get_closest_marker("deployment") for later in _after(item)):
+        return
+    del _STARTED["stack"]
+    deployment.stop()
+
+
+def _after(item: pytest.Item) -> list[pytest.Item]:
+    """The session's items that run after ``item``."""
+    items = item.session.items
+    return items[items.index(item) + 1 :]
 
 
 @pytest.fixture(scope="session")
