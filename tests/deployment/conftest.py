@@ -1,8 +1,9 @@
 """One local deployment (``scripts/stack.sh``'s ``LocalStack``) for every test in tests/deployment.
 
-The stack is started once per session, with ``tests/deployment/dags`` as a second DAG bundle and
-DAGs paused until a test triggers one. Without PostgreSQL's binaries the folder is skipped, with the reason,
-except under CI (``CI`` set), where that is a failure: scripts/test.sh installs PostgreSQL.
+The stack is started once per session and stopped after the session's last deployment test, with
+``tests/deployment/dags`` as a second DAG bundle and DAGs paused until a test triggers one. Without
+PostgreSQL's binaries the folder is skipped, with the reason, except under CI (``CI`` set), where
+that is a failure: scripts/test.sh installs PostgreSQL.
 """
 
 from __future__ import annotations
