@@ -127,11 +127,6 @@ class WaitingAgent:
 
     def cancel_all(self, executions: list[tuple[str, str]], timeout: float = 120.0) -> None:
         """Cancel the executions and wait until the agent has no active execution left."""
-        self.cancel(executions)
-        self.wait_until_none_active(timeout)
-
-    def cancel(self, executions: list[tuple[str, str]]) -> None:
-        """Request the cancellation of each execution (``(job, execution id)``), in parallel."""
         w = self.world
         with ThreadPoolExecutor(SETUP_THREADS) as pool:
             list(
@@ -139,9 +134,6 @@ class WaitingAgent:
                     lambda e: w.client.job_executions.cancel(w.rg, w.agent_server, w.agent, *e), executions
                 )
             )
-
-    def wait_until_none_active(self, timeout: float = 120.0) -> None:
-        """Wait until the agent has no active execution left."""
         deadline = time.monotonic() + timeout
         while self.active_count():
             if time.monotonic() > deadline:

@@ -9,10 +9,7 @@ from the poller's own count of the pages it read):
 - ``coalesced``: N real ``ElasticJobsExecutionTrigger.run()`` coroutines sharing the agent's poller,
   with the trigger's defaults (target details only when an execution's state changes). After the
   count, every execution is cancelled while the triggers wait: latency = trigger event time - the
-  execution's ``endTime`` as ARM reports it (same machine clock), p95 in poll intervals. The
-  cancellations come in 8 storms of an eighth of the executions each, (1 + 1/8) intervals apart, so
-  the storms' ends meet the poller's fixed-rate rounds at 8 phases: one cancellation of all would
-  make the p95 one draw of where the next round starts;
+  execution's ``endTime`` as ARM reports it (same machine clock), p95 in poll intervals;
 - ``coalesced, opt-in progress refresh``: the same with ``progress_interval`` = 2 x poll (one more
   target list per agent per refresh); N <= 500 only;
 - ``one GET per execution`` (baseline): N coroutines each with its own async hook doing one
@@ -63,8 +60,6 @@ TARGET_P95_INTERVALS = 1.0
 PAGE_SIZE = 100
 #: Intervals of warm-up after the first sights.
 WARMUP_INTERVALS = 2.5
-#: The latency's cancellations: this many storms, each of every STORMS-th execution.
-STORMS = 8
 
 BASELINE = "one GET per execution (baseline)"
 COALESCED = "coalesced (trigger defaults)"
@@ -146,9 +141,8 @@ async def measure(
         by_poller = poller_requests() - before
         window_load = load_average()
         if executions is not None:
-            await cancel_in_storms(agent, executions, interval)
             cancelled_at = time.monotonic()
-            await asyncio.to_thread(agent.wait_until_none_active)
+            await asyncio.to_thread(agent.cancel_all, executions)
             while len(events) < len(executions) and time.monotonic() - cancelled_at < 300 + 3 * interval:
                 await asyncio.sleep(0.1)
     finally:
@@ -166,27 +160,11 @@ async def measure(
         ended = await asyncio.to_thread(agent.end_times)
         latencies = [events[i] - ended[eid] for i, (_, eid) in enumerate(executions) if i in events]
         result |= {
-            "cancellation_storms": min(STORMS, len(executions)),
             "events": len(events),
             "latency_p95_s": percentile(latencies, 0.95) if latencies else None,
             "latency_p95_intervals": percentile(latencies, 0.95) / interval if latencies else None,
         }
     return result
-
-
-async def cancel_in_storms(agent: WaitingAgent, executions: list[tuple[str, str]], interval: float) -> None:
-    """Cancel the executions in :data:`STORMS` groups, one every (1 + 1/groups) poll intervals.
-
-    The poller's rounds come at a fixed rate, so storm ``k`` meets them ``k/groups`` of an interval
-    later in the round than the first storm did: the ends' waits for the next round cover the
-    interval instead of being one draw of it.
-    """
-    groups = [executions[k::STORMS] for k in range(min(STORMS, len(executions)))]
-    spacing = interval * (1 + 1 / len(groups))
-    began = time.monotonic()
-    for k, group in enumerate(groups):
-        await asyncio.sleep(max(0.0, began + k * spacing - time.monotonic()))
-        await asyncio.to_thread(agent.cancel, group)
 
 
 def run_size(agent: WaitingAgent, count: int, smoke: bool) -> list[dict[str, Any]]:
