@@ -360,7 +360,7 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         """
         if not self.execution_id:
             return
-        hook = hook or self.hook
+        hook = self.hook if hook is None else hook
         try:
             hook.cancel_execution(self.job_name, self.execution_id)
             self._cancelled = True
@@ -375,7 +375,9 @@ class ElasticJobsStartJobOperator(ElasticJobsBaseOperator):
         thread of its own after this returns
         (:func:`~airflow_elasticjobs.operators.execution_kill.decide_after_kill`). Time limits cancel
         in :meth:`run`, not here."""
-        if not self.execution_id or self._cancelled or self._task_instance is None or self._kill_decision:
+        if not self.execution_id or self._cancelled or self._task_instance is None:
+            return
+        if self._kill_decision is not None:  # a second SIGTERM: the first one's decision stands
             return
         self._kill_decision = decide_after_kill(
             self._task_instance, self.execution_id, self.log, self._cancel_after_kill
