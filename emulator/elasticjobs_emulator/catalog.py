@@ -7,12 +7,13 @@ created on first use. :meth:`ServerCatalog.from_store` is the one place that lay
 
 from __future__ import annotations
 
-import resource
+import functools
 import sqlite3
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from elasticjobs_emulator import open_files
 from elasticjobs_emulator.passwords import PasswordHasher
 from elasticjobs_emulator.store import Store
 
@@ -46,13 +47,13 @@ def idle_limit(open_files: int) -> int:
     return min(MAX_IDLE_CONNECTIONS, spare // FDS_PER_CONNECTION)
 
 
-def _process_idle_limit() -> int:
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return MAX_IDLE_CONNECTIONS if soft == resource.RLIM_INFINITY else idle_limit(soft)
-
-
-#: Idle database connections kept for reuse, over every database of every server.
-IDLE_CONNECTIONS = _process_idle_limit()
+@functools.cache
+def idle_connections() -> int:
+    """Idle database connections kept for reuse, over every database of every server: decided
+    from the open-file limit at the first hand-back (the emulator raises that limit when it starts,
+    :mod:`elasticjobs_emulator.open_files`)."""
+    soft = open_files.soft_limit()
+    return MAX_IDLE_CONNECTIONS if soft is None else idle_limit(soft)
 
 
 def is_prepared(path: Path) -> bool:
@@ -85,7 +86,7 @@ def give_back(path: Path, conn: sqlite3.Connection) -> None:
 
     A kept connection first gives its page cache back (``PRAGMA shrink_memory``: about 100 KB
     down to about 27 KB; the next batch on it reads its few pages again). With
-    :data:`IDLE_CONNECTIONS` idle already, or when ``path`` was dropped meanwhile, ``conn`` is
+    :func:`idle_connections` idle already, or when ``path`` was dropped meanwhile, ``conn`` is
     closed. The connections kept are not traded for newer ones: a job step runs its databases in
     the same order every time, so over more databases than the limit, evicting the least recently
     used would close each connection just before its next use (no batch would find one), while
@@ -94,7 +95,7 @@ def give_back(path: Path, conn: sqlite3.Connection) -> None:
     global _idle_count
     name = str(path)
     with _files_lock:
-        keep = name in _prepared and _idle_count < IDLE_CONNECTIONS
+        keep = name in _prepared and _idle_count < idle_connections()
         if keep:
             _idle_count += 1  # the place is taken before the connection is shrunk, outside the lock
     if keep:

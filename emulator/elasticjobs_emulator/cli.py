@@ -19,6 +19,7 @@ import uvicorn
 from elasticjobs_emulator.api.app import DEFAULT_AGENT_PROVISIONING_SECONDS, create_app
 from elasticjobs_emulator.context import DEFAULT_PAGE_SIZE
 from elasticjobs_emulator.cpu_affinity import use_one_cpu
+from elasticjobs_emulator.open_files import raise_open_file_limit
 from elasticjobs_emulator.principals import PrincipalError
 from elasticjobs_emulator.tls import ensure_certificate
 
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.all_cpus:
         use_one_cpu()  # before any thread starts: threads inherit it
+    raise_open_file_limit()  # a JA800 agent's batches alone hold 800 database files open
     state_dir: Path = args.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)

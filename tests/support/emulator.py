@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -57,7 +58,9 @@ class EmulatorProcess:
         page_size: int | None = None,
         agent_provisioning_seconds: float = 1.0,
         extra_args: list[str] | None = None,
+        open_files: tuple[int, int] | None = None,
     ) -> None:
+        """``open_files``: the process starts with this ``(soft, hard)`` open-file limit."""
         self.state_dir = Path(state_dir)
         self.token = token
         self.subscription_id = SUBSCRIPTION_ID
@@ -68,7 +71,13 @@ class EmulatorProcess:
         self._args = ["--agent-provisioning-seconds", str(agent_provisioning_seconds), *(extra_args or [])]
         if page_size is not None:
             self._args += ["--page-size", str(page_size)]
+        self._open_files = open_files
         self._process: subprocess.Popen[bytes] | None = None
+
+    def _limit_open_files(self) -> None:
+        """In the child before it runs the emulator: the ``open_files`` limit asked for."""
+        assert self._open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, self._open_files)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> EmulatorProcess:
@@ -91,7 +100,13 @@ class EmulatorProcess:
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("ELASTIC_JOBS_EMULATOR_")}
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self._process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=None if self._open_files is None else self._limit_open_files,
+            )
         self._wait_ready(offset)
         return self
 

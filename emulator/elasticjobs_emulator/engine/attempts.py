@@ -6,6 +6,7 @@ group commit without holding the worker, and the step hears of it only once it i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +24,15 @@ from elasticjobs_emulator.store import Store
 from elasticjobs_emulator.tsql.job_variables import substitute_job_variables
 
 Runnable = list[tuple[dict[str, Any], Target]]
+
+log = logging.getLogger(__name__)
+
+#: What a target execution reports when its attempt raised something the database layer did not
+#: turn into an attempt failure. The error itself goes to the emulator's log only: its text was not
+#: written for the resource's readers.
+INTERNAL_ERROR = (
+    "The attempt failed with an internal error of the emulator; the emulator's log has the details."
+)
 
 
 class TargetAttempts:
@@ -111,6 +121,9 @@ class TargetAttempts:
                 sql.write_output(agent_id, props["output"], internal_id, result, attempt.event)
         except AttemptError as exc:
             error = str(exc)
+        except Exception:  # anything else still ends the attempt: its target must not stay InProgress
+            log.exception("Attempt on database '%s' of server '%s' failed", target.database, target.server)
+            error = INTERNAL_ERROR
         finally:
             deadline.cancel()
             with run.lock:

@@ -12,12 +12,14 @@ has a user for the identity's name (``CREATE USER [name] FROM EXTERNAL PROVIDER`
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
-from elasticjobs_emulator import tsql
+from elasticjobs_emulator import open_files, tsql
 from elasticjobs_emulator.catalog import ServerCatalog
 from elasticjobs_emulator.engine.targets import MemberError, ServerView
 from elasticjobs_emulator.passwords import PasswordHasher
@@ -60,6 +62,19 @@ class SqlAccess(Protocol):
         What does not depend on the target (the server's id and admin login, the credential, the
         agent's identity) may be resolved once and reused for every target it runs on.
         """
+
+
+@contextmanager
+def database_files(server: str, database: str) -> Iterator[None]:
+    """Turn SQLite failing below the T-SQL layer (a database file it cannot open, e.g. out of file
+    descriptors) into the attempt's failure, naming the database and the emulator's file use."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise AttemptError(
+            f"The emulator could not use the file of database '{database}' on server '{server}' ({exc}). "
+            f"{open_files.describe_use()}"
+        ) from None
 
 
 def server_id_for(store: Store, agent_id: str, server_name: str) -> str | None:
@@ -168,16 +183,17 @@ class TsqlAccess:
             catalog = self._catalog(agent_id, server)
         except MemberError as exc:
             raise AttemptError(str(exc)) from None
-        try:
-            principal = self._login(agent_id, catalog, database, credential_id)
-        except tsql.TsqlError as exc:
-            raise AttemptError(f"Failed to connect to the target database: {exc.message}") from None
-        try:
-            result = tsql.execute_batch(catalog, database, principal, sql, cancel=cancel)
-        except tsql.TsqlError as exc:
-            raise AttemptError(
-                f"Command failed: {exc.message} (Msg {exc.number}, Level {exc.severity})"
-            ) from None
+        with database_files(server, database):
+            try:
+                principal = self._login(agent_id, catalog, database, credential_id)
+            except tsql.TsqlError as exc:
+                raise AttemptError(f"Failed to connect to the target database: {exc.message}") from None
+            try:
+                result = tsql.execute_batch(catalog, database, principal, sql, cancel=cancel)
+            except tsql.TsqlError as exc:
+                raise AttemptError(
+                    f"Command failed: {exc.message} (Msg {exc.number}, Level {exc.severity})"
+                ) from None
         return result.result_sets[0] if result.result_sets else None
 
     def write_output(
@@ -200,16 +216,15 @@ class TsqlAccess:
                 f"{where}: the server does not exist; create it or fix properties.output.serverName."
             )
         catalog = ServerCatalog.from_store(self._store, self._hasher, self._state_dir, server_id)
-        try:
-            principal = self._login(agent_id, catalog, database, str(output.get("credential") or ""))
-        except AttemptError as exc:
-            raise AttemptError(f"{where}: output credential: {exc}") from None
-        except tsql.TsqlError as exc:
-            raise AttemptError(f"{where}: {exc.message} (Msg {exc.number}, Level {exc.severity})") from None
-        try:
-            tsql.write_output(catalog, database, principal, target, result, internal_execution_id, cancel)
-        except tsql.TsqlError as exc:
-            raise AttemptError(f"{where}: {exc.message} (Msg {exc.number}, Level {exc.severity})") from None
+        with database_files(server, database):
+            try:
+                principal = self._login(agent_id, catalog, database, str(output.get("credential") or ""))
+                tsql.write_output(catalog, database, principal, target, result, internal_execution_id, cancel)
+            except AttemptError as exc:  # only the login raises it: the output credential is missing
+                raise AttemptError(f"{where}: output credential: {exc}") from None
+            except tsql.TsqlError as exc:
+                failure = f"{exc.message} (Msg {exc.number}, Level {exc.severity})"
+                raise AttemptError(f"{where}: {failure}") from None
 
     def server_view(self, agent_id: str) -> ServerView:
         """Databases of, and refresh-credential logins to, servers next to the agent."""

@@ -96,6 +96,47 @@ def test_retries_then_fails_and_later_steps_do_not_run(store, fake_sql, engine_f
     assert len(fake_sql.calls) == 3
 
 
+def test_an_unexpected_error_in_an_attempt_fails_it_and_the_execution_still_ends(
+    store, fake_sql, engine_factory, caplog
+):
+    # An error the database layer does not turn into an attempt failure (here a RuntimeError; in
+    # the emulator, e.g. SQLite failing to open a file) used to leave the target InProgress and the
+    # execution running for ever.
+    fake_sql.databases["tsrv"] = [("TargetDb1", {}), ("TargetDb2", {})]
+
+    def behaviour(_server: str, database: str, attempt: int, _cancel: threading.Event) -> None:
+        if database == "TargetDb1" and attempt == 1:
+            raise RuntimeError("disk on fire")
+
+    fake_sql.behaviour = behaviour
+    define_job(store, [SERVER_MEMBER], [fast_options(retryAttempts=0)])
+    doc, _ = engine_factory().create_execution(JOB)
+    root = wait_for(lambda: _finished(store, doc["name"]))
+    assert root["properties"]["lifecycle"] == "Failed"
+    ends = {t["properties"]["target"]["databaseName"]: t["properties"] for t in _targets(store, doc["name"])}
+    assert ends["TargetDb2"]["lifecycle"] == "Succeeded"
+    assert ends["TargetDb1"]["lifecycle"] == "Failed"
+    assert "internal error of the emulator" in ends["TargetDb1"]["lastMessage"]
+    assert "disk on fire" not in ends["TargetDb1"]["lastMessage"]  # the log has it, not the resource
+    assert "disk on fire" in caplog.text
+
+
+def test_an_unexpected_error_is_retried_like_any_failed_attempt(store, fake_sql, engine_factory):
+    fake_sql.databases["tsrv"] = [("TargetDb1", {})]
+
+    def behaviour(_server: str, _database: str, attempt: int, _cancel: threading.Event) -> None:
+        if attempt == 1:
+            raise OSError(24, "Too many open files")
+
+    fake_sql.behaviour = behaviour
+    define_job(store, [SERVER_MEMBER], [fast_options(retryAttempts=1)])
+    doc, _ = engine_factory().create_execution(JOB)
+    root = wait_for(lambda: _finished(store, doc["name"]))
+    assert root["properties"]["lifecycle"] == "Succeeded"
+    [target] = _targets(store, doc["name"])
+    assert target["properties"]["currentAttempts"] == 2
+
+
 def test_waiting_for_retry_is_visible_between_attempts(store, fake_sql, engine_factory):
     fake_sql.databases["tsrv"] = [("db1", {})]
 
