@@ -21,8 +21,10 @@ import resource
 #: (``catalog.MAX_IDLE_CONNECTIONS``) besides its agents' running batches. Also the value asked for
 #: when the hard limit is unlimited.
 WANTED_OPEN_FILES = 65536
-#: Where a system refuses the hard limit as the soft one (macOS reports an unlimited hard limit but
-#: refuses more than its ``OPEN_MAX``, 10,240), this is asked for instead.
+#: Where a system refuses the hard limit as the soft one, this is asked for instead. macOS starts
+#: shells at 256 with an unlimited hard limit, but a process may not have more than
+#: ``kern.maxfilesperproc`` files, 10,240 on a default install
+#: (<https://apple.stackexchange.com/questions/366187>).
 FALLBACK_OPEN_FILES = 10240
 
 
