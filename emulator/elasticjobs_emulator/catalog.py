@@ -39,11 +39,11 @@ MAX_IDLE_CONNECTIONS = 12288
 FREE_FDS = 4096
 
 
-def idle_limit(open_files: int) -> int:
-    """Idle connections to keep under a soft open-file limit of ``open_files``: all but
+def idle_limit(file_limit: int) -> int:
+    """Idle connections to keep under a soft open-file limit of ``file_limit``: all but
     :data:`FREE_FDS` descriptors, or half of them when that leaves more free, at most
     :data:`MAX_IDLE_CONNECTIONS`."""
-    spare = max(open_files // 2, open_files - FREE_FDS)
+    spare = max(file_limit // 2, file_limit - FREE_FDS)
     return min(MAX_IDLE_CONNECTIONS, spare // FDS_PER_CONNECTION)
 
 

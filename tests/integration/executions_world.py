@@ -160,15 +160,23 @@ class World:
             "membershipType": membership,
         }
 
-    def job(self, name: str, steps: list[tuple[str, str, str, dict[str, Any] | None]], **props: Any) -> str:
-        """Create a job with steps ``(step name, target group id, T-SQL, executionOptions)``."""
+    def job(
+        self,
+        name: str,
+        steps: list[tuple[str, str, str, dict[str, Any] | None]],
+        *,
+        step_credential: str = "jobuser",
+        **props: Any,
+    ) -> str:
+        """Create a job with steps ``(step name, target group id, T-SQL, executionOptions)``, run as
+        the agent's credential ``step_credential``; ``props`` are the job's properties."""
         self.client.jobs.create_or_update(
             self.rg, self.agent_server, self.agent, name, {"properties": {"description": name, **props}}
         )
         for step_name, group, sql, options in steps:
             body: dict[str, Any] = {
                 "targetGroup": group,
-                "credential": self.agent_path("credentials", "jobuser"),
+                "credential": self.agent_path("credentials", step_credential),
                 "action": {"type": "TSql", "source": "Inline", "value": sql},
             }
             if options is not None:

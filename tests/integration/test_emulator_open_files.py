@@ -39,44 +39,23 @@ def _open_files_limit(pid: int) -> tuple[int, int]:
     raise AssertionError("no open-file limit in /proc/<pid>/limits")
 
 
-def _run_wave(emulator: EmulatorProcess) -> tuple[World, str, dict[str, str]]:
-    """A JA800 agent's one-step execution over :data:`DATABASES` databases; its lifecycle and the
-    targets' last messages by lifecycle (one of each)."""
+def _run_wave(emulator: EmulatorProcess) -> tuple[str, dict[str, str]]:
+    """A JA800 agent's one-step execution over :data:`DATABASES` databases, as the server admin:
+    its lifecycle, and one target's last message per lifecycle the targets ended in."""
     with emulator.management_client() as client:
         world = World(emulator, client, unique_name("rg"), databases=()).build(sku="JA800")
         with ThreadPoolExecutor(8) as pool:
             list(
                 pool.map(lambda i: world.create_database(world.target_server, f"Db{i:03d}"), range(DATABASES))
             )
-        client.job_credentials.create_or_update(
-            world.rg,
-            world.agent_server,
-            world.agent,
-            "admin",
-            {"properties": {"username": ADMIN, "password": ADMIN_PASSWORD}},
-        )
+        admin = {"properties": {"username": ADMIN, "password": ADMIN_PASSWORD}}
+        client.job_credentials.create_or_update(world.rg, world.agent_server, world.agent, "admin", admin)
         group = world.target_group("All", [world.server_member()])
-        job = world.job("Wave", [("s", group, WAVE, fast_options())])
-        client.job_steps.create_or_update(
-            world.rg,
-            world.agent_server,
-            world.agent,
-            job,
-            "s",
-            {
-                "properties": {
-                    "targetGroup": group,
-                    "credential": world.agent_path("credentials", "admin"),
-                    "action": {"type": "TSql", "source": "Inline", "value": WAVE},
-                    "executionOptions": fast_options(),
-                }
-            },
-        )
+        job = world.job("Wave", [("s", group, WAVE, fast_options())], step_credential="admin")
         execution = world.wait(job, world.start(job).name, timeout=120)
         targets = world.target_executions(job, execution.name)
         assert len(targets) == DATABASES
-        messages = {t.lifecycle: t.last_message for t in targets}
-        return world, execution.lifecycle, messages
+        return execution.lifecycle, {t.lifecycle: t.last_message for t in targets}
 
 
 def test_a_low_soft_limit_is_raised_so_a_ja800_wave_opens_every_file(tmp_path: Path) -> None:
@@ -84,7 +63,7 @@ def test_a_low_soft_limit_is_raised_so_a_ja800_wave_opens_every_file(tmp_path: P
     with EmulatorProcess(tmp_path / "state", open_files=(256, hard)) as emulator:
         soft, _hard = _open_files_limit(emulator.pid)
         assert soft == (WANTED_OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, WANTED_OPEN_FILES))
-        _world, lifecycle, messages = _run_wave(emulator)
+        lifecycle, messages = _run_wave(emulator)
     assert (lifecycle, set(messages)) == ("Succeeded", {"Succeeded"}), messages
 
 
@@ -93,7 +72,7 @@ def test_targets_that_cannot_open_their_file_fail_naming_the_limit_and_the_execu
 ) -> None:
     with EmulatorProcess(tmp_path / "state", open_files=(256, 256)) as emulator:
         assert _open_files_limit(emulator.pid) == (256, 256)  # nothing to raise it to
-        _world, lifecycle, messages = _run_wave(emulator)
+        lifecycle, messages = _run_wave(emulator)
         log = emulator.log_text()
     assert lifecycle == "Failed"
     assert {"Succeeded", "Failed"} <= set(messages), messages

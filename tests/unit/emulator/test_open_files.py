@@ -30,20 +30,16 @@ def test_the_soft_limit_rises_to_the_hard_one_up_to_what_the_emulator_wants(limi
     assert open_files.raise_open_file_limit() == expected == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def _limit_to_150() -> None:
+    """In the child: soft and hard limit 150, as a container may impose."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (150, 150))
+
+
 def test_a_soft_limit_already_at_the_hard_one_stays() -> None:
     # In a child process: a lowered hard limit cannot be raised again without privileges.
+    probe = "from elasticjobs_emulator import open_files; print(open_files.raise_open_file_limit())"
     child = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from elasticjobs_emulator import open_files; print(open_files.raise_open_file_limit())",
-        ],
-        preexec_fn=lambda: resource.setrlimit(
-            resource.RLIMIT_NOFILE, (150, 150)
-        ),  # as a container may impose
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", probe], preexec_fn=_limit_to_150, capture_output=True, text=True, check=True
     )
     assert child.stdout.strip() == "150"
 
