@@ -42,6 +42,8 @@ TARGET_DB = "TargetDb1"
 JOB_PREFIX = "wait"
 #: Requests the set-up sends at once (jobs, steps, starts, cancels).
 SETUP_THREADS = 8
+#: Tries of one cancel whose connection was dropped before any answer.
+CANCEL_ATTEMPTS = 3
 
 
 def quiet_logs() -> None:
@@ -125,15 +127,33 @@ class WaitingAgent:
             1 for _ in w.client.job_executions.list_by_agent(w.rg, w.agent_server, w.agent, is_active=True)
         )
 
-    def cancel_all(self, executions: list[tuple[str, str]], timeout: float = 120.0) -> None:
-        """Cancel the executions and wait until the agent has no active execution left."""
+    def cancel_all(
+        self, executions: list[tuple[str, str]], timeout: float = 120.0, every_s: float = 0.0
+    ) -> None:
+        """Cancel the executions and wait until the agent has no active execution left.
+
+        With ``every_s``, the n-th cancel is sent no sooner than n x ``every_s`` seconds after the
+        first: a steady stream of ends (each at its own phase of a poller's round) instead of a burst.
+        """
+        from azure.core.exceptions import ServiceResponseError
+
         w = self.world
+        began = time.monotonic()
+
+        def cancel(index: int, execution: tuple[str, str]) -> None:
+            time.sleep(max(0.0, began + index * every_s - time.monotonic()))
+            for attempt in range(CANCEL_ATTEMPTS):
+                try:
+                    w.client.job_executions.cancel(w.rg, w.agent_server, w.agent, *execution)
+                    return
+                except ServiceResponseError:
+                    # The server closed a kept-alive connection as the request went out; azure-core
+                    # retries no POST then. A cancel is idempotent, so send it again.
+                    if attempt == CANCEL_ATTEMPTS - 1:
+                        raise
+
         with ThreadPoolExecutor(SETUP_THREADS) as pool:
-            list(
-                pool.map(
-                    lambda e: w.client.job_executions.cancel(w.rg, w.agent_server, w.agent, *e), executions
-                )
-            )
+            list(pool.map(cancel, range(len(executions)), executions))
         deadline = time.monotonic() + timeout
         while self.active_count():
             if time.monotonic() > deadline:

@@ -8,8 +8,14 @@ from the poller's own count of the pages it read):
 
 - ``coalesced``: N real ``ElasticJobsExecutionTrigger.run()`` coroutines sharing the agent's poller,
   with the trigger's defaults (target details only when an execution's state changes). After the
-  count, every execution is cancelled while the triggers wait: latency = trigger event time - the
-  execution's ``endTime`` as ARM reports it (same machine clock), p95 in poll intervals;
+  count, the executions are cancelled one after another while the triggers wait, a steady stream
+  spread over 3.1 intervals (at most 50 a second: 200 s at N = 10,000), so each end falls at its
+  own phase of the poller's fixed-rate round and the p95 is that of the distribution, not one draw
+  of where a round starts (one cancellation of all N, the method before, gave 0.49 to 1.33 intervals
+  at N = 500 over four runs). Latency = trigger event time - the execution's ``endTime`` as ARM
+  reports it (same machine clock), p50 and p95 in poll intervals. A fixed-rate round alone makes
+  an end wait up to one interval (0.95 at p95); the target is a p95 of at most one interval at
+  every N, and the sizes' p95 are compared (largest / the one at N = 10);
 - ``coalesced, opt-in progress refresh``: the same with ``progress_interval`` = 2 x poll (one more
   target list per agent per refresh); N <= 500 only;
 - ``one GET per execution`` (baseline): N coroutines each with its own async hook doing one
@@ -54,8 +60,15 @@ MEASURED_BASELINE_MAX = 500
 OPT_IN_PROGRESS_RATIO = 2.0
 #: Target: ARM requests per agent per interval of the coalesced defaults, at every N.
 TARGET_REQUESTS_PER_INTERVAL = 2.0
-#: Target: p95 latency from ARM ``endTime`` to the trigger event, in poll intervals.
+#: Target: p95 latency from ARM ``endTime`` to the trigger event, in poll intervals, at every N
+#: (a fixed-rate round alone makes it 0.95). How far apart the sizes' p95 are is reported beside it.
 TARGET_P95_INTERVALS = 1.0
+#: The ends are spread over this many poll intervals; not a whole number, so even ten ends fall
+#: at phases of the poller's round spread over the whole interval.
+SPREAD_INTERVALS = 3.1
+#: ... and come at most this many a second (a rate the emulator and the benchmark's own process
+#: keep up with beside 10,000 waiting triggers; the emulator cancels about 400 a second).
+MAX_CANCELS_PER_S = 50.0
 #: Items per page of ARM's execution lists (the emulator's default page size).
 PAGE_SIZE = 100
 #: Intervals of warm-up after the first sights.
@@ -141,9 +154,10 @@ async def measure(
         by_poller = poller_requests() - before
         window_load = load_average()
         if executions is not None:
+            every = max(SPREAD_INTERVALS * interval / len(executions), 1 / MAX_CANCELS_PER_S)
+            await asyncio.to_thread(agent.cancel_all, executions, every_s=every)
             cancelled_at = time.monotonic()
-            await asyncio.to_thread(agent.cancel_all, executions)
-            while len(events) < len(executions) and time.monotonic() - cancelled_at < 300 + 3 * interval:
+            while len(events) < len(executions) and time.monotonic() - cancelled_at < 60 + 3 * interval:
                 await asyncio.sleep(0.1)
     finally:
         await stop_tasks(tasks)
@@ -159,11 +173,11 @@ async def measure(
     if executions is not None:
         ended = await asyncio.to_thread(agent.end_times)
         latencies = [events[i] - ended[eid] for i, (_, eid) in enumerate(executions) if i in events]
-        result |= {
-            "events": len(events),
-            "latency_p95_s": percentile(latencies, 0.95) if latencies else None,
-            "latency_p95_intervals": percentile(latencies, 0.95) / interval if latencies else None,
-        }
+        result["events"] = len(events)
+        for name, fraction in (("p50", 0.5), ("p95", 0.95)):
+            value = percentile(latencies, fraction) if latencies else None
+            result[f"latency_{name}_s"] = value
+            result[f"latency_{name}_intervals"] = value / interval if value is not None else None
     return result
 
 
@@ -188,8 +202,8 @@ def run_size(agent: WaitingAgent, count: int, smoke: bool) -> list[dict[str, Any
         every = baseline_interval(count, smoke)
         return [loop.create_task(_get_each_interval(job, eid, every)) for job, eid in executions]
 
-    # The coalesced defaults run last: they cancel every execution (latency) and wait until none is
-    # active. A failure stops the whole emulator, so nothing is left running.
+    # The coalesced defaults run last: they cancel every execution, one after another (latency),
+    # and wait until none is active. A failure stops the whole emulator, so nothing is left running.
     results: dict[str, dict[str, Any]] = {}
     if count <= MEASURED_BASELINE_MAX:
         results[BASELINE] = asyncio.run(measure(agent, baseline, baseline_interval(count, smoke), 3, 0))
@@ -230,11 +244,11 @@ def main() -> None:
         summary[f"requests_per_interval_at_{count}"] = row["polling_requests_per_interval"]
         summary[f"p95_intervals_at_{count}"] = row["latency_p95_intervals"]
         summary[f"ratio_to_baseline_at_{count}"] = row["fewer_requests_than_baseline"]
+    p95s = [row["latency_p95_intervals"] or math.inf for row in defaults.values()]
+    summary["p95_max_over_p95_at_smallest"] = max(p95s) / p95s[0]
     summary["meets_target"] = all(
-        row["polling_requests_per_interval"] <= TARGET_REQUESTS_PER_INTERVAL
-        and (row["latency_p95_intervals"] or math.inf) <= TARGET_P95_INTERVALS
-        for row in defaults.values()
-    )
+        row["polling_requests_per_interval"] <= TARGET_REQUESTS_PER_INTERVAL for row in defaults.values()
+    ) and all(p95 <= TARGET_P95_INTERVALS for p95 in p95s)
     report("polling", rows, summary, smoke=args.smoke, output=args.output)
 
 
