@@ -55,10 +55,13 @@ def _canceled_within(world, job, execution_id, since: float, seconds: float) -> 
 def test_a_time_limit_cancels_the_execution_within_one_poll_interval(world, deferrable, limit):
     """The operator's ``timeout`` or Airflow's ``execution_timeout``, waiting in a worker or deferred:
     the task fails and the emulator ends the execution Canceled no later than one poll interval after
-    the limit, measured to the execution's endTime from where each limit starts: ``timeout`` from the
-    execution's createTime (the operator starts it, then waits), ``execution_timeout`` from the task
-    instance's start (Airflow's clock: on a busy machine the task may start a second or two before it
-    creates the execution)."""
+    the limit, measured to the execution's endTime from where each limit starts. ``execution_timeout``
+    starts at the task instance's start (Airflow's clock: on a busy machine the task may start a
+    second or two before it creates the execution). ``timeout`` starts when the operator's ``run``
+    begins, which is not recorded: it lies between the task instance's start and the execution's
+    createTime (the hook connects in between, 0.6 s once on a busy machine). So the limit must fire
+    no sooner than LIMIT after the earliest possible start and no later than LIMIT + POLL after the
+    latest: both hold whatever that gap is."""
     job = sql_job(world, f"Limit{limit.title().replace('_', '')}{int(deferrable)}", SLOW, timeoutSeconds=120)
     value = LIMIT if limit == "timeout" else timedelta(seconds=LIMIT)
     dag_run = run(
@@ -75,10 +78,12 @@ def test_a_time_limit_cancels_the_execution_within_one_poll_interval(world, defe
     (execution,) = executions_of(world, job)
     execution = world.wait(job, execution.name, timeout=10)
     assert execution.lifecycle == "Canceled"
-    started = execution.create_time if limit == "timeout" else ti.start_date
-    ran_for = (execution.end_time - started).total_seconds()
-    print(f"MEASURED {limit} deferrable={deferrable}: Canceled {ran_for:.2f} s after the limit's start")
-    assert LIMIT - 0.5 <= ran_for <= LIMIT + POLL, f"cancelled after {ran_for:.2f} s"
+    latest_start = execution.create_time if limit == "timeout" else ti.start_date
+    after_earliest = (execution.end_time - ti.start_date).total_seconds()
+    after_latest = (execution.end_time - latest_start).total_seconds()
+    print(f"MEASURED {limit} deferrable={deferrable}: Canceled {after_latest:.2f} s after the limit's start")
+    assert after_earliest >= LIMIT - 0.5, f"cancelled {after_earliest:.2f} s after the task instance started"
+    assert after_latest <= LIMIT + POLL, f"cancelled {after_latest:.2f} s after the limit's latest start"
 
 
 def _mark(dag_id: str, run_id: str, state: str) -> None:
