@@ -42,8 +42,6 @@ TARGET_DB = "TargetDb1"
 JOB_PREFIX = "wait"
 #: Requests the set-up sends at once (jobs, steps, starts, cancels).
 SETUP_THREADS = 8
-#: Tries of one cancel whose connection was dropped before any answer.
-CANCEL_ATTEMPTS = 3
 
 
 def quiet_logs() -> None:
@@ -135,22 +133,12 @@ class WaitingAgent:
         With ``every_s``, the n-th cancel is sent no sooner than n x ``every_s`` seconds after the
         first: a steady stream of ends (each at its own phase of a poller's round) instead of a burst.
         """
-        from azure.core.exceptions import ServiceResponseError
-
         w = self.world
         began = time.monotonic()
 
         def cancel(index: int, execution: tuple[str, str]) -> None:
             time.sleep(max(0.0, began + index * every_s - time.monotonic()))
-            for attempt in range(CANCEL_ATTEMPTS):
-                try:
-                    w.client.job_executions.cancel(w.rg, w.agent_server, w.agent, *execution)
-                    return
-                except ServiceResponseError:
-                    # The server closed a kept-alive connection as the request went out; azure-core
-                    # retries no POST then. A cancel is idempotent, so send it again.
-                    if attempt == CANCEL_ATTEMPTS - 1:
-                        raise
+            w.client.job_executions.cancel(w.rg, w.agent_server, w.agent, *execution)
 
         with ThreadPoolExecutor(SETUP_THREADS) as pool:
             list(pool.map(cancel, range(len(executions)), executions))

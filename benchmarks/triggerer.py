@@ -72,10 +72,8 @@ def triggerer_process(spec_path: str) -> None:
         base_url=controls["url"] + "/_emulator",
         verify=controls["verify"],
         headers={"Authorization": f"Bearer {controls['token']}"},
-        # A new connection per call: asked every 10 s, a kept-alive one can be closed by the server
-        # (its keep-alive timeout) just as the next request goes out. Like tests/support/emulator.py's
-        # controls, 30 s: 100 pollers' first sights keep a busy emulator from answering in 5 s.
-        limits=httpx.Limits(max_keepalive_connections=0),
+        # Like tests/support/emulator.py's controls, 30 s: 100 pollers' first sights keep a busy
+        # emulator from answering in 5 s.
         timeout=30,
     )
 

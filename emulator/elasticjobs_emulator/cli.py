@@ -26,6 +26,11 @@ from elasticjobs_emulator.tls import ensure_certificate
 _ENV_PREFIX = "ELASTIC_JOBS_EMULATOR_"
 DEFAULT_TOKEN = "emulator-token"
 READY_PREFIX = "Elastic Jobs emulator ready at "
+#: How long an idle HTTP/1.1 connection stays open for the client's next request. uvicorn's default
+#: (5 s) is shorter than most clients' own idle limits, so a pooled connection is often reused just
+#: as the server closes it, and azure-core sends no POST (start, cancel) again then. Azure publishes
+#: no figure for Resource Manager; 4 minutes is its front ends' documented default (docs/emulator.md).
+IDLE_CONNECTION_SECONDS = 240
 
 
 def _env(name: str, default: str) -> str:
@@ -163,7 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     except PrincipalError as error:
         print(f"--principals-file: {error}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5, **ssl_options)
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=IDLE_CONNECTION_SECONDS,
+        **ssl_options,
+    )
     server = _Server(config)
     host = f"[{args.host}]" if ":" in args.host else args.host
     server.announcement = f"{READY_PREFIX}{scheme}://{host}:{port} (certificate: {certificate})"
