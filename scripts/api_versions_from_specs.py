@@ -19,9 +19,11 @@ output, so the table says which versions were read from which file.
 ``scripts/spec_mirror/`` is such a trimmed mirror, committed so the table is reproducible
 (``python scripts/api_versions_from_specs.py scripts/spec_mirror``; a unit test checks the committed
 table is exactly that output): each file keeps only the definitions read, and its ``x-mirror`` says
-``read @<commit>`` of ``Azure/azure-rest-api-specs`` or, for a version not yet read, ``not read:
-copied from <file>``. Reading a version means replacing its mirror file with the real one (or its
-trimmed definitions) and regenerating.
+``read @<commit>`` of ``Azure/azure-rest-api-specs`` or, for a file not yet read, ``not read:`` and
+where its names come from instead (``copied from <file>``, or the models of the SDK generated from
+that version). Reading a version means replacing its mirror files with the real ones (or their
+trimmed definitions) and regenerating. A version only the mirror has (``2026-08-01-preview``) is
+left out when the script reads a checkout that lacks it: regenerate from the mirror.
 """
 
 from __future__ import annotations

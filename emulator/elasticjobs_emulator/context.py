@@ -10,7 +10,6 @@ from elasticjobs_emulator.engine import Engine
 from elasticjobs_emulator.passwords import PasswordHasher
 from elasticjobs_emulator.store import Store
 
-API_VERSION = "2025-01-01"
 DEFAULT_PAGE_SIZE = 100
 
 

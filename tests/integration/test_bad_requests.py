@@ -476,7 +476,8 @@ def test_api_version_missing_malformed_or_unpublished(emulator: EmulatorProcess,
     assert (unpublished.status_code, unpublished.json()["error"]["code"]) == (400, "InvalidResourceType")
     message = unpublished.json()["error"]["message"]
     assert "'servers/jobAgents/jobs'" in message and "for api version '2019-06-01-preview'" in message
-    assert "The supported api-versions are '2025-01-01, 2024-11-01-preview," in message
+    newest_first = "'2026-08-01-preview, 2025-08-01-preview, 2025-02-01-preview, 2025-01-01,"
+    assert f"The supported api-versions are {newest_first}" in message
     assert message.endswith("2020-11-01-preview, 2017-03-01-preview'.")
     assert oldest.status_code == 200, oldest.text
 

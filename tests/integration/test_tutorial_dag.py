@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,10 +19,10 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from tests.dags.harness import TutorialWorld, failed_tasks, load_example_dag, run_dag, tutorial_world
 from tests.integration.provider.execution_support import xcom
+from tests.support.demo import DEMO_COMMAND, ROOT, demo_env, kept_demo_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "elastic_jobs_tutorial"
 
 
@@ -152,19 +151,9 @@ PASSWORD = re.compile(r"Demo-[\w-]{16}-7a!")  # scripts/demo.py's random_passwor
 def test_demo_script_runs_the_tutorial_and_stops_the_emulator() -> None:
     """``scripts/demo.py`` (the demo after installation): exit 0, per-target table, nothing left running,
     no password in its output, the Airflow log or the emulator log."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--keep"],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        cwd=ROOT,
-        env=env,
-    )
-    out = result.stdout
-    workdir = Path(re.search(r"Kept (\S+) ", out).group(1))
-    try:
-        assert result.returncode == 0, out[-4000:] + result.stderr[-4000:]
+    with kept_demo_run(timeout=400) as run:
+        out = run.stdout
+        assert run.returncode == 0, out[-4000:] + run.stderr[-4000:]
         assert re.search(r"TargetDb1\s+yes\s+yes", out), out
         assert re.search(r"TargetDb2\s+yes\s+-", out), out
         assert re.search(r"step2\s+\S+\s+TargetDb1\s+Succeeded", out), out
@@ -172,26 +161,23 @@ def test_demo_script_runs_the_tutorial_and_stops_the_emulator() -> None:
         assert "DEMO OK" in out
         pid = int(re.search(r"\(pid (\d+), state in", out).group(1))
         assert not _alive(pid), f"emulator pid {pid} still running after the demo"
-        logs = [workdir / "airflow.log", workdir / "emulator-state" / "emulator.log"]
-        assert "create_target_logins_and_users" in logs[0].read_text()
-        for text in (out, result.stderr, *(log.read_text(errors="replace") for log in logs)):
+        airflow_log = (run.workdir / "airflow.log").read_text(errors="replace")
+        assert "create_target_logins_and_users" in airflow_log
+        for text in (out, run.stderr, airflow_log, run.emulator_log()):
             assert not PASSWORD.search(text), "a generated password was printed or logged"
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("stage", ["2/4", "3/4"], ids=["during-db-migrate", "during-dags-test"])
 def test_demo_interrupted_leaves_nothing_running(stage: str) -> None:
     """SIGTERM while Airflow runs: demo.py stops Airflow and the emulator and exits non-zero."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     demo = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        DEMO_COMMAND,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
-        env=env,
+        env=demo_env(),
     )
     assert demo.stdout is not None
     lines = []

@@ -27,7 +27,7 @@ _STEP_TYPE = "servers/jobAgents/jobs/steps"
 
 def request_version(request: Request) -> str:
     """The request's ``api-version`` (the authentication middleware has already checked it)."""
-    return request.query_params.get("api-version") or api_versions.LATEST
+    return request.query_params.get("api-version") or api_versions.ROUTES_VERSION
 
 
 def credential_optional(version: str, *, step: bool = False) -> bool:

@@ -2,10 +2,11 @@
 
 A pure ASGI middleware inside the authentication one (which has already refused an api-version the
 resource type was never published in). For a version that defines every property of the addressed
-resource type (always the newest, ``2025-01-01``) it passes the request through untouched; for an
-older one it drops the properties the version does not define (``api_versions.undefined_paths``,
-from the table generated from the REST specification) from the JSON body of a PUT / PATCH before the
-router reads it and from the JSON answer (a resource or a list page) before the client does.
+resource type (``2025-01-01`` and every later version, for every type but databases, whose versions
+each lack a name another has) it passes the request through untouched; for another one it drops the
+properties the version does not define (``api_versions.undefined_paths``, from the table generated
+from the REST specification) from the JSON body of a PUT / PATCH before the router reads it and from
+the JSON answer (a resource or a list page) before the client does.
 
 Request properties a version does not define are ignored, not refused: Azure Resource Manager hands
 the body to the resource provider unchecked, and resource providers generally ignore properties

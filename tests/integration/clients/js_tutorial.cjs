@@ -1,4 +1,4 @@
-// The tutorial flow with Microsoft's JavaScript SDK @azure/arm-sql, run by test_old_clients.py.
+// The tutorial flow with Microsoft's JavaScript SDK @azure/arm-sql, run by test_other_clients.py.
 // Usage: node js_tutorial.cjs <emulator url> <token> <subscription> <resource group>
 // (NODE_PATH points at the npm cache dir, NODE_EXTRA_CA_CERTS at the emulator's cert.pem).
 // Creates a server, a job database and a target database, a job agent, a credential (the server

@@ -4,7 +4,7 @@ What each version defines is the table generated from the REST specification
 (``elasticjobs_emulator/api_versions.json``). Servers and databases gained properties after their
 oldest versions; jobs, steps and executions define the same property names from
 ``2017-03-01-preview`` to ``2025-01-01`` (only the step's ``credential`` stopped being required), so
-their answers must be the same at both. Job agents' ``identity``: ``test_old_clients.py``.
+their answers must be the same at both. Job agents' ``identity``: ``test_other_clients.py``.
 """
 
 from __future__ import annotations

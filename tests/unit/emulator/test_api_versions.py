@@ -54,13 +54,15 @@ def test_children_of_a_job_agent_have_its_versions() -> None:
     assert api_versions.is_published("servers/databases", "2017-10-01-preview")
 
 
-def test_table_runs_from_2017_to_2025_oldest_first_and_sdks_versions_are_in_it() -> None:
+def test_table_runs_from_2017_to_2026_oldest_first_and_sdks_versions_are_in_it() -> None:
     for versions in api_versions.PUBLISHED.values():
         assert list(versions) == sorted(versions, key=lambda v: (v[:10], not v.endswith("-preview")))
         assert versions[-1] == api_versions.LATEST
         assert all(api_versions.is_well_formed(version) for version in versions)
     jobs = api_versions.PUBLISHED["servers/jobAgents"]
-    assert jobs[0] == "2017-03-01-preview" and len(jobs) == 18
+    assert jobs[0] == "2017-03-01-preview" and len(jobs) == 21
+    # azure-mgmt-sql 4.0.0 and its 5.0.0b2 preview send these for every type.
+    assert {"2025-01-01", "2026-08-01-preview"} <= set(jobs)
     # azure-mgmt-sql 3.0.1 and @azure/arm-sql 10.0.0 send these.
     assert {"2020-11-01-preview", "2021-02-01-preview", "2022-08-01-preview"} <= set(
         api_versions.PUBLISHED["servers"]
@@ -137,9 +139,11 @@ def test_published_versions_are_the_tables_versions() -> None:
 
 
 def test_no_version_is_required_what_it_does_not_define() -> None:
-    """The routers serve the newest shape: what it requires, every older version defines."""
+    """What the routers' version and the newest one require, every version defines."""
     for type_name in api_versions_from_specs.TYPES:
-        newest = api_versions.defined(type_name, api_versions.LATEST)
+        newest = api_versions.defined(type_name, api_versions.ROUTES_VERSION)
+        latest = api_versions.defined(type_name, api_versions.LATEST)
+        assert latest is not None and set(latest["required"]) <= set(newest["required"]), type_name
         assert newest is not None, type_name
         for version in api_versions.PUBLISHED[type_name]:
             entry = api_versions.defined(type_name, version)

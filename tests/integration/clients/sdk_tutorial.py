@@ -1,6 +1,6 @@
-"""The tutorial flow with ``azure-mgmt-sql`` 3.x, run in its own venv by test_old_clients.py.
+"""The tutorial flow with another ``azure-mgmt-sql`` (3.x, 5.x), run in its own venv by test_other_clients.py.
 
-Usage: ``python sdk3_tutorial.py <emulator url> <cert.pem> <token> <subscription> <resource group>``.
+Usage: ``python sdk_tutorial.py <emulator url> <cert.pem> <token> <subscription> <resource group>``.
 Creates a server, a job database and a target database, a job agent, a credential (the server
 admin), a target group with the target database, a job with one step, starts an execution and waits
 (bounded) until it is Succeeded. Prints one JSON line with what the test checks.
@@ -35,7 +35,7 @@ def main(url: str, cert: str, token: str, subscription: str, rg: str) -> None:
     )
     server = client.servers.begin_create_or_update(
         rg,
-        "sdk3-srv",
+        f"{rg}-srv",  # server names are global: one per run
         models.Server(location="westus", administrator_login=ADMIN, administrator_login_password=PASSWORD),
     ).result()
     job_db = client.databases.begin_create_or_update(
@@ -55,7 +55,7 @@ def main(url: str, cert: str, token: str, subscription: str, rg: str) -> None:
     group = client.job_target_groups.create_or_update(
         *names, "group", models.JobTargetGroup(members=[member])
     )
-    client.jobs.create_or_update(*names, "job", models.Job(description="old SDK"))
+    client.jobs.create_or_update(*names, "job", models.Job(description="another SDK"))
     step = client.job_steps.create_or_update(
         *names,
         "job",
@@ -63,7 +63,7 @@ def main(url: str, cert: str, token: str, subscription: str, rg: str) -> None:
         models.JobStep(
             target_group=group.id,
             credential=credential.id,
-            action=models.JobStepAction(value="CREATE TABLE Sdk3Table (id int)"),
+            action=models.JobStepAction(value="CREATE TABLE SdkTable (id int)"),
             execution_options=models.JobStepExecutionOptions(retry_attempts=0),
         ),
     )

@@ -1,8 +1,12 @@
-"""Clients that send older api-versions drive the tutorial flow against the emulator over HTTPS.
+"""Clients other than the suite's own drive the tutorial flow against the emulator over HTTPS.
 
 - ``azure-mgmt-sql`` 4.0.0 with its api-version set explicitly (the rest of the suite uses it too);
 - ``azure-mgmt-sql`` 3.0.1, the latest 3.x (job agents and children ``2020-11-01-preview``,
   servers and databases ``2021-02-01-preview``), in its own venv under the client cache dir;
+- ``azure-mgmt-sql`` 5.0.0b2, the newest release (a preview, generated from TypeSpec: every
+  operation at ``2026-08-01-preview``), in its own venv, unchanged: the same script as 3.0.1; and
+  the provider itself on it: ``scripts/demo.py`` (the tutorial DAG through ``airflow dags test``)
+  with that SDK put before the project's 4.0.0;
 - Microsoft's JavaScript SDK ``@azure/arm-sql`` 10.0.0 (job agents ``2020-11-01-preview``, servers
   and databases ``2022-08-01-preview``), npm-installed into the client cache dir.
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,12 +28,17 @@ from pathlib import Path
 import pytest
 
 from tests.support.definitions import create_agent_setup
+from tests.support.demo import kept_demo_run
 from tests.support.emulator import EmulatorProcess, unique_name
 
 pytestmark = pytest.mark.integration
 
 HERE = Path(__file__).parent
 SDK3 = "azure-mgmt-sql==3.0.1"
+SDK5 = "azure-mgmt-sql==5.0.0b2"
+SDK5_API_VERSION = "2026-08-01-preview"  # the only one it sends
+#: What a client release needs and does not declare: 3.0.1 imports six.
+UNDECLARED = {SDK3: ("six",)}
 JS_PACKAGES = ("@azure/arm-sql@10.0.0", "@azure/core-auth@1")
 _INSTALL_TIMEOUT = 600
 _RUN_TIMEOUT = 90
@@ -47,17 +57,49 @@ def _run(command: list[str], timeout: float, **kwargs: object) -> str:
     return done.stdout
 
 
-def _sdk3_python() -> Path:
-    """The venv's python with azure-mgmt-sql 3.x (made once; not the project's venv)."""
-    venv = _cache_dir() / "azure-mgmt-sql-3.0.1"
+def _sdk_python(requirement: str) -> Path:
+    """The python of a venv with ``requirement`` (made once per requirement; not the project's venv)."""
+    venv = _cache_dir() / requirement.replace("==", "-")
     python = venv / "bin" / "python"
     marker = venv / ".installed"
     if not marker.exists():
         _run([sys.executable, "-m", "venv", "--clear", str(venv)], _INSTALL_TIMEOUT)
-        # 3.0.1 imports six without declaring it.
-        _run([str(python), "-m", "pip", "install", "-q", SDK3, "six"], _INSTALL_TIMEOUT)
-        marker.write_text(SDK3)
+        pip = [str(python), "-m", "pip", "install", "-q"]
+        _run([*pip, requirement, *UNDECLARED.get(requirement, ())], _INSTALL_TIMEOUT)
+        marker.write_text(requirement)
     return python
+
+
+def _sdk_only(requirement: str) -> Path:
+    """A folder holding ``requirement`` alone, to put before the project's venv on ``PYTHONPATH``: its
+    dependencies are the venv's (5.0.0b2 needs azure-core and azure-mgmt-core>=1.6.0, which the
+    project's azure-mgmt-sql 4.0.0 needs too)."""
+    folder = _cache_dir() / f"{requirement.replace('==', '-')}-alone"
+    marker = folder / ".installed"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(folder)]
+        _run([*pip, requirement], _INSTALL_TIMEOUT)
+        marker.write_text(requirement)
+    return folder
+
+
+def _sdk_tutorial(requirement: str, emulator: EmulatorProcess) -> dict[str, object]:
+    """What ``sdk_tutorial.py`` reports after running the tutorial flow with ``requirement``."""
+    output = _run(
+        [
+            str(_sdk_python(requirement)),
+            str(HERE / "sdk_tutorial.py"),
+            emulator.url,
+            str(emulator.cert_path),
+            emulator.token,
+            emulator.subscription_id,
+            unique_name("rg"),
+        ],
+        _RUN_TIMEOUT,
+        env={"PATH": os.environ.get("PATH", "")},  # nothing of this project on its path
+    )
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def _node_modules() -> Path:
@@ -105,22 +147,26 @@ def test_shape_follows_the_api_version(emulator: EmulatorProcess) -> None:
 
 
 def test_azure_mgmt_sql_3(emulator: EmulatorProcess) -> None:
-    python = _sdk3_python()
-    output = _run(
-        [
-            str(python),
-            str(HERE / "sdk3_tutorial.py"),
-            emulator.url,
-            str(emulator.cert_path),
-            emulator.token,
-            emulator.subscription_id,
-            unique_name("rg"),
-        ],
-        _RUN_TIMEOUT,
-        env={"PATH": os.environ.get("PATH", "")},  # nothing of this project on its path
-    )
-    _check_tutorial(json.loads(output.strip().splitlines()[-1]), emulator, "2020-11-01-preview")
+    outcome = _sdk_tutorial(SDK3, emulator)
+    _check_tutorial(outcome, emulator, "2020-11-01-preview")
     assert "api-version=2021-02-01-preview" in emulator.log_text()
+
+
+def test_azure_mgmt_sql_5_preview(emulator: EmulatorProcess) -> None:
+    """The newest SDK sends one api-version newer than the emulator's routers' 2025-01-01."""
+    outcome = _sdk_tutorial(SDK5, emulator)
+    _check_tutorial(outcome, emulator, SDK5_API_VERSION)
+
+
+@pytest.mark.timeout(_INSTALL_TIMEOUT + 480)
+def test_the_provider_runs_the_tutorial_dag_on_azure_mgmt_sql_5_preview() -> None:
+    """The provider's hooks, operators and triggers on the newest SDK, unchanged: every ARM request of
+    the demo (Airflow's tasks and triggers, and the demo's report) is at the preview's api-version."""
+    with kept_demo_run(timeout=420, pythonpath=str(_sdk_only(SDK5))) as run:
+        assert run.returncode == 0 and "DEMO OK" in run.stdout, run.stdout[-4000:] + run.stderr[-4000:]
+        out = run.stdout
+        assert re.search(r"TargetDb1\s+yes\s+yes", out) and re.search(r"TargetDb2\s+yes\s+-", out), out
+        assert set(re.findall(r"api-version=([\w-]+)", run.emulator_log())) == {SDK5_API_VERSION}
 
 
 def test_javascript_sdk(emulator: EmulatorProcess) -> None:
