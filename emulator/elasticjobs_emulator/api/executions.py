@@ -17,9 +17,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.responses import JSONResponse
 
-from elasticjobs_emulator import api_versions, errors
+from elasticjobs_emulator import errors
 from elasticjobs_emulator.api.arm import AGENT_PREFIX, JOB_PREFIX, ctx, require
 from elasticjobs_emulator.api.paging import PageWindow, page_body, window
+from elasticjobs_emulator.api.versioning import request_version
 from elasticjobs_emulator.context import EmulatorContext
 from elasticjobs_emulator.engine import (
     ROOT_TYPE,
@@ -58,8 +59,7 @@ def _job(request: Request) -> tuple[EmulatorContext, dict[str, Any]]:
 
 def _location_headers(request: Request, execution_id: str) -> dict[str, str]:
     base = str(request.base_url).rstrip("/")
-    version = request.query_params.get("api-version", api_versions.ROUTES_VERSION)
-    return {"Location": f"{base}{execution_id}?api-version={version}", "Retry-After": "1"}
+    return {"Location": f"{base}{execution_id}?api-version={request_version(request)}", "Retry-After": "1"}
 
 
 def _filters(request: Request) -> tuple[ExecutionFilter, PageWindow]:

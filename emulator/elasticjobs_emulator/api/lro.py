@@ -26,7 +26,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.responses import JSONResponse
 
-from elasticjobs_emulator import api_versions, errors
+from elasticjobs_emulator import errors
+from elasticjobs_emulator.api.versioning import request_version
 from elasticjobs_emulator.context import EmulatorContext
 from elasticjobs_emulator.store import Store, resource_key, utc_now_iso
 
@@ -107,7 +108,7 @@ def start_operation(
 def _headers(request: Request, prefix: str, op_name: str, remaining: float) -> dict[str, str]:
     """The polling headers of operation ``op_name``; ``prefix`` is ``…/locations/{location}/{kind}``."""
     root = str(request.base_url).rstrip("/")
-    query = f"?api-version={request.query_params.get('api-version', api_versions.ROUTES_VERSION)}"
+    query = f"?api-version={request_version(request)}"
     return {
         "Azure-AsyncOperation": f"{root}{prefix}{_STATUS}/{op_name}{query}",
         "Location": f"{root}{prefix}{_RESULTS}/{op_name}{query}",

@@ -17,17 +17,10 @@ databases, so the emulator (like the PowerShell cmdlets) requires it in those ol
 
 from __future__ import annotations
 
-from fastapi import Request
-
 from elasticjobs_emulator import api_versions, errors
 
 _AGENT_TYPE = "servers/jobAgents"
 _STEP_TYPE = "servers/jobAgents/jobs/steps"
-
-
-def request_version(request: Request) -> str:
-    """The request's ``api-version`` (the authentication middleware has already checked it)."""
-    return request.query_params.get("api-version") or api_versions.ROUTES_VERSION
 
 
 def credential_optional(version: str, *, step: bool = False) -> bool:

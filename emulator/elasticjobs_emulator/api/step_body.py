@@ -8,7 +8,8 @@ from fastapi import Request
 
 from elasticjobs_emulator import errors
 from elasticjobs_emulator.api import validation
-from elasticjobs_emulator.api.managed_identity import request_version, require_credential
+from elasticjobs_emulator.api.managed_identity import require_credential
+from elasticjobs_emulator.api.versioning import request_version
 from elasticjobs_emulator.context import EmulatorContext
 
 # Defaults from the 2025-01-01 spec (JobSteps.json, JobStepExecutionOptions).

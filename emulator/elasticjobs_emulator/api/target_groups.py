@@ -30,8 +30,9 @@ from starlette.responses import JSONResponse
 
 from elasticjobs_emulator import errors
 from elasticjobs_emulator.api import arm, validation
-from elasticjobs_emulator.api.managed_identity import request_version, require_credential
+from elasticjobs_emulator.api.managed_identity import require_credential
 from elasticjobs_emulator.api.usage import refuse_if_used
+from elasticjobs_emulator.api.versioning import request_version
 from elasticjobs_emulator.context import EmulatorContext
 
 router = APIRouter()

@@ -22,11 +22,18 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from elasticjobs_emulator import api_versions
 
 _ARM_PREFIX = "/subscriptions/"
+
+
+def request_version(request: Request) -> str:
+    """The request's ``api-version`` (the authentication middleware has already checked it), or the
+    routers' own (``api_versions.ROUTES_VERSION``) where none was sent."""
+    return request.query_params.get("api-version") or api_versions.ROUTES_VERSION
 
 
 def _api_version(scope: Scope) -> str | None:

@@ -57,31 +57,33 @@ def _run(command: list[str], timeout: float, **kwargs: object) -> str:
     return done.stdout
 
 
+def _made_once(folder: Path, requirement: str, *commands: list[str]) -> Path:
+    """``folder`` after ``commands`` made it with ``requirement``: run once, then remembered by a
+    marker file the last command's success writes."""
+    marker = folder / ".installed"
+    if not marker.exists():
+        for command in commands:
+            _run(command, _INSTALL_TIMEOUT)
+        marker.write_text(requirement)
+    return folder
+
+
 def _sdk_python(requirement: str) -> Path:
     """The python of a venv with ``requirement`` (made once per requirement; not the project's venv)."""
     venv = _cache_dir() / requirement.replace("==", "-")
     python = venv / "bin" / "python"
-    marker = venv / ".installed"
-    if not marker.exists():
-        _run([sys.executable, "-m", "venv", "--clear", str(venv)], _INSTALL_TIMEOUT)
-        pip = [str(python), "-m", "pip", "install", "-q"]
-        _run([*pip, requirement, *UNDECLARED.get(requirement, ())], _INSTALL_TIMEOUT)
-        marker.write_text(requirement)
+    pip = [str(python), "-m", "pip", "install", "-q", requirement, *UNDECLARED.get(requirement, ())]
+    _made_once(venv, requirement, [sys.executable, "-m", "venv", "--clear", str(venv)], pip)
     return python
 
 
 def _sdk_only(requirement: str) -> Path:
     """A folder holding ``requirement`` alone, to put before the project's venv on ``PYTHONPATH``: its
     dependencies are the venv's (5.0.0b2 needs azure-core and azure-mgmt-core>=1.6.0, which the
-    project's azure-mgmt-sql 4.0.0 needs too)."""
+    project's azure-mgmt-sql 4.0.0 needs too). ``--upgrade`` replaces what an interrupted try left."""
     folder = _cache_dir() / f"{requirement.replace('==', '-')}-alone"
-    marker = folder / ".installed"
-    if not marker.exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(folder)]
-        _run([*pip, requirement], _INSTALL_TIMEOUT)
-        marker.write_text(requirement)
-    return folder
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--upgrade", "--target", str(folder)]
+    return _made_once(folder, requirement, [*pip, requirement])
 
 
 def _sdk_tutorial(requirement: str, emulator: EmulatorProcess) -> dict[str, object]:
